@@ -1,0 +1,67 @@
+"""Serving a simulator's byte protocol over TCP or a pty.
+
+A simulator is a coroutine ``handler(reader, writer)`` speaking the device's bytes;
+this module plugs it in at the transport, so the production driver connects to it
+with ``socket://127.0.0.1:PORT`` or the pty's slave path, unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tty
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def serve_tcp(handler: Handler, host: str = "127.0.0.1", port: int = 0) -> tuple[asyncio.Server, str]:
+    """Start a TCP server for ``handler``; returns the server and its ``socket://`` URL."""
+    server = await asyncio.start_server(handler, host, port)
+    sock_host, sock_port = server.sockets[0].getsockname()[:2]
+    return server, f"socket://{sock_host}:{sock_port}"
+
+
+@dataclass
+class PtyEndpoint:
+    """A running simulator on the master side of a pty; drivers open ``path``."""
+
+    path: str
+    task: asyncio.Task[None]
+    _master: int
+    _slave: int
+
+    async def close(self) -> None:
+        """Stop the simulator and release both ends."""
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.task
+        for fd in (self._slave,):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+async def serve_pty(handler: Handler) -> PtyEndpoint:
+    """Run ``handler`` on a new pty's master end (both ends raw); returns the slave path."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    os.set_blocking(master, False)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    read_file = os.fdopen(master, "rb", buffering=0)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), read_file)
+    write_file = os.fdopen(os.dup(master), "wb", buffering=0)
+    w_transport, w_protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, write_file)
+    writer = asyncio.StreamWriter(w_transport, w_protocol, reader, loop)
+
+    async def run() -> None:
+        try:
+            await handler(reader, writer)
+        finally:
+            writer.close()
+
+    task = asyncio.create_task(run(), name=f"pty-sim-{os.ttyname(slave)}")
+    return PtyEndpoint(os.ttyname(slave), task, master, slave)
