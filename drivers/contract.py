@@ -125,7 +125,9 @@ class KeypadEvent:
 
     address: int
     kind: str  # "caller" | "evaluator"
-    key: str  # caller: call_next, recall, rate, pause, transfer, no_show, suspend, callback, cancel; evaluator: the level as str
+    # caller: call_next, recall, rate, pause, transfer, no_show, suspend, callback, cancel;
+    # evaluator: "rating"
+    key: str
     value: int | None = None  # evaluator: 1..5 好差评 level after the key map
     raw: bytes = b""
 

@@ -93,7 +93,8 @@ class HealthTracker:
 
     def _log_transition(self, old: Health, new: Health) -> None:
         if old.available and not new.available:
-            log.warning("device %s dropped: %s %s %s", self.device_id, new.state, ",".join(new.faults), new.detail or "")
+            faults = ",".join(new.faults)
+            log.warning("device %s dropped: %s %s %s", self.device_id, new.state, faults, new.detail or "")
         elif not old.available and new.available and old.state != DeviceState.CLOSED:
             log.warning("device %s is back: %s", self.device_id, new.state)
         elif new.faults != old.faults:
