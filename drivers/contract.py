@@ -186,7 +186,7 @@ class Camera(Device, Protocol):
     def latest(self) -> Frame | None: ...
 
 
-KINDS: dict[str, type[Device]] = {
+KINDS: dict[str, object] = {
     "ticket_printer": TicketPrinter,
     "document_printer": DocumentPrinter,
     "idcard_reader": IdCardReader,
