@@ -32,6 +32,18 @@ BUILTIN: dict[str, str] = {
     "opencv": "drivers.camera.driver:OpenCvCamera",
 }
 
+# driver name -> its simulator ("module:Class"), used by ``hallq demo`` and ``hallq sim``.
+# A simulator class is built as ``cls(device_id, options)`` and implements
+# ``drivers.simulator.Simulator``.
+SIMULATORS: dict[str, str] = {
+    "escpos": "drivers.printer.simulator:EscposSimulator",
+    "cups_raw": "drivers.printer.simulator:EscposSimulator",
+    "sam": "drivers.idcard.simulator:SamSimulator",
+    "onbon_bx": "drivers.led.simulator:BxSimulator",
+    "ff68": "drivers.keypad.simulator:Ff68Simulator",
+    "opencv": "drivers.camera.simulator:CameraSimulator",
+}
+
 GROUP = "hallq.drivers"
 
 
@@ -65,6 +77,13 @@ def driver_class(name: str, kind: str | None = None) -> type[Any]:
     if kind is not None and getattr(cls, "kind", None) != kind:
         raise ConfigurationError(f"driver {name!r} is for {getattr(cls, 'kind', '?')!r} devices, not {kind!r}")
     return cls
+
+
+def simulator_class(driver: str) -> type[Any]:
+    """The simulator class for a driver name."""
+    if driver not in SIMULATORS:
+        raise ConfigurationError(f"driver {driver!r} has no simulator")
+    return _load(SIMULATORS[driver], driver)
 
 
 def build(device_id: str, kind: str, name: str, url: str, options: dict[str, Any] | None = None) -> Any:

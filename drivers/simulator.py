@@ -13,6 +13,32 @@ import os
 import tty
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class Simulator(Protocol):
+    """A device simulator: serves the device's bytes; state and faults are observable.
+
+    Built as ``cls(device_id, options)`` with the same options model as the driver
+    (or a dict). ``faults`` names what ``inject`` accepts; ``act`` runs a
+    device-specific action (``place_card``, ``press`` …) and returns its result.
+    """
+
+    device_id: str
+    faults: tuple[str, ...]
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str: ...
+
+    async def start_pty(self) -> str: ...
+
+    async def stop(self) -> None: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def inject(self, fault: str | None) -> None: ...
+
+    async def act(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
