@@ -1,0 +1,258 @@
+// Clerk console: sign in to a window, call/serve tickets, waiting list, keyboard shortcuts.
+import { Feed, bindStatus } from "/static/common/ws.js";
+import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.js";
+import { get, post, esc, elapsed } from "/static/common/api.js";
+import { toast, throttle } from "/static/common/ui.js";
+import { formatClerk, parseClerk } from "/static/common/clerk.js";
+
+const STORE_KEY = "hallq.clerk";
+const LATE_SECONDS = 15 * 60;
+const KEYS = { n: "call-next", r: "recall", s: "start", f: "finish", x: "no-show", h: "suspend",
+  t: "transfer", e: "request-rating", p: "pause" };
+const $ = (id) => document.getElementById(id);
+const state = { hall: null, number: null, window: null, waiting: [], feed: null, lastDone: null };
+
+// ---- sign in -------------------------------------------------------------------------
+function fillSignin() {
+  const saved = JSON.parse(localStorage.getItem(STORE_KEY) || "{}");
+  const windows = (state.hall && state.hall.windows) || [];
+  $("in-window").innerHTML = windows.map((w) =>
+    `<option value="${w.number}">${esc(w.name || t("hall.window_n", { n: w.number }))}</option>`).join("");
+  if (saved.window) $("in-window").value = String(saved.window);
+  $("in-staff").value = saved.staffNo || "";
+  $("in-name").value = saved.name || "";
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  const number = Number($("in-window").value);
+  const staffNo = $("in-staff").value.trim();
+  const name = $("in-name").value.trim();
+  try {
+    state.window = await post(`/api/windows/${number}/open`, { clerk: formatClerk(staffNo, name) });
+  } catch (e) {
+    toast(problemText(e.problem), "error");
+    return;
+  }
+  localStorage.setItem(STORE_KEY, JSON.stringify({ window: number, staffNo, name }));
+  enterConsole(number);
+}
+
+async function signOut() {
+  try { await post(`/api/windows/${state.number}/close`); } catch (e) { toast(problemText(e.problem), "error"); return; }
+  localStorage.removeItem(STORE_KEY);
+  if (state.feed) state.feed.stop();
+  state.feed = null;
+  state.number = null;
+  $("console").classList.add("hidden");
+  $("signout").classList.add("hidden");
+  $("signin").classList.remove("hidden");
+  $("who").textContent = "";
+  $("win-state").textContent = "";
+  fillSignin();
+}
+
+function enterConsole(number) {
+  state.number = number;
+  $("signin").classList.add("hidden");
+  $("console").classList.remove("hidden");
+  $("signout").classList.remove("hidden");
+  document.body.dataset.window = String(number);
+  // "hall" too: a newly issued ticket has no window yet, so only the hall topic carries it
+  const topics = [`window:${number}`, "hall"];
+  if (state.feed) state.feed.setTopics(topics);
+  else state.feed = new Feed(topics, { onSnapshot, onEvent, onStatus: bindStatus($("conn"), t) }).start();
+  render();
+}
+
+// ---- rendering --------------------------------------------------------------------------
+function render() {
+  const w = state.window;
+  if (!w) return;
+  const clerk = parseClerk(w.clerk);
+  $("who").textContent = `${w.name || t("hall.window_n", { n: w.number })} · ${clerk.name || clerk.staffNo || ""}`;
+  const badge = $("win-state");
+  badge.className = "cl-badge " + w.state;
+  badge.textContent = t("wstate." + w.state) + (w.state === "paused" && w.pause_reason ? `：${w.pause_reason}` : "");
+  const cur = w.current;
+  $("cur-number").textContent = cur ? cur.number : "—";
+  $("cur-number").classList.toggle("idle", !cur);
+  $("cur-service").textContent = cur ? (cur.service_name || cur.service) : t("clerk.no_current");
+  const meta = [];
+  if (cur) {
+    meta.push(t("state." + cur.state, { window: "" }));
+    if (cur.priority && cur.priority !== "normal") meta.push(t("priority." + cur.priority));
+    if (cur.recall_count) meta.push(t("clerk.recalls", { n: cur.recall_count }));
+    if (cur.masked_name) meta.push(cur.masked_name);
+  }
+  $("cur-meta").textContent = meta.join(" · ");
+  document.body.dataset.current = cur ? cur.number : "";
+  document.body.dataset.state = w.state;
+  tick();
+  enableActions();
+}
+
+function enableActions() {
+  const w = state.window;
+  const cur = w && w.current;
+  const open = w && w.state !== "closed";
+  const paused = w && w.state === "paused";
+  const can = {
+    "call-next": open && !paused && !cur,
+    recall: cur && cur.state === "called",
+    start: cur && cur.state === "called",
+    finish: cur && cur.state === "serving",
+    "no-show": cur && cur.state === "called",
+    suspend: !!cur,
+    transfer: !!cur,
+    "request-rating": (cur && cur.state === "serving") || (!cur && !!state.lastDone),
+    pause: open,
+  };
+  for (const b of document.querySelectorAll("#actions button")) b.disabled = !can[b.dataset.act];
+  const pauseLabel = $("pause-btn").querySelector("span");
+  pauseLabel.textContent = t(paused ? "clerk.resume" : "clerk.pause");
+}
+
+function tick() {
+  const cur = state.window && state.window.current;
+  const el = $("cur-timer");
+  const since = cur ? (cur.state === "serving" ? cur.started_at : cur.called_at) : null;
+  el.textContent = since ? elapsed(since) : "";
+  el.classList.toggle("late", !!since && (Date.now() - Date.parse(since)) / 1000 > LATE_SECONDS);
+}
+
+function renderWaiting() {
+  const rows = state.waiting.map((tk) => {
+    const prio = tk.priority && tk.priority !== "normal"
+      ? `<span class="${tk.priority === "green" ? "green" : "prio"}">${esc(t("priority." + tk.priority))}</span>` : "";
+    return `<tr data-id="${tk.id}"><td class="num">${esc(tk.number)}</td><td>${esc(tk.service_name || tk.service)}</td>` +
+      `<td>${prio}</td><td>${esc(elapsed(tk.issued_at))}</td>` +
+      `<td><button data-call="${tk.id}">${esc(t("clerk.call_this"))}</button></td></tr>`;
+  });
+  $("waiting").innerHTML = rows.join("") ||
+    `<tr><td colspan="5">${esc(t("clerk.nobody_waiting"))}</td></tr>`;
+  $("wait-count").textContent = String(state.waiting.length);
+}
+
+const refreshWaiting = throttle(async () => {
+  if (!state.number) return;
+  try {
+    state.waiting = await get(`/api/windows/${state.number}/waiting`);
+    renderWaiting();
+  } catch (e) { /* feed reconnects */ }
+}, 700);
+
+const refreshWindow = throttle(async () => {
+  if (!state.number) return;
+  try { state.window = await get(`/api/windows/${state.number}`); render(); } catch (e) { /* feed reconnects */ }
+}, 300);
+
+// ---- feed ----------------------------------------------------------------------------------
+function onSnapshot(topic, data) {
+  if (topic === "hall" && data && data.windows) { state.hall = data; return; }
+  if (!data || topic !== `window:${state.number}`) return;
+  state.window = data.window;
+  state.waiting = data.waiting || [];
+  render();
+  renderWaiting();
+}
+
+function onEvent(msg) {
+  const d = msg.data || {};
+  if (d.window && d.window.number === state.number) { state.window = d.window; render(); } else if (msg.type.startsWith("ticket.")) refreshWindow();
+  if (msg.type === "ticket.finished" && d.ticket) { state.lastDone = d.ticket; enableActions(); }
+  if (msg.type === "ticket.rated" && state.lastDone && d.ticket && d.ticket.id === state.lastDone.id) {
+    toast(t("clerk.rated", { number: d.ticket.number, level: t("rating." + d.ticket.rating) }));
+    state.lastDone = null;
+    enableActions();
+  }
+  if (msg.type.startsWith("ticket.")) refreshWaiting();
+}
+
+// ---- actions -------------------------------------------------------------------------------
+async function act(action, body) {
+  if (!state.number) return;
+  try {
+    const res = await post(`/api/windows/${state.number}/${action}`, body || {});
+    if (action === "call-next" && res === null) toast(t("clerk.nobody_waiting"));
+    if (action === "request-rating") toast(t("clerk.rating_asked"));
+    if (action === "start" || action === "finish") state.lastDone = action === "finish" ? res : null;
+    refreshWindow();
+    refreshWaiting();
+  } catch (e) {
+    toast(problemText(e.problem), "error");
+  }
+}
+
+function openTransfer() {
+  const services = (state.hall && state.hall.services) || [];
+  const windows = ((state.hall && state.hall.windows) || []).filter((w) => w.number !== state.number);
+  $("tr-service").innerHTML = services.map((s) => `<option value="${esc(s.code)}">${esc(s.name)}</option>`).join("");
+  $("tr-window").innerHTML = windows.map((w) => `<option value="${w.number}">${esc(w.name)}</option>`).join("");
+  const dlg = $("dlg-transfer");
+  dlg.returnValue = "";
+  dlg.showModal();
+}
+
+function closeTransfer() {
+  const dlg = $("dlg-transfer");
+  if (dlg.returnValue !== "ok") return;
+  const kind = dlg.querySelector("input[name=kind]:checked").value;
+  act("transfer", kind === "service" ? { to_service: $("tr-service").value } : { to_window: Number($("tr-window").value) });
+}
+
+function pauseOrResume() {
+  if (state.window && state.window.state === "paused") { act("resume"); return; }
+  const dlg = $("dlg-pause");
+  dlg.returnValue = "";
+  dlg.showModal();
+}
+
+function closePause() {
+  const dlg = $("dlg-pause");
+  if (dlg.returnValue !== "ok") return;
+  const note = $("pause-note").value.trim();
+  const reason = $("pause-reason").selectedOptions[0].textContent + (note ? `：${note}` : "");
+  act("pause", { reason });
+}
+
+function run(action) {
+  const btn = document.querySelector(`#actions button[data-act="${action}"]`);
+  if (btn && btn.disabled) return;
+  if (action === "transfer") openTransfer();
+  else if (action === "pause") pauseOrResume();
+  else act(action);
+}
+
+function onKey(e) {
+  if (!state.number || e.ctrlKey || e.altKey || e.metaKey) return;
+  if (document.querySelector("dialog[open]") || ["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName)) return;
+  const action = KEYS[e.key.toLowerCase()];
+  if (action) { e.preventDefault(); run(action); }
+}
+
+async function main() {
+  await setLang(initialLang("zh-CN"));
+  try { state.hall = await get("/api/hall"); } catch (e) { toast(problemText(e.problem), "error"); }
+  fillSignin();
+  $("signin-form").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", signOut);
+  $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); render(); renderWaiting(); });
+  $("actions").addEventListener("click", (e) => { const b = e.target.closest("button"); if (b) run(b.dataset.act); });
+  $("waiting").addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-call]");
+    if (b) act("call", { ticket_id: Number(b.dataset.call) });
+  });
+  $("dlg-transfer").addEventListener("close", closeTransfer);
+  $("dlg-pause").addEventListener("close", closePause);
+  document.addEventListener("keydown", onKey);
+  setInterval(tick, 1000);
+  setInterval(() => { if (state.number) renderWaiting(); }, 30000);   // keep "waited" times fresh
+  // a clerk who reloads the page stays at the window they opened
+  const saved = JSON.parse(localStorage.getItem(STORE_KEY) || "{}");
+  const w = saved.window && ((state.hall && state.hall.windows) || []).find((x) => x.number === saved.window);
+  if (w && w.state !== "closed") { state.window = w; enterConsole(saved.window); }
+  window.hallqClerk = { state };
+}
+
+main();

@@ -1,0 +1,65 @@
+// Translation catalogues (zh-CN default, en) served from /static/i18n/<lang>.json.
+// Elements carry data-i18n="key" (text) or data-i18n-attr="attr:key;attr2:key2".
+
+const cache = new Map();
+let current = { lang: "zh-CN", messages: {}, fallback: {} };
+const listeners = new Set();
+
+async function load(lang) {
+  if (!cache.has(lang)) {
+    const res = await fetch(`/static/i18n/${lang}.json`, { cache: "no-cache" });
+    cache.set(lang, res.ok ? await res.json() : {});
+  }
+  return cache.get(lang);
+}
+
+/** Load a language (falls back to zh-CN per key) and re-translate the page. */
+export async function setLang(lang) {
+  const fallback = await load("zh-CN");
+  const messages = lang === "zh-CN" ? fallback : await load(lang);
+  current = { lang, messages, fallback };
+  document.documentElement.lang = lang;
+  apply(document);
+  for (const fn of listeners) fn(lang);
+  return lang;
+}
+
+export function lang() { return current.lang; }
+
+export function onLangChange(fn) { listeners.add(fn); }
+
+/** Translate a key; {name} placeholders are filled from params. */
+export function t(key, params = {}) {
+  let s = current.messages[key] ?? current.fallback[key] ?? key;
+  for (const [k, v] of Object.entries(params)) s = s.split(`{${k}}`).join(String(v));
+  return s;
+}
+
+/** Pick the message of an API problem document in the current language. */
+export function problemText(problem) {
+  if (!problem) return t("error.generic");
+  const en = current.lang.startsWith("en");
+  return (en ? problem.en : problem.zh) || problem.detail || problem.title || t("error.generic");
+}
+
+export function apply(root) {
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-attr]")) {
+    for (const pair of el.dataset.i18nAttr.split(";")) {
+      const [attr, key] = pair.split(":");
+      if (attr && key) el.setAttribute(attr.trim(), t(key.trim()));
+    }
+  }
+}
+
+/** Initial language: ?lang=en, then the page's default. */
+export function initialLang(fallback = "zh-CN") {
+  const q = new URLSearchParams(location.search).get("lang");
+  return q === "en" || q === "zh-CN" ? q : fallback;
+}
+
+/** Translate a key, or return `fallback` when the catalogues do not know it. */
+export function tOr(key, fallback, params = {}) {
+  const s = t(key, params);
+  return s === key ? fallback : s;
+}

@@ -1,0 +1,53 @@
+// Citizen ticket page: live state of one ticket (topic ticket:<id>), position refreshed on hall events.
+import { Feed, bindStatus } from "/static/common/ws.js";
+import { setLang, lang, t, initialLang } from "/static/common/i18n.js";
+import { get } from "/static/common/api.js";
+import { throttle } from "/static/common/ui.js";
+
+const ID = Number(document.body.dataset.ticket);
+const $ = (id) => document.getElementById(id);
+const state = { ticket: null, windows: new Map() };
+const ENDED = ["done", "no_show", "cancelled", "expired", "transferred"];
+
+function render() {
+  const tk = state.ticket;
+  if (!tk) return;
+  $("c-number").textContent = tk.number;
+  $("c-service").textContent = tk.service_name || tk.service;
+  const st = $("c-state");
+  const win = tk.window != null ? (state.windows.get(tk.window) || t("hall.window_n", { n: tk.window })) : "";
+  st.className = "c-state " + (ENDED.includes(tk.state) ? "ended" : tk.state);
+  st.textContent = t("state." + tk.state, { window: win });
+  const waiting = tk.state === "issued";
+  $("c-ahead").textContent = waiting && tk.ahead != null ? t("ticket.people", { n: tk.ahead }) : "—";
+  $("c-eta").textContent = waiting && tk.eta_minutes != null ? t("hall.minutes", { m: tk.eta_minutes }) : "—";
+  $("c-issued").textContent = tk.issued_at ? new Date(tk.issued_at).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }) : "—";
+  document.body.dataset.state = tk.state;
+}
+
+const refresh = throttle(async () => {
+  try { state.ticket = await get(`/api/tickets/${ID}`); render(); } catch (e) { /* feed reconnects */ }
+}, 3000);
+
+function onSnapshot(topic, data) {
+  if (topic === `ticket:${ID}`) { state.ticket = data; render(); }
+  if (topic === "hall" && data && data.windows) {
+    state.windows = new Map(data.windows.map((w) => [w.number, w.name]));
+    render();
+  }
+}
+
+function onEvent(msg) {
+  const d = msg.data || {};
+  if (d.ticket && d.ticket.id === ID) { state.ticket = d.ticket; render(); return; }
+  // someone else was called or left: our position may have changed
+  if (state.ticket && state.ticket.state === "issued" && msg.type.startsWith("ticket.")) refresh();
+}
+
+async function main() {
+  await setLang(initialLang(navigator.language && navigator.language.startsWith("en") ? "en" : "zh-CN"));
+  $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); render(); });
+  new Feed([`ticket:${ID}`, "hall"], { onSnapshot, onEvent, onStatus: bindStatus($("conn"), t) }).start();
+}
+
+main();

@@ -1,0 +1,1 @@
+"""Cameras: OpenCV capture, a synthetic hall simulator, seat/crowd analytics and alert logic."""

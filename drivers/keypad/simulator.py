@@ -1,0 +1,210 @@
+"""A simulated FF 68 keypad bus: press any key on any address, see what every keypad shows.
+
+One simulator is the whole bus (all callers and evaluators of a hall). Actions:
+``press`` {address, key} (call_next, recall, rate, pause, transfer, no_show, suspend,
+callback, cancel) and ``rate`` {address, value} (raw evaluator key index 0..n-1).
+Options (dict or the driver's options): ``repeat_unacked`` (re-send a press until the
+host acknowledges it, as we infer keypads do), ``repeat_interval``, ``max_repeats``.
+Faults: ``silence`` (drops every host frame: no display updates, no ACKs seen) and
+``garbage`` (random bytes around every frame sent to the host).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections import Counter
+from typing import Any, ClassVar
+
+from drivers.keypad import codec
+from drivers.simulator import PtyEndpoint, serve_pty, serve_tcp
+
+
+def _option(options: Any, name: str, default: Any) -> Any:
+    if isinstance(options, dict):
+        return options.get(name, default)
+    return getattr(options, name, default)
+
+
+def _digits_text(data: bytes) -> str:
+    return "".join(" " if d == codec.BLANK else str(d) if d < 10 else "?" for d in data)
+
+
+class Ff68Simulator:
+    """Implements ``drivers.simulator.Simulator`` for the ff68 driver."""
+
+    faults: ClassVar[tuple[str, ...]] = ("silence", "garbage")
+
+    def __init__(self, device_id: str, options: Any = None) -> None:
+        self.device_id = device_id
+        self.dialect = codec.DIALECTS[_option(options, "dialect", "ff68")]
+        self.repeat_unacked: bool = bool(_option(options, "repeat_unacked", False))
+        self.repeat_interval: float = float(_option(options, "repeat_interval", 0.3))
+        self.max_repeats: int = int(_option(options, "max_repeats", 3))
+        self.displays: dict[int, str] = {}
+        self.waiting: dict[int, str] = {}
+        self.stars: dict[int, int] = {}
+        self.beeps: Counter[int] = Counter()
+        self.evaluating: set[int] = set()
+        self.acks = 0
+        self.host_frames = 0
+        self.sent = 0
+        self.unacked: list[bytes] = []
+        self.fault: str | None = None
+        self.changed = asyncio.Condition()
+        self._server: asyncio.Server | None = None
+        self._pty: PtyEndpoint | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- Simulator protocol ---------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on TCP (an RS-485/Ethernet converter); returns the ``socket://`` URL."""
+        self._server, url = await serve_tcp(self.handle, host, port)
+        return url
+
+    async def start_pty(self) -> str:
+        """Serve on a pty (a serial bus); returns the slave path."""
+        self._pty = await serve_pty(self.handle)
+        return self._pty.path
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        for task in list(self._tasks):
+            task.cancel()
+        for writer in list(self._writers):
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+            self._server = None
+        if self._pty is not None:
+            await self._pty.close()
+            self._pty = None
+
+    def state(self) -> dict[str, Any]:
+        """What each keypad shows, who is evaluating, ACK bookkeeping."""
+        return {
+            "displays": dict(sorted(self.displays.items())),
+            "waiting": dict(sorted(self.waiting.items())),
+            "stars": dict(self.stars),
+            "beeps": dict(self.beeps),
+            "evaluating": sorted(self.evaluating),
+            "acks": self.acks,
+            "unacked": [f.hex(" ") for f in self.unacked],
+            "host_frames": self.host_frames,
+            "sent": self.sent,
+            "connected": bool(self._writers),
+            "fault": self.fault,
+        }
+
+    def inject(self, fault: str | None) -> None:
+        """Set or clear (None) a fault; ``garbage`` also sends a burst of noise at once."""
+        if fault is not None and fault not in self.faults:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(self.faults)}")
+        self.fault = fault
+        if fault == "garbage":
+            self._write_all(os.urandom(32).replace(b"\x68", b"\x00"))
+
+    async def act(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``press`` {address, key} or ``rate`` {address, value}; waits briefly for the ACK."""
+        address = int(params["address"])
+        if action == "press":
+            frame = codec.key_frame(address, str(params["key"]), self.dialect)
+        elif action == "rate":
+            frame = codec.rating_frame(address, int(params["value"]), self.dialect)
+            self.evaluating.discard(address)
+        else:
+            raise ValueError(f"unknown action {action!r}; known: press, rate")
+        if not self._writers:
+            return {"sent": False, "acked": False, "frame": frame.hex(" "), "detail": "no host connected"}
+        self.unacked.append(frame)
+        self._send(frame)
+        if self.repeat_unacked:
+            task = asyncio.create_task(self._repeat(frame))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        acked = await self.wait_for(lambda s: frame not in s.unacked, float(params.get("wait", 0.5)))
+        return {"sent": True, "acked": acked, "frame": frame.hex(" ")}
+
+    async def wait_for(self, predicate: Any, timeout: float = 2.0) -> bool:
+        """Wait until ``predicate(self)`` holds; False on timeout."""
+        async with self.changed:
+            try:
+                await asyncio.wait_for(self.changed.wait_for(lambda: predicate(self)), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    # --- bytes ---------------------------------------------------------------------------
+
+    def _write_all(self, data: bytes) -> None:
+        for writer in list(self._writers):
+            with contextlib.suppress(Exception):
+                writer.write(data)
+
+    def _send(self, frame: bytes) -> None:
+        self.sent += 1
+        if self.fault == "garbage":
+            noise = os.urandom(8).replace(b"\x16", b"\x00")
+            # noise, the frame, then a truncated copy: the host must resync on all of it
+            frame = noise + frame + frame[:5]
+        self._write_all(frame)
+
+    async def _repeat(self, frame: bytes) -> None:
+        for _ in range(self.max_repeats):
+            await asyncio.sleep(self.repeat_interval)
+            if frame not in self.unacked:
+                return
+            self._send(frame)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one host connection."""
+        parser = codec.KeypadParser(self.dialect, inbound=False)
+        self._writers.add(writer)
+        async with self.changed:
+            self.changed.notify_all()
+        try:
+            while data := await reader.read(4096):
+                if self.fault == "silence":
+                    continue
+                for frame in parser.feed(data):
+                    await self._apply(frame)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    def _match_ack(self, frame: codec.KeypadFrame) -> bool:
+        d = self.dialect
+        for pending in self.unacked:
+            sent = codec.KeypadParser(d, inbound=False).feed(pending)[0]
+            if sent.func == d.func_evaluator:
+                matched = (frame.address, frame.func, frame.data) == (sent.address, d.func_ack, sent.data)
+            else:
+                matched = (frame.address, frame.func, frame.data) == (sent.address, sent.func, sent.data)
+            if matched:
+                self.unacked.remove(pending)
+                self.acks += 1
+                return True
+        return False
+
+    async def _apply(self, frame: codec.KeypadFrame) -> None:
+        self.host_frames += 1
+        d = self.dialect
+        if not self._match_ack(frame):
+            if frame.func == d.func_display and len(frame.data) == 6:
+                self.waiting[frame.address] = _digits_text(frame.data[:3])
+                self.displays[frame.address] = _digits_text(frame.data[3:])
+            elif frame.func == d.func_stars and len(frame.data) == 1:
+                self.stars[frame.address] = frame.data[0]
+            elif frame.func == d.func_beep:
+                self.beeps[frame.address] += 1
+            elif frame.func == d.func_evaluate and frame.data == bytes((d.evaluate_code,)):
+                self.evaluating.add(frame.address)
+        async with self.changed:
+            self.changed.notify_all()

@@ -1,0 +1,162 @@
+"""Onbon BX-5K/6K LED strip driver: dynamic-area text, clear, ping as the health check."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from drivers.base import ConnectedDevice
+from drivers.contract import LedText
+from drivers.errors import ProtocolError, TransportError, TransportTimeout
+from drivers.health import NO_ANSWER, PROTOCOL_ERROR, DeviceState
+from drivers.led import codec
+from drivers.transport import Transport
+
+log = logging.getLogger("hallq.devices.led")
+
+
+class AreaOptions(BaseModel):
+    """Geometry of one dynamic area; unset fields fall back to the display's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: int = 0
+    y: int = 0
+    width: int | None = None
+    height: int | None = None
+
+
+class BxOptions(BaseModel):
+    """Per-display options (config ``devices[].options``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: int = Field(1, ge=0, le=0xFFFF)
+    width: int = Field(64, gt=0, le=4096)
+    height: int = Field(16, gt=0, le=1024)
+    color: str = "red"  # default colour: red | green | yellow
+    color_codes: bool = True  # False on single-colour cards, which would print "\C1" literally
+    effect: str = "static"  # default effect when LedText.effect is "auto"
+    align: str = "center"
+    font: int = 16  # font height in px (8 px per half-width char at 16 px)
+    speed: int = Field(0, ge=0, le=255)
+    stay: int = Field(10, ge=0, le=255)  # 0.5 s units
+    encoding: str = "gb2312"
+    areas: dict[int, AreaOptions] = Field(default_factory=dict)
+    ping_interval: float = Field(5.0, gt=0)
+    ack_timeout: float = Field(0.5, gt=0)
+    retries: int = Field(2, ge=0, le=10)
+    trace: bool = False
+
+
+class BxDisplay(ConnectedDevice):
+    """A BX-5K/6K controlled strip; ``show`` writes a dynamic area and waits for the ACK."""
+
+    kind: ClassVar[str] = "led_display"
+    name: ClassVar[str] = "onbon_bx"
+    Options: ClassVar[type[BxOptions]] = BxOptions
+
+    def __init__(self, device_id: str, url: str, options: BxOptions | dict[str, object] | None = None) -> None:
+        opts = options if isinstance(options, BxOptions) else BxOptions.model_validate(options or {})
+        super().__init__(device_id, url, opts)
+        self.options: BxOptions = opts
+        self.shown: dict[int, LedText] = {}  # what we last told each area (for /api/devices)
+
+    # --- frames -------------------------------------------------------------------
+
+    def area_for(self, text: LedText) -> codec.Area:
+        """The codec Area for ``text`` from the options."""
+        o = self.options
+        geo = o.areas.get(text.area, AreaOptions())
+        effect = o.effect if text.effect == "auto" else text.effect
+        return codec.Area(
+            area_id=text.area, x=geo.x, y=geo.y, width=geo.width or o.width, height=geo.height or o.height,
+            align=text.align if text.align in codec.ALIGN_H else o.align, valign="middle",
+            effect=effect if effect in codec.EFFECTS else "scroll_left", speed=o.speed, stay=o.stay,
+        )  # fmt: skip
+
+    def text_frame(self, text: LedText) -> bytes:
+        """The A3 06 frame for ``text``."""
+        body = codec.colorize(text.text, text.color or self.options.color) if self.options.color_codes else text.text
+        data = body.encode(self.options.encoding, errors="replace")
+        return codec.dynamic_text(self.options.address, [(self.area_for(text), data)])
+
+    # --- request / reply ------------------------------------------------------------
+
+    async def _exchange(self, t: Transport, frame: bytes) -> codec.BxFrame:
+        """Send ``frame`` and wait for the controller's reply, retrying; raises on silence."""
+        parser = codec.BxParser()
+        last_error: Exception | None = None
+        for _attempt in range(self.options.retries + 1):
+            await t.write(frame)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.options.ack_timeout
+            while (left := deadline - loop.time()) > 0:
+                try:
+                    chunk = await t.read(4096, timeout=left)
+                except TransportTimeout:
+                    break
+                for reply in parser.feed(chunk):
+                    if reply.dst != codec.HOST_ADDRESS:
+                        continue
+                    if reply.status != 0:
+                        raise codec.BxProtocolError(f"controller error {reply.status:#04x}")
+                    return reply
+                if parser.errors:
+                    last_error = parser.errors.pop()
+        if last_error is not None:
+            raise codec.BxProtocolError(f"{self.device_id}: no valid reply ({last_error})")
+        raise TransportTimeout(f"{self.device_id}: no ACK after {self.options.retries + 1} tries")
+
+    async def _request(self, frame: bytes) -> None:
+        try:
+            async with self.exclusive(timeout=self.options.ack_timeout) as t:
+                await self._exchange(t, frame)
+        except TransportTimeout as exc:
+            self.set_offline(str(exc), fault=NO_ANSWER)
+            raise
+        except ProtocolError as exc:
+            self.set_fault(PROTOCOL_ERROR, detail=str(exc))
+            raise
+        if self.health.state != DeviceState.READY:
+            self.set_ready()
+
+    # --- public API -----------------------------------------------------------------
+
+    async def show(self, text: LedText) -> None:
+        """Write ``text`` into its dynamic area; raises TransportError/ProtocolError when not ACKed."""
+        await self._request(self.text_frame(text))
+        self.shown[text.area] = text
+
+    async def clear(self) -> None:
+        """Clear the screen."""
+        await self._request(codec.clear(self.options.address))
+        self.shown.clear()
+
+    async def ping(self) -> None:
+        """Query status; raises when the controller does not answer."""
+        await self._request(codec.ping(self.options.address))
+
+    # --- supervision hooks ------------------------------------------------------------
+
+    async def on_connect(self, transport: Transport) -> None:
+        """A controller that does not answer a ping is not ready."""
+        async with self._lock:
+            await self._exchange(transport, codec.ping(self.options.address))
+
+    async def run(self, transport: Transport) -> None:
+        """Ping periodically; a silent controller goes offline (the supervisor reconnects)."""
+        while not self._lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), self.options.ping_interval)
+                return
+            try:
+                await self.ping()
+            except TransportError:
+                return  # offline (no_answer) already set; reconnect
+            except ProtocolError:
+                continue  # fault already set; keep the link and try again

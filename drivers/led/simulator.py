@@ -1,0 +1,163 @@
+"""A simulated BX-5K/6K controller: parses frames, keeps the text per area, ACKs.
+
+One simulator is one controller (one address), like one strip on the network; the
+demo runs one per window. ``address: null`` in the options answers every address.
+Faults: ``silence`` (reads and drops everything, answers nothing) and ``corrupt``
+(processes frames but replies with a bad CRC).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, ClassVar
+
+from drivers.led import codec
+from drivers.simulator import PtyEndpoint, serve_pty, serve_tcp
+
+log = logging.getLogger("hallq.sim.led")
+
+
+def _option(options: Any, name: str, default: Any) -> Any:
+    if isinstance(options, dict):
+        return options.get(name, default)
+    return getattr(options, name, default)
+
+
+class BxSimulator:
+    """Implements ``drivers.simulator.Simulator`` for the onbon_bx driver."""
+
+    faults: ClassVar[tuple[str, ...]] = ("silence", "corrupt")
+
+    def __init__(self, device_id: str, options: Any = None) -> None:
+        self.device_id = device_id
+        self.address: int | None = _option(options, "address", 1)
+        self.encoding: str = _option(options, "encoding", "gb2312")
+        self.areas: dict[int, str] = {}
+        self.details: dict[int, dict[str, Any]] = {}
+        self.frames = 0
+        self.rejected = 0
+        self.fault: str | None = None
+        self.changed = asyncio.Condition()  # notified after every accepted frame (tests, bench)
+        self._server: asyncio.Server | None = None
+        self._pty: PtyEndpoint | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    # --- Simulator protocol ------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on TCP; returns the ``socket://`` URL."""
+        self._server, url = await serve_tcp(self.handle, host, port)
+        return url
+
+    async def start_pty(self) -> str:
+        """Serve on a pty; returns the slave path."""
+        self._pty = await serve_pty(self.handle)
+        return self._pty.path
+
+    async def stop(self) -> None:
+        """Stop serving and drop clients."""
+        for writer in list(self._writers):
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+            self._server = None
+        if self._pty is not None:
+            await self._pty.close()
+            self._pty = None
+
+    def state(self) -> dict[str, Any]:
+        """Current text per area, frame count and fault."""
+        return {
+            "areas": dict(self.areas),
+            "details": {k: dict(v) for k, v in self.details.items()},
+            "frames": self.frames,
+            "rejected": self.rejected,
+            "fault": self.fault,
+        }
+
+    def inject(self, fault: str | None) -> None:
+        """Set or clear (None) a fault."""
+        if fault is not None and fault not in self.faults:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(self.faults)}")
+        self.fault = fault
+
+    async def act(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``clear`` wipes the screen locally (like a power cycle); nothing else is supported."""
+        if action == "clear":
+            self.areas.clear()
+            self.details.clear()
+            return self.state()
+        raise ValueError(f"unknown action {action!r}; known: clear")
+
+    async def wait_for(self, predicate: Any, timeout: float = 2.0) -> bool:
+        """Wait until ``predicate(self)`` holds; False on timeout."""
+        async with self.changed:
+            try:
+                await asyncio.wait_for(self.changed.wait_for(lambda: predicate(self)), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    # --- bytes -----------------------------------------------------------------------
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection until it closes."""
+        parser = codec.BxParser()
+        self._writers.add(writer)
+        try:
+            while data := await reader.read(4096):
+                if self.fault == "silence":
+                    continue
+                before = parser.error_count
+                frames = parser.feed(data)
+                self.rejected += parser.error_count - before
+                for frame in frames:
+                    reply = await self._apply(frame)
+                    if reply is not None:
+                        writer.write(reply)
+                        await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    def _addressed(self, frame: codec.BxFrame) -> bool:
+        return self.address is None or frame.dst in (self.address, codec.BROADCAST, codec.BROADCAST_REPLY)
+
+    async def _apply(self, frame: codec.BxFrame) -> bytes | None:
+        if not self._addressed(frame):
+            return None
+        error = 0
+        command = frame.command
+        if command == codec.CMD_CLEAR:
+            self.areas.clear()
+            self.details.clear()
+        elif command == codec.CMD_DYNAMIC_TEXT:
+            try:
+                blocks = codec.parse_dynamic_text(frame)
+            except codec.BxProtocolError:
+                blocks, error = [], 0x01
+            for block in blocks:
+                raw = block.text.decode(self.encoding, errors="replace")
+                self.areas[block.area.area_id] = codec.strip_color_codes(raw)
+                self.details[block.area.area_id] = {
+                    "raw": raw, "x": block.area.x, "y": block.area.y, "width": block.area.width,
+                    "height": block.area.height, "effect": block.area.effect, "align": block.area.align,
+                }  # fmt: skip
+        elif command != codec.CMD_PING:
+            error = 0x02  # unsupported command
+        self.frames += 1
+        async with self.changed:
+            self.changed.notify_all()
+        if frame.dst == codec.BROADCAST or frame.status == 0:
+            return None  # broadcast without reply, or no reply asked
+        # Reply from the address the request used (0xFFFE for a broadcast-with-reply).
+        if self.fault == "corrupt":
+            bad = codec.BxFrame(frame.src, frame.dst, bytes((*codec.CMD_ACK, error, 0, 0)))
+            return codec.encode_with_crc(bad, 0x5A5A)
+        return codec.ack(dst=frame.src, src=frame.dst, error=error)

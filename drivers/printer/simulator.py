@@ -1,0 +1,248 @@
+"""A virtual ESC/POS ticket printer speaking the same bytes as a real one (TCP or pty).
+
+It parses the stream, answers DLE EOT, renders every cut ticket to text and PNG, keeps
+the last ``keep`` tickets, and injects faults: ``paper_out``, ``paper_near_end``,
+``cover_open`` (status bytes as a real printer sends them; tickets sent meanwhile are
+lost), ``silence`` (no status answers) and ``drop`` (connections are closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from drivers.printer.escpos import DOTS_PER_COLUMN, PAPER_DOTS
+from drivers.printer.parser import EscposParser
+from drivers.printer.render import Page
+from drivers.simulator import PtyEndpoint, serve_pty, serve_tcp
+
+log = logging.getLogger("hallq.sim.escpos")
+
+FAULTS = ("paper_out", "paper_near_end", "cover_open", "silence", "drop")
+
+# DLE EOT n -> reply byte, per fault (shared/protocols/escpos.md).
+_OK = 0x12
+_STATUS: dict[str | None, dict[int, int]] = {
+    None: {1: _OK, 2: _OK, 3: _OK, 4: _OK},
+    "paper_near_end": {1: _OK, 2: _OK, 3: _OK, 4: 0x1E},
+    "paper_out": {1: 0x1A, 2: 0x32, 3: _OK, 4: 0x72},
+    "cover_open": {1: 0x1A, 2: 0x16, 3: _OK, 4: _OK},
+}
+_BLOCKING = ("paper_out", "cover_open")
+
+
+def _opt(options: Any, name: str, default: Any) -> Any:
+    if isinstance(options, dict):
+        return options.get(name, default)
+    return getattr(options, name, default)
+
+
+class EscposSimulator:
+    """The printer simulator; implements ``drivers.simulator.Simulator``."""
+
+    faults: tuple[str, ...] = FAULTS
+
+    def __init__(self, device_id: str = "printer", options: Any = None) -> None:
+        self.device_id = device_id
+        self.encoding: str = _opt(options, "encoding", "gb18030")
+        paper_mm = int(_opt(options, "paper_mm", 80))
+        self.columns = PAPER_DOTS.get(paper_mm, 576) // DOTS_PER_COLUMN
+        self.keep = int(_opt(options, "keep", 50))
+        self.render_png = bool(_opt(options, "render_png", True))
+        png_dir = _opt(options, "png_dir", None)
+        self.png_dir = Path(png_dir) if png_dir else Path(tempfile.mkdtemp(prefix=f"hallq-sim-{device_id}-"))
+        self.fault: str | None = None
+        self.tickets: deque[dict[str, Any]] = deque(maxlen=self.keep)
+        self.printed = 0
+        self.lost = 0
+        self.bytes_received = 0
+        self.status_queries = 0
+        self.connections = 0
+        self.url: str | None = None
+        self._server: asyncio.Server | None = None
+        self._pty: PtyEndpoint | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._renders: set[asyncio.Task[None]] = set()
+        self._ticket_waiters: list[tuple[int, asyncio.Future[dict[str, Any]]]] = []
+
+    # --- Simulator protocol ----------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on TCP; returns ``socket://host:port``."""
+        self._server, self.url = await serve_tcp(self._handle, host, port)
+        return self.url
+
+    async def start_pty(self) -> str:
+        """Serve on a new pty; returns the slave path for the driver."""
+        self._pty = await serve_pty(self._handle)
+        self.url = self._pty.path
+        return self.url
+
+    async def stop(self) -> None:
+        """Close the listener, every connection and the pty."""
+        if self._server is not None:
+            self._server.close()
+        self._close_connections()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+            self._server = None
+        if self._pty is not None:
+            await self._pty.close()
+            self._pty = None
+        for task in list(self._renders):
+            task.cancel()
+
+    def state(self) -> dict[str, Any]:
+        """Printed tickets (newest last) as text + PNG path, the fault, and counters."""
+        return {
+            "device_id": self.device_id,
+            "url": self.url,
+            "fault": self.fault,
+            "faults": list(self.faults),
+            "printed": self.printed,
+            "lost": self.lost,
+            "bytes_received": self.bytes_received,
+            "status_queries": self.status_queries,
+            "connections": self.connections,
+            "tickets": [{k: v for k, v in t.items() if k != "_page"} for t in self.tickets],
+        }
+
+    def inject(self, fault: str | None) -> None:
+        """Set (or clear with None) the injected fault."""
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+        self.fault = fault
+        if fault == "drop":
+            self._close_connections()
+
+    async def act(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``clear`` forgets tickets; ``png`` returns one ticket's PNG as base64 (``index``, default last)."""
+        if action == "clear":
+            self.tickets.clear()
+            return {"cleared": True}
+        if action == "png":
+            ticket = self.ticket(int(params.get("index", -1)))
+            return {"index": ticket["index"], "png_base64": base64.b64encode(self.png(ticket["index"])).decode()}
+        if action == "last_ticket":
+            return {k: v for k, v in self.ticket(-1).items() if k != "_page"}
+        raise ValueError(f"unknown action {action!r}; known: clear, png, last_ticket")
+
+    # --- tickets -------------------------------------------------------------------------------
+
+    def ticket(self, index: int = -1) -> dict[str, Any]:
+        """A kept ticket by its running index (negative: from the newest)."""
+        if not self.tickets:
+            raise LookupError("no ticket printed yet")
+        if index < 0:
+            return self.tickets[index]
+        for t in self.tickets:
+            if t["index"] == index:
+                return t
+        raise LookupError(f"ticket {index} is no longer kept")
+
+    def png(self, index: int = -1) -> bytes:
+        """PNG bytes of a kept ticket (rendered now if the background render is not done)."""
+        ticket = self.ticket(index)
+        if ticket.get("png_path") and Path(ticket["png_path"]).exists():
+            return Path(ticket["png_path"]).read_bytes()
+        data: bytes = ticket["_page"].png()
+        return data
+
+    async def wait_ticket(self, count: int, timeout: float) -> dict[str, Any]:
+        """Wait until ``count`` tickets have been printed in total; returns the newest."""
+        if self.printed >= count:
+            return self.tickets[-1]
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._ticket_waiters.append((count, fut))
+        return await asyncio.wait_for(fut, timeout)
+
+    def _ticket_done(self, page: Page, size: int) -> None:
+        if self.fault in _BLOCKING:
+            self.lost += 1  # no paper / open cover: the data goes nowhere
+            return
+        page.finish()
+        self.printed += 1
+        ticket: dict[str, Any] = {
+            "index": self.printed,
+            "text": page.text(),
+            "bytes": size,
+            "overflow_lines": page.overflow,
+            "received_at": time.perf_counter(),
+            "png_path": None,
+            "_page": page,
+        }
+        self.tickets.append(ticket)
+        if self.render_png:
+            task = asyncio.create_task(self._render(ticket))
+            self._renders.add(task)
+            task.add_done_callback(self._renders.discard)
+        for count, fut in list(self._ticket_waiters):
+            if self.printed >= count and not fut.done():
+                fut.set_result(ticket)
+                self._ticket_waiters.remove((count, fut))
+
+    async def _render(self, ticket: dict[str, Any]) -> None:
+        path = self.png_dir / f"{self.device_id}-{ticket['index']:05d}.png"
+        try:
+            data = await asyncio.to_thread(ticket["_page"].png)
+            await asyncio.to_thread(path.write_bytes, data)
+            ticket["png_path"] = str(path)
+            old = ticket["index"] - self.keep
+            if old > 0:  # keep the directory as bounded as the ticket list
+                (self.png_dir / f"{self.device_id}-{old:05d}.png").unlink(missing_ok=True)
+        except Exception:
+            log.exception("%s: rendering ticket %s failed", self.device_id, ticket["index"])
+
+    # --- the byte stream ----------------------------------------------------------------------
+
+    def _close_connections(self) -> None:
+        for writer in list(self._writers):
+            with contextlib.suppress(Exception):
+                writer.close()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.fault == "drop":
+            writer.close()
+            return
+        self.connections += 1
+        self._writers.add(writer)
+        parser = EscposParser(self.encoding)
+        page = Page(self.columns)
+        size = 0
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data or self.fault == "drop":
+                    break
+                self.bytes_received += len(data)
+                size += len(data)
+                replies = bytearray()
+                for op in parser.feed(data):
+                    if op.name == "status":
+                        self.status_queries += 1
+                        size -= 3  # status queries are not part of the ticket
+                        if self.fault != "silence":
+                            replies.append(_STATUS.get(self.fault, _STATUS[None]).get(op.args[0], _OK))
+                    elif op.name == "cut":
+                        self._ticket_done(page, size)
+                        page, size = Page(self.columns), 0
+                    else:
+                        page.apply(op)
+                if replies:
+                    writer.write(bytes(replies))
+                    await writer.drain()
+        except (ConnectionError, OSError):
+            pass  # the driver went away; nothing to answer
+        finally:
+            self._writers.discard(writer)
+            with contextlib.suppress(Exception):
+                writer.close()

@@ -1,0 +1,1 @@
+"""HTTP and websocket API of the queue server: one router per audience."""

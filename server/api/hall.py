@@ -1,0 +1,18 @@
+"""Screens and supervisors: the hall snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from server.api.deps import Hall
+from server.api.models import HallOut
+
+router = APIRouter(prefix="/api", tags=["hall"])
+
+
+@router.get("/hall", response_model=HallOut, summary="Hall snapshot")
+async def hall_snapshot(hall: Hall) -> Any:
+    """Services (waiting, longest wait, estimate), windows (state, current ticket) and recent calls."""
+    return await hall.snapshot()

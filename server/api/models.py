@@ -1,0 +1,160 @@
+"""Request and response bodies of the HTTP API (they make /docs complete)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ChannelName = Literal["kiosk", "staff", "web", "appointment", "keypad"]
+PriorityName = Literal["normal", "priority", "appointment", "green"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _View(BaseModel):
+    # views come from the store; fields added there later pass through unchanged
+    model_config = ConfigDict(extra="allow")
+
+
+# -- requests ----------------------------------------------------------------------
+class IssueRequest(_Request):
+    """Take a ticket (取号)."""
+
+    service: str = Field(min_length=1, max_length=64, description="Service code, e.g. `general`", examples=["general"])
+    channel: ChannelName = Field(default="kiosk", description="Where the ticket was taken")
+    priority: PriorityName = Field(
+        default="normal", description="green 绿色通道 > appointment 预约 > priority 优先 > normal"
+    )
+    kiosk: str | None = Field(default=None, max_length=64, description="Kiosk id when taken at a kiosk")
+
+
+class RatingRequest(_Request):
+    """Rate a served ticket (好差评): 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意."""
+
+    level: int = Field(ge=1, le=5)
+    source: Literal["api", "web", "evaluator", "kiosk", "sms"] = "api"
+
+
+class OpenWindowRequest(_Request):
+    """Open a window; optionally name the clerk (工号)."""
+
+    clerk: str | None = Field(default=None, max_length=64)
+
+
+class PauseRequest(_Request):
+    """Pause a window (暂停/离岗) with an optional reason."""
+
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class TransferRequest(_Request):
+    """Transfer the current ticket to another service or a specific window (exactly one)."""
+
+    to_service: str | None = Field(default=None, min_length=1, max_length=64)
+    to_window: int | None = Field(default=None, ge=1, le=999)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TransferRequest:
+        if (self.to_service is None) == (self.to_window is None):
+            raise ValueError("give exactly one of to_service or to_window")
+        return self
+
+
+class CallRequest(_Request):
+    """Call a specific ticket (also 回呼 of a suspended or missed ticket)."""
+
+    ticket_id: int = Field(ge=1)
+
+
+# -- responses ---------------------------------------------------------------------
+class TicketOut(_View):
+    """A ticket as citizens, clerks and screens see it."""
+
+    id: int
+    number: str = Field(examples=["A001"])
+    service: str
+    service_name: str | None = None
+    state: str = Field(description="issued, called, serving, done, no_show, cancelled, suspended, expired, transferred")
+    priority: str
+    channel: str
+    window: int | None = None
+    issued_at: str | None = None
+    called_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    recall_count: int = 0
+    token: str | None = Field(default=None, description="For the citizen's status page /t/<token>")
+    ahead: int | None = Field(default=None, description="People ahead while waiting")
+    eta_minutes: int | None = None
+    parent_id: int | None = None
+    masked_id: str | None = None
+    masked_name: str | None = None
+    rating: int | None = None
+    business_day: str | None = None
+    kiosk: str | None = None
+
+
+class WindowOut(_View):
+    """A window (窗口) with its current ticket."""
+
+    number: int
+    name: str | None = None
+    zone: str | None = None
+    state: str = Field(description="closed, open, calling, serving, paused")
+    clerk: str | None = None
+    pause_reason: str | None = None
+    current: TicketOut | None = None
+    services: list[str] = Field(default_factory=list)
+
+
+class ServiceStatus(_View):
+    """Queue figures of one service."""
+
+    code: str
+    name: str
+    prefix: str | None = None
+    category: str | None = None
+    waiting: int = 0
+    longest_wait_seconds: float | None = None
+    eta_minutes: int | None = None
+    issued_today: int = 0
+    daily_limit: int | None = None
+    available: bool = True
+    reason: str | None = None
+
+
+class HallOut(_View):
+    """Snapshot of the hall: services, windows and the latest calls."""
+
+    hall: dict[str, Any]
+    services: list[ServiceStatus]
+    windows: list[WindowOut]
+    recent_calls: list[TicketOut] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    """Liveness and the database round trip."""
+
+    status: Literal["ok", "degraded"]
+    database: bool
+    seq: int
+    subscribers: int
+    version: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable code and Chinese/English text."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://hallq.dev/problems/window_not_open"])
+    title: str
+    status: int
+    detail: str
+    code: str = Field(examples=["window_not_open"])
+    zh: str
+    en: str
+    errors: list[dict[str, Any]] | None = Field(default=None, description="Field errors of an invalid request")

@@ -1,0 +1,82 @@
+"""Operations: liveness (/healthz), Prometheus metrics (/metrics) and request timing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.api.deps import Hall
+from server.api.models import Health
+from server.metrics import Metrics
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["operations"])
+
+try:
+    VERSION = version("hallq")
+except PackageNotFoundError:  # running from a source tree without installing
+    VERSION = "0"
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness and database check",
+            responses={503: {"model": Health, "description": "The database does not answer"}})
+async def healthz(request: Request, hall: Hall) -> Any:
+    """200 when the database answers, 503 otherwise."""
+    try:
+        await hall.run(hall.store.last_events, hall.hub.last_seq, 1)
+        ok = True
+    except Exception:
+        log.exception("health check: database error")
+        ok = False
+    body = Health(status="ok" if ok else "degraded", database=ok, seq=hall.hub.last_seq,
+                  subscribers=hall.hub.subscriber_count, version=VERSION)
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition format"}})
+async def metrics(hall: Hall) -> Response:
+    """Ticket counters by service, waiting gauges, request latency by route."""
+    try:
+        await hall.refresh_waiting_gauges()
+    except Exception:  # metrics must still answer when the store is down
+        log.exception("metrics: cannot read the waiting counts")
+    hall.metrics.subscribers.set(hall.hub.subscriber_count)
+    return Response(hall.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+class TimingMiddleware:
+    """Observe each HTTP request's latency under its route template (``/api/windows/{number}/finish``)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.latency.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - started
+            )

@@ -1,0 +1,55 @@
+"""Citizen and kiosk endpoints: take, look up, cancel and rate tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path
+
+from server.api.deps import Hall, TicketId
+from server.api.models import IssueRequest, RatingRequest, TicketOut
+from server.api.problems import responses
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TicketOut,
+    summary="Take a ticket (取号)",
+    responses=responses(403, 404, 422),
+)
+async def issue_ticket(body: IssueRequest, hall: Hall) -> Any:
+    """Issue a ticket for a service; the answer has the number, people ahead and an estimate."""
+    actor = f"kiosk:{body.kiosk}" if body.kiosk else body.channel
+    return await hall.issue(body.service, channel=body.channel, priority=body.priority, kiosk=body.kiosk, actor=actor)
+
+
+@router.get("/by-token/{token}", response_model=TicketOut, summary="Ticket by its status-page token",
+            responses=responses(404, 422))
+async def ticket_by_token(
+    hall: Hall, token: str = Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+) -> Any:
+    """The ticket behind a citizen's /t/<token> link."""
+    return await hall.get_ticket_by_token(token)
+
+
+@router.get("/{ticket_id}", response_model=TicketOut, summary="One ticket", responses=responses(404, 422))
+async def get_ticket(ticket_id: TicketId, hall: Hall) -> Any:
+    """The ticket with this id."""
+    return await hall.get_ticket(ticket_id)
+
+
+@router.post("/{ticket_id}/cancel", response_model=TicketOut, summary="Cancel a waiting ticket",
+             responses=responses(404, 409, 422))
+async def cancel_ticket(ticket_id: TicketId, hall: Hall) -> Any:
+    """Cancel a ticket that has not been served."""
+    return await hall.cancel(ticket_id, actor="citizen")
+
+
+@router.post("/{ticket_id}/rating", response_model=TicketOut, summary="Rate the service (好差评)",
+             responses=responses(404, 409, 422))
+async def rate_ticket(ticket_id: TicketId, body: RatingRequest, hall: Hall) -> Any:
+    """Rate a served ticket once: 5 非常满意 … 1 非常不满意 (1 and 2 are 差评)."""
+    return await hall.rate(ticket_id, body.level, source=body.source, actor="citizen")

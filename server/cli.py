@@ -1,0 +1,150 @@
+"""The ``hallq`` command: serve, demo, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from server.settings import DEMO_CONFIG
+
+DEMO_PAGES = ("/kiosk/k1", "/clerk", "/display/hall", "/display/window/1", "/supervisor", "/docs")
+
+
+def _device(value: str) -> tuple[str, str]:
+    device_id, sep, url = value.partition("=")
+    if not sep or not device_id or not url:
+        raise argparse.ArgumentTypeError(f"expected ID=URL, got {value!r}")
+    return device_id, url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``hallq``."""
+    parser = argparse.ArgumentParser(prog="hallq", description="hallq 政务服务中心排队叫号 queue server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the queue server")
+    serve.add_argument("--config", type=Path, default=None, help="hall YAML (default: $HALLQ_CONFIG or demo)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--database-url", default=None, help="sqlite:///var/hallq.db or postgresql+psycopg://…")
+    serve.add_argument("--workers", type=int, default=None, help="server processes sharing the database")
+    serve.add_argument("--device", type=_device, action="append", default=[], metavar="ID=URL",
+                       help="override a device URL (repeatable), e.g. printer-k1=/dev/usb/lp0")
+    serve.add_argument("--demo", action="store_true", help="start device simulators (demo mode)")
+    serve.add_argument("--log-level", default=None)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+
+    demo = sub.add_parser("demo", help="run the demo hall (config/demo.yaml, fresh var/demo.db) on 127.0.0.1:8000")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--keep", action="store_true", help="keep var/demo.db from the last run")
+
+    check = sub.add_parser("check-config", help="validate a hall YAML file")
+    check.add_argument("file", type=Path)
+    return parser
+
+
+def _export(env: dict[str, str | None]) -> None:
+    # Settings travel by environment so that every uvicorn worker process sees them.
+    for key, value in env.items():
+        if value is not None:
+            os.environ[key] = value
+
+
+def _run(host: str, port: int, workers: int, log_level: str, access_log: bool) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "server.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``hallq serve``."""
+    from server.settings import Settings
+
+    devices = dict(args.device)
+    _export({
+        "HALLQ_CONFIG": str(args.config) if args.config else None,
+        "HALLQ_DATABASE_URL": args.database_url,
+        "HALLQ_DEVICES": json.dumps(devices) if devices else None,
+        "HALLQ_DEMO": "1" if args.demo else None,
+        "HALLQ_HOST": args.host,
+        "HALLQ_PORT": str(args.port) if args.port is not None else None,
+        "HALLQ_WORKERS": str(args.workers) if args.workers is not None else None,
+        "HALLQ_LOG_LEVEL": args.log_level,
+        "HALLQ_ACCESS_LOG": "1" if args.access_log else None,
+    })
+    settings = Settings()
+    if check_config(settings.config) != 0:
+        return 2
+    _run(settings.host, settings.port, settings.workers, settings.log_level, settings.access_log)
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    """``hallq demo``: the demo hall on simulated devices, with a fresh database."""
+    var = Path("var")
+    var.mkdir(exist_ok=True)
+    db = var / "demo.db"
+    if not args.keep:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    _export({
+        "HALLQ_CONFIG": str(DEMO_CONFIG),
+        "HALLQ_DATABASE_URL": f"sqlite:///{db.resolve()}",
+        "HALLQ_DEMO": "1",
+        "HALLQ_HOST": args.host,
+        "HALLQ_PORT": str(args.port),
+        "HALLQ_WORKERS": "1",
+    })
+    base = f"http://{args.host}:{args.port}"
+    print("hallq 演示大厅 demo hall —", DEMO_CONFIG)
+    for page in DEMO_PAGES:
+        print(f"  {base}{page}")
+    print("Ctrl+C 停止 / to stop", flush=True)
+    _run(args.host, args.port, 1, "info", False)
+    return 0
+
+
+def check_config(path: Path) -> int:
+    """``hallq check-config FILE``: 0 when valid, 1 with every problem listed otherwise."""
+    from server.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{path}: OK — {cfg.hall.name}: {len(cfg.services)} services, {len(cfg.windows)} windows, "
+          f"{len(cfg.kiosks)} kiosks, {len(cfg.devices)} devices")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hallq`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        return serve(args)
+    if args.command == "demo":
+        return demo(args)
+    return check_config(args.file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,343 @@
+"""The hall configuration: one YAML file validated by pydantic (unknown keys are errors).
+
+``load_config(path)`` returns a ``HallConfig`` or raises ``ConfigError`` listing every
+problem as ``services[3].prefix: message (line 12)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from server.configerrors import ConfigError, Loc, from_validation, problem
+
+__all__ = [
+    "ConfigError",
+    "DeviceConfig",
+    "HallConfig",
+    "HallSettings",
+    "KioskConfig",
+    "Policy",
+    "ServerSettings",
+    "ServiceConfig",
+    "WindowConfig",
+    "WindowService",
+    "load_config",
+    "parse_config",
+]
+
+
+def _clock_time(value: Any) -> Any:
+    # YAML 1.1 reads an unquoted 12:00 as the sexagesimal integer 720: turn it back.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return dt.time(value // 60, value % 60)
+    return value
+
+
+ClockTime = Annotated[dt.time, BeforeValidator(_clock_time)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpeningHours(_Model):
+    """Hours of the given ISO weekdays (1 = Monday … 7 = Sunday)."""
+
+    days: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1)
+    open: ClockTime
+    close: ClockTime
+
+    @field_validator("close")
+    @classmethod
+    def _after_open(cls, close: dt.time, info: Any) -> dt.time:
+        opened = info.data.get("open")
+        if opened is not None and close <= opened:
+            raise ValueError("close must be after open")
+        return close
+
+
+class LunchBreak(_Model):
+    """午休: no tickets are issued between start and end."""
+
+    start: ClockTime
+    end: ClockTime
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: dt.time, info: Any) -> dt.time:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("end must be after start")
+        return end
+
+
+class HallSettings(_Model):
+    """The hall itself: name, level, calendar."""
+
+    name: str = Field(min_length=1)
+    level: Literal["省", "市", "区", "县", "乡镇", "街道", "村", "社区"] = "区"
+    address: str = ""
+    phone: str = ""
+    timezone: str = "Asia/Shanghai"
+    opening_hours: list[OpeningHours] = Field(default_factory=list)
+    lunch_break: LunchBreak | None = None
+    holidays: list[dt.date] = Field(default_factory=list)
+    # 调休: weekend dates that are working days; they use Monday's hours
+    extra_workdays: list[dt.date] = Field(default_factory=list)
+    # times before this belong to the previous business day
+    rollover: ClockTime = dt.time(3, 0)
+    # demo/training halls: ignore opening hours, lunch break and holidays
+    always_open: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        """The hall's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class ServiceConfig(_Model):
+    """One service (事项) with its own number series."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    name: str = Field(min_length=1)
+    category: str = ""
+    prefix: str = Field(pattern=r"^[A-Z]{1,2}$")
+    number_start: int = Field(default=1, ge=0)
+    number_end: int = Field(default=999, ge=1)
+    width: int = Field(default=3, ge=1, le=6)
+    on_exhausted: Literal["wrap", "refuse"] = "refuse"
+    daily_limit: int | None = Field(default=None, ge=1)
+    per_person_daily: int | None = Field(default=None, ge=1)
+    expected_minutes: float = Field(default=10, gt=0)
+    sla_minutes: int | None = Field(default=30, ge=1)
+    notice: str = ""
+    enabled: bool = True
+
+    @field_validator("number_end")
+    @classmethod
+    def _range(cls, end: int, info: Any) -> int:
+        start = info.data.get("number_start")
+        if start is not None and end < start:
+            raise ValueError("number_end must not be below number_start")
+        return end
+
+
+class WindowService(_Model):
+    """A service a window calls: 主办 (primary) first, 兼办 (secondary) when primaries are empty."""
+
+    code: str
+    role: Literal["primary", "secondary"] = "primary"
+    weight: float = Field(default=1.0, gt=0)
+
+
+def _service_entry(value: Any) -> Any:
+    # "general" is short for {code: general}
+    return {"code": value} if isinstance(value, str) else value
+
+
+class WindowConfig(_Model):
+    """A service window (窗口)."""
+
+    number: int = Field(ge=1, le=999)
+    name: str = ""
+    zone: str = ""
+    services: list[Annotated[WindowService, BeforeValidator(_service_entry)]] = Field(min_length=1)
+
+    @property
+    def label(self) -> str:
+        """Display name, e.g. ``3号窗口``."""
+        return self.name or f"{self.number}号窗口"
+
+
+class Policy(_Model):
+    """Calling and limit rules of the hall."""
+
+    # after N consecutive appointment/priority calls a window calls one normal ticket; 0 = strict
+    priority_interleave: int = Field(default=3, ge=0)
+    sla_promotion: bool = True
+    max_recalls: int = Field(default=2, ge=0)
+    callback_minutes: int = Field(default=30, ge=0)
+    elderly_age: int | None = Field(default=65, ge=1)
+    per_person_daily_total: int | None = Field(default=None, ge=1)
+    service_time_samples: int = Field(default=20, ge=1)
+
+
+class KioskConfig(_Model):
+    """A ticket kiosk; an empty services list offers every service."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = ""
+    services: list[str] = Field(default_factory=list)
+
+
+class DeviceConfig(_Model):
+    """A device: id, kind, driver name, URL, binding and driver options (checked by the driver)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: str
+    driver: str
+    url: str
+    kiosk: str | None = None
+    window: int | None = None
+    windows: list[int] | None = None
+    hall: bool = False
+    enabled: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ServerSettings(_Model):
+    """Where the server keeps its data and listens."""
+
+    database_url: str = "sqlite:///var/hallq.db"
+    secret_path: str = "var/secret.key"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str | None = None
+
+
+class HallConfig(_Model):
+    """The whole hall configuration."""
+
+    hall: HallSettings
+    services: list[ServiceConfig] = Field(min_length=1)
+    windows: list[WindowConfig] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+    kiosks: list[KioskConfig] = Field(default_factory=list)
+    devices: list[DeviceConfig] = Field(default_factory=list)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @cached_property
+    def service_map(self) -> dict[str, ServiceConfig]:
+        """Services by code."""
+        return {s.code: s for s in self.services}
+
+    @cached_property
+    def window_map(self) -> dict[int, WindowConfig]:
+        """Windows by number."""
+        return {w.number: w for w in self.windows}
+
+    @cached_property
+    def windows_by_service(self) -> dict[str, tuple[int, ...]]:
+        """Window numbers that call each service (either role)."""
+        out: dict[str, list[int]] = {s.code: [] for s in self.services}
+        for w in self.windows:
+            for ws in w.services:
+                out.setdefault(ws.code, []).append(w.number)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def service(self, code: str) -> ServiceConfig:
+        """The service with this code; raises ``server.errors`` unknown_service."""
+        try:
+            return self.service_map[code]
+        except KeyError:
+            from server.errors import unknown_service
+
+            raise unknown_service(code) from None
+
+    def window(self, number: int) -> WindowConfig:
+        """The window with this number; raises ``server.errors`` unknown_window."""
+        try:
+            return self.window_map[number]
+        except KeyError:
+            from server.errors import unknown_window
+
+            raise unknown_window(number) from None
+
+
+def _duplicates(values: list[Any]) -> dict[int, Any]:
+    seen: set[Any] = set()
+    out = {}
+    for i, v in enumerate(values):
+        if v in seen:
+            out[i] = v
+        seen.add(v)
+    return out
+
+
+def cross_check(cfg: HallConfig) -> list[tuple[Loc, str]]:
+    """Problems that span several entries: duplicates and references."""
+    out: list[tuple[Loc, str]] = []
+    for i, v in _duplicates([s.code for s in cfg.services]).items():
+        out.append((("services", i, "code"), f"duplicate service code {v!r}"))
+    for i, v in _duplicates([s.prefix for s in cfg.services]).items():
+        out.append((("services", i, "prefix"), f"prefix {v!r} is already used by another service"))
+    for i, v in _duplicates([w.number for w in cfg.windows]).items():
+        out.append((("windows", i, "number"), f"duplicate window number {v}"))
+    for i, v in _duplicates([k.id for k in cfg.kiosks]).items():
+        out.append((("kiosks", i, "id"), f"duplicate kiosk id {v!r}"))
+    for i, v in _duplicates([d.id for d in cfg.devices]).items():
+        out.append((("devices", i, "id"), f"duplicate device id {v!r}"))
+    for i, s in enumerate(cfg.services):
+        if len(str(s.number_end)) > s.width:
+            out.append((("services", i, "width"), f"width {s.width} cannot show number {s.number_end}"))
+    codes = set(cfg.service_map)
+    for i, w in enumerate(cfg.windows):
+        for j, ws in enumerate(w.services):
+            if ws.code not in codes:
+                out.append((("windows", i, "services", j, "code"), f"unknown service {ws.code!r}"))
+        for j, v in _duplicates([ws.code for ws in w.services]).items():
+            out.append((("windows", i, "services", j, "code"), f"service {v!r} listed twice"))
+    for i, k in enumerate(cfg.kiosks):
+        for j, code in enumerate(k.services):
+            if code not in codes:
+                out.append((("kiosks", i, "services", j), f"unknown service {code!r}"))
+    kiosk_ids = {k.id for k in cfg.kiosks}
+    windows = set(cfg.window_map)
+    for i, d in enumerate(cfg.devices):
+        if d.kiosk is not None and d.kiosk not in kiosk_ids:
+            out.append((("devices", i, "kiosk"), f"unknown kiosk {d.kiosk!r}"))
+        if d.window is not None and d.window not in windows:
+            out.append((("devices", i, "window"), f"unknown window {d.window}"))
+        for j, n in enumerate(d.windows or []):
+            if n not in windows:
+                out.append((("devices", i, "windows", j), f"unknown window {n}"))
+    if not cfg.hall.always_open and not cfg.hall.opening_hours:
+        out.append((("hall", "opening_hours"), "needs at least one entry unless hall.always_open is true"))
+    return out
+
+
+def parse_config(text: str, source: str = "") -> HallConfig:
+    """Validate YAML text; raises ``ConfigError`` listing every problem with its line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError([f"(yaml): {getattr(exc, 'problem', None) or exc}{where}"], source) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(["(top level): expected a mapping (hall:, services:, windows: …)"], source)
+    try:
+        cfg = HallConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(from_validation(root, exc), source) from exc
+    problems = [problem(root, loc, msg) for loc, msg in cross_check(cfg)]
+    if problems:
+        raise ConfigError(problems, source)
+    return cfg
+
+
+def load_config(path: str | Path) -> HallConfig:
+    """Read and validate a hall YAML file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"(file): cannot read: {exc.strerror or exc}"], str(p)) from exc
+    return parse_config(text, str(p))

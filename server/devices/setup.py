@@ -1,0 +1,61 @@
+"""Plugging the device manager into the app: one call in ``create_app``.
+
+::
+
+    from server.devices.setup import install as install_devices
+    install_devices(app)   # after app.state.* are set, before returning the app
+
+It mounts ``server.api.devices.router``, validates the ``devices:`` config at once
+(a bad entry raises ConfigurationError naming the device, before serving), and on
+startup builds ``app.state.devices`` (a DeviceManager), follows queue events through
+``hub.add_handler`` and serves the websocket topic ``devices``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from server.api.devices import router
+from server.devices.manager import DeviceManager
+from server.devices.validation import validate_devices
+
+
+def public_base_url(app: FastAPI) -> str:
+    """Base of the /t/<token> links printed on tickets."""
+    config = app.state.config
+    if config.server.public_url:
+        return str(config.server.public_url).rstrip("/")
+    settings = app.state.settings
+    return f"http://{settings.host}:{settings.port}"
+
+
+def install(app: FastAPI) -> None:
+    """Mount the devices router and start/stop the manager with the app."""
+    settings, config = app.state.settings, app.state.config
+    validate_devices(config, overrides=settings.devices, allow_sim=settings.demo)
+    app.include_router(router)
+
+    async def start(app: FastAPI) -> None:
+        hub = app.state.hub
+        manager = DeviceManager(
+            config, app.state.hall, hub.publish_ephemeral, demo=settings.demo,
+            overrides=settings.devices, public_base_url=public_base_url(app),
+        )
+        app.state.devices = manager
+        await manager.start()
+        hub.add_handler(manager.on_queue_event)
+
+        async def devices_topic(_: str) -> Any:
+            return manager.snapshot()
+
+        hub.register_snapshot("devices", devices_topic)
+
+    async def stop(app: FastAPI) -> None:
+        manager = getattr(app.state, "devices", None)
+        if manager is not None:
+            await manager.stop()
+
+    app.state.startup_hooks.append(start)
+    app.state.shutdown_hooks.append(stop)

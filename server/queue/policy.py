@@ -1,0 +1,87 @@
+"""The calling policy: which waiting ticket a window calls next — one pure function.
+
+Order of rules:
+1. Only tickets of the window's services (or sent to this window by a transfer).
+2. 主办 (primary) services first; 兼办 (secondary) only when no primary ticket waits.
+   A ticket transferred to this window counts as primary.
+3. Effective class: green > appointment > priority > normal. With SLA promotion a
+   normal ticket waiting longer than its service's SLA ranks with ``priority``.
+4. Within a class: the longest weighted wait (seconds waited × service weight), then
+   the service's position in the window's list, then the ticket id.
+5. N:1 interleave: after N consecutive appointment/priority calls by this window, the
+   best normal ticket (if any) is called instead. Green tickets are never displaced and
+   leave the streak unchanged; a normal call resets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from server.queue.entities import CallPolicy, Candidate, Pick, WindowRule
+from server.queue.enums import Priority, Role
+
+ELEVATED = frozenset({Priority.APPOINTMENT, Priority.PRIORITY})
+Key = tuple[float, float, float, float]  # (class rank, -weighted wait, list position, id)
+
+
+def effective_rank(c: Candidate, now: float, sla_minutes: Mapping[str, float | None], promotion: bool) -> int:
+    """The class rank used for ordering (SLA promotion lifts overdue normal tickets)."""
+    rank = c.priority.rank
+    if promotion and c.priority is Priority.NORMAL and is_overdue(c, now, sla_minutes):
+        return Priority.PRIORITY.rank
+    return rank
+
+
+def is_overdue(c: Candidate, now: float, sla_minutes: Mapping[str, float | None]) -> bool:
+    """Waited longer than its service's SLA."""
+    sla = sla_minutes.get(c.service)
+    return sla is not None and now - c.sort_at > sla * 60
+
+
+def next_streak(streak: int, picked: Priority) -> int:
+    """The window's interleave streak after calling a ticket of class ``picked``."""
+    if picked in ELEVATED:
+        return streak + 1
+    if picked is Priority.NORMAL:
+        return 0
+    return streak
+
+
+def choose_next(
+    window: int,
+    rules: Sequence[WindowRule],
+    candidates: Sequence[Candidate],
+    now: float,
+    sla_minutes: Mapping[str, float | None],
+    policy: CallPolicy,
+    streak: int = 0,
+) -> Pick | None:
+    """The ticket the window should call now, or None; ``now`` is seconds since the epoch."""
+    by_service = {r.service: (i, r) for i, r in enumerate(rules)}
+    pools: dict[Role, list[tuple[Key, Candidate]]] = {Role.PRIMARY: [], Role.SECONDARY: []}
+    for c in candidates:
+        if c.target_window is not None and c.target_window != window:
+            continue
+        found = by_service.get(c.service)
+        if c.target_window == window:
+            index, weight, role = -1, found[1].weight if found else 1.0, Role.PRIMARY
+        elif found is None:
+            continue
+        else:
+            index, weight, role = found[0], found[1].weight, found[1].role
+        rank = effective_rank(c, now, sla_minutes, policy.sla_promotion)
+        key: Key = (float(rank), -(now - c.sort_at) * weight, float(index), float(c.id))
+        pools[role].append((key, c))
+    role = Role.PRIMARY if pools[Role.PRIMARY] else Role.SECONDARY
+    pool = pools[role]
+    if not pool:
+        return None
+    key, best = min(pool, key=lambda kc: kc[0])
+    promoted = best.priority is Priority.NORMAL and key[0] < Priority.NORMAL.rank
+    n = policy.priority_interleave
+    if n > 0 and streak >= n and best.priority in ELEVATED:
+        normals = [kc for kc in pool if kc[1].priority is Priority.NORMAL]
+        if normals:
+            key, best = min(normals, key=lambda kc: kc[0])
+            promoted = key[0] < Priority.NORMAL.rank
+    return Pick(best, next_streak(streak, best.priority), promoted, role)

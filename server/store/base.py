@@ -1,0 +1,213 @@
+"""The store's machinery: engine, transactions, events, caches and shared helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
+
+from server.config import HallConfig
+from server.queue.adapt import calendar_of, call_policy_of, number_rule_of, sla_of, window_rules_of
+from server.queue.enums import TicketState, WindowState
+from server.queue.estimate import average_minutes, eta_minutes
+from server.queue.hours import business_day
+from server.store.engine import READ, make_engine
+from server.store.rows import iso, ticket_view, to_ms, window_view
+from server.store.tables import events, tickets, transitions, windows
+from server.store.views import Event, TicketView, WindowView
+
+STAFFED = (WindowState.OPEN.value, WindowState.CALLING.value, WindowState.SERVING.value)
+DURATION_REFRESH_MS = 60_000
+
+
+def utc_now() -> dt.datetime:
+    """The default clock."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Tx:
+    """One write transaction: its connection, its time, and the events it emitted."""
+
+    def __init__(self, conn: Connection, now: dt.datetime, day: str, tz: Any) -> None:
+        self.conn = conn
+        self.now = now
+        self.ms = to_ms(now)
+        self.day = day
+        self.tz = tz
+        self.events: list[Event] = []
+
+    def emit(self, type_: str, topics: tuple[str, ...], data: dict[str, Any]) -> None:
+        """Write an event to the outbox (its row id is the global seq)."""
+        seq = self.conn.execute(
+            insert(events).returning(events.c.seq),
+            {"type": type_, "topics": json.dumps(topics), "data": json.dumps(data, ensure_ascii=False),
+             "at": self.ms},
+        ).scalar_one()
+        self.events.append(Event(type_, topics, data, int(seq), iso(self.ms, self.tz) or ""))
+
+    def record(self, ticket_id: int, from_state: str | None, to_state: str, action: str, actor: str,
+               window: int | None) -> None:
+        """Keep the transition (一事一档)."""
+        self.conn.execute(insert(transitions), {"ticket_id": ticket_id, "from_state": from_state,
+                                                "to_state": to_state, "action": action, "at": self.ms,
+                                                "actor": actor, "window": window})
+
+
+class StoreBase:
+    """Shared state and helpers of QueueStore."""
+
+    def __init__(self, url: str, config: HallConfig, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.url = url
+        self.config = config
+        self.clock = clock or utc_now
+        self.engine = make_engine(url)
+        self.pg = self.engine.dialect.name == "postgresql"
+        self.tz = config.hall.tz
+        self.calendar = calendar_of(config.hall)
+        self.rules = {w.number: window_rules_of(w) for w in config.windows}
+        self.sla = sla_of(config)
+        self.policy = call_policy_of(config)
+        self.number_rules = {s.code: number_rule_of(s) for s in config.services}
+        self._durations: dict[str, tuple[int, deque[float]]] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Alembic upgrade head (idempotent, safe from several processes), then add window rows."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as conn:
+            if self.pg:
+                conn.execute(text("SELECT pg_advisory_xact_lock(7311)"))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            have = set(conn.execute(select(windows.c.number)).scalars())
+            now = to_ms(self.clock())
+            rows = [{"number": w.number, "state": WindowState.CLOSED.value, "streak": 0, "updated_at": now}
+                    for w in self.config.windows if w.number not in have]
+            if rows:
+                conn.execute(insert(windows), rows)
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self.engine.dispose()
+
+    # -- transactions --------------------------------------------------------------------
+
+    def business_day(self, now: dt.datetime | None = None) -> str:
+        """Today's business day (ISO date) by the hall's clock and rollover time."""
+        return business_day(now or self.clock(), self.tz, self.calendar.rollover).isoformat()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Tx]:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            yield Tx(conn, now, self.business_day(now), self.tz)
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(**{READ: True}) as conn, conn.begin():
+            yield conn
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _ticket(self, conn: Connection, ticket_id: int, lock: bool = False) -> Any:
+        from server.errors import unknown_ticket
+
+        q = select(tickets).where(tickets.c.id == ticket_id)
+        if lock and self.pg:
+            q = q.with_for_update()
+        row = conn.execute(q).first()
+        if row is None:
+            raise unknown_ticket(ticket_id)
+        return row
+
+    def _window_row(self, conn: Connection, number: int, lock: bool = True) -> Any:
+        self.config.window(number)  # unknown_window
+        q = select(windows).where(windows.c.number == number)
+        if lock and self.pg:
+            q = q.with_for_update()
+        row = conn.execute(q).first()
+        if row is None:  # configured after migrate()
+            conn.execute(insert(windows), {"number": number, "state": WindowState.CLOSED.value, "streak": 0,
+                                           "updated_at": to_ms(self.clock())})
+            row = conn.execute(q).first()
+        return row
+
+    def _set_ticket(self, tx: Tx, ticket_id: int, expect: str, **values: Any) -> Any:
+        """Conditional update (``WHERE state = expect``) returning the new row, or None if it lost a race."""
+        res = tx.conn.execute(
+            update(tickets).where(tickets.c.id == ticket_id, tickets.c.state == expect)
+            .values(state_at=tx.ms, **values).returning(*tickets.c)
+        )
+        return res.first()
+
+    def _set_window(self, tx: Tx, number: int, **values: Any) -> Any:
+        return tx.conn.execute(
+            update(windows).where(windows.c.number == number).values(updated_at=tx.ms, **values)
+            .returning(*windows.c)
+        ).first()
+
+    def _ahead(self, conn: Connection, row: Any) -> int:
+        """Tickets of the same service ahead of this one (by class, then original issue time)."""
+        t = tickets.c
+        q = select(func.count()).where(
+            t.service == row.service, t.business_day == row.business_day, t.state == TicketState.ISSUED.value,
+            or_(t.rank < row.rank, and_(t.rank == row.rank, or_(t.sort_at < row.sort_at,
+                                                                 and_(t.sort_at == row.sort_at, t.id < row.id)))),
+        )
+        return int(conn.execute(q).scalar_one())
+
+    def _staffed(self, conn: Connection) -> set[int]:
+        q = select(windows.c.number).where(windows.c.state.in_(STAFFED))
+        return set(conn.execute(q).scalars())
+
+    def _avg_minutes(self, conn: Connection, service: str) -> float:
+        svc = self.config.service_map[service]
+        samples = self.config.policy.service_time_samples
+        now = to_ms(self.clock())
+        with self._lock:
+            cached = self._durations.get(service)
+        if cached is None or now - cached[0] > DURATION_REFRESH_MS:
+            t = tickets.c
+            q = (select(t.finished_at - t.started_at)
+                 .where(t.service == service, t.state == TicketState.DONE.value, t.started_at.is_not(None))
+                 .order_by(t.finished_at.desc()).limit(samples))
+            values = deque(reversed([float(v) / 1000 for v in conn.execute(q).scalars()]), maxlen=samples)
+            cached = (now, values)
+            with self._lock:
+                self._durations[service] = cached
+        return average_minutes(list(cached[1]), svc.expected_minutes, samples)
+
+    def _note_duration(self, service: str, seconds: float) -> None:
+        with self._lock:
+            cached = self._durations.get(service)
+            if cached is not None:
+                cached[1].append(seconds)
+
+    def _eta(self, conn: Connection, service: str, ahead: int, staffed: set[int] | None = None) -> int | None:
+        staffed = self._staffed(conn) if staffed is None else staffed
+        n = sum(1 for w in self.config.windows_by_service.get(service, ()) if w in staffed)
+        return eta_minutes(ahead, n, self._avg_minutes(conn, service))
+
+    def _view(self, conn: Connection, row: Any, estimate: bool = True) -> TicketView:
+        if estimate and row.state == TicketState.ISSUED.value:
+            ahead = self._ahead(conn, row)
+            return ticket_view(row, self.config, self.tz, ahead, self._eta(conn, row.service, ahead))
+        return ticket_view(row, self.config, self.tz)
+
+    def _wview(self, conn: Connection, wrow: Any, current: Any = None) -> WindowView:
+        if current is None and wrow.current_ticket_id is not None:
+            current = self._ticket(conn, wrow.current_ticket_id)
+        cur = ticket_view(current, self.config, self.tz) if current is not None else None
+        return window_view(wrow, self.config, cur)

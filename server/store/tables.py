@@ -1,0 +1,109 @@
+"""The schema (SQLAlchemy Core). Times are integer milliseconds since the epoch (UTC).
+
+Keep in step with the Alembic migrations in ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, SmallInteger, String, Table, Text
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("business_day", String(10), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("seq_no", Integer, nullable=False),
+    Column("number", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("rank", SmallInteger, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("sort_at", BigInteger, nullable=False),  # original issue time; a transfer child keeps its parent's
+    Column("issued_at", BigInteger, nullable=False),
+    Column("called_at", BigInteger),
+    Column("started_at", BigInteger),
+    Column("finished_at", BigInteger),
+    Column("state_at", BigInteger, nullable=False),  # last state change (callback deadline)
+    Column("window", Integer),
+    Column("target_window", Integer),
+    Column("recall_count", Integer, nullable=False, default=0),
+    Column("token", String(32), nullable=False),
+    Column("parent_id", BigInteger),
+    Column("key_hash", String(128)),
+    Column("masked_id", String(32)),
+    Column("masked_name", String(64)),
+    Column("rating", SmallInteger),
+    Column("kiosk", String(64)),
+    Column("counted", SmallInteger, nullable=False, default=1),  # 1 = took a number from the counter
+    Index("ix_tickets_queue", "service", "business_day", "state", "rank", "sort_at"),
+    Index("ix_tickets_token", "token", unique=True),
+    Index("ix_tickets_person", "key_hash", "business_day"),
+    Index("ix_tickets_day_state", "business_day", "state"),
+    Index("ix_tickets_called", "business_day", "called_at"),
+    Index("ix_tickets_parent", "parent_id"),
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("window", Integer),
+    Index("ix_transitions_ticket", "ticket_id"),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("service", String(32), primary_key=True),
+    Column("business_day", String(10), primary_key=True),
+    Column("last_number", Integer),
+    Column("issued", Integer, nullable=False, default=0),
+)
+
+windows = Table(
+    "windows",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("state", String(16), nullable=False),
+    Column("clerk", String(64)),
+    Column("pause_reason", String(200)),
+    Column("current_ticket_id", BigInteger),
+    Column("streak", Integer, nullable=False, default=0),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("ticket_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("window", Integer),
+    Column("clerk", String(64)),
+    Column("service", String(32), nullable=False),
+    Column("business_day", String(10), nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("type", String(48), nullable=False),
+    Column("topics", Text, nullable=False),  # JSON list
+    Column("data", Text, nullable=False),  # JSON object
+    Column("at", BigInteger, nullable=False),
+)

@@ -1,0 +1,171 @@
+"""Ticket operations that need no window: issue, cancel, rate, rollover."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from server.errors import HallqError
+from server.queue.entities import IdentityRef
+from server.queue.enums import RATING_LEVELS, Action, Channel, Priority, TicketState, WindowState
+from server.queue.hours import check_open
+from server.queue.limits import check_per_person, effective_priority
+from server.queue.machine import transition
+from server.queue.numbering import format_number, next_number
+from server.queue.refusals import already_rated, invalid_rating, not_ratable, service_disabled
+from server.store.base import StoreBase, Tx
+from server.store.tables import counters, ratings, tickets, windows
+from server.store.views import Outcome, TicketView
+
+EXPIRABLE = (TicketState.ISSUED.value, TicketState.CALLED.value, TicketState.SERVING.value,
+             TicketState.SUSPENDED.value)
+
+
+def _enum(kind: type[Any], value: str, field: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise HallqError(f"{field}取值无效：{value}", f"Invalid {field} {value!r}; one of {allowed}",
+                         field=field) from None
+
+
+def ticket_topics(ticket_id: int, window: int | None) -> tuple[str, ...]:
+    """Topics of a ticket event."""
+    if window is None:
+        return ("hall", f"ticket:{ticket_id}")
+    return ("hall", f"window:{window}", f"ticket:{ticket_id}")
+
+
+class TicketOps(StoreBase):
+    """Issue, cancel, rate and day rollover."""
+
+    def _counter(self, tx: Tx, service: str) -> tuple[int | None, int]:
+        ins = (pg_insert if self.pg else sqlite_insert)(counters)
+        tx.conn.execute(ins.values(service=service, business_day=tx.day, last_number=None, issued=0)
+                        .on_conflict_do_nothing())
+        q = select(counters.c.last_number, counters.c.issued).where(
+            counters.c.service == service, counters.c.business_day == tx.day)
+        if self.pg:
+            q = q.with_for_update()
+        row = tx.conn.execute(q).one()
+        return row.last_number, row.issued
+
+    def issue(self, service: str, *, channel: str = "kiosk", priority: str = "normal",
+              identity: IdentityRef | None = None, kiosk: str | None = None,
+              actor: str = "system") -> Outcome[TicketView]:
+        """Take a number: checks opening hours, limits and range; elderly get priority by birth date."""
+        svc = self.config.service(service)
+        if not svc.enabled:
+            raise service_disabled(svc.code, svc.name)
+        chan = _enum(Channel, channel, "channel")
+        prio = _enum(Priority, priority, "priority")
+        with self._tx() as tx:
+            check_open(self.calendar, tx.now)
+            last, issued = self._counter(tx, service)
+            if identity is not None:
+                t = tickets.c
+                rows = tx.conn.execute(
+                    select(t.service, func.count()).where(
+                        t.key_hash == identity.key_hash, t.business_day == tx.day, t.counted == 1,
+                        t.state != TicketState.CANCELLED.value).group_by(t.service)).all()
+                per = {r[0]: int(r[1]) for r in rows}
+                check_per_person(service, per.get(service, 0), sum(per.values()), svc.per_person_daily,
+                                 self.config.policy.per_person_daily_total)
+                day = tx.now.astimezone(self.tz).date()
+                prio = effective_priority(prio, identity, day, self.config.policy.elderly_age)
+            n = next_number(self.number_rules[service], last, issued)
+            tx.conn.execute(update(counters).where(counters.c.service == service, counters.c.business_day == tx.day)
+                            .values(last_number=n, issued=issued + 1))
+            values = {
+                "business_day": tx.day, "service": service, "seq_no": n,
+                "number": format_number(svc.prefix, n, svc.width), "state": TicketState.ISSUED.value,
+                "priority": prio.value, "rank": prio.rank, "channel": chan.value, "sort_at": tx.ms,
+                "issued_at": tx.ms, "state_at": tx.ms, "recall_count": 0, "token": secrets.token_urlsafe(12),
+                "key_hash": identity.key_hash if identity else None,
+                "masked_id": identity.masked_id if identity else None,
+                "masked_name": identity.masked_name if identity else None, "kiosk": kiosk, "counted": 1,
+            }
+            row = tx.conn.execute(insert(tickets).returning(*tickets.c), values).one()
+            tx.record(row.id, None, row.state, "issue", actor, None)
+            view = self._view(tx.conn, row)
+            tx.emit("ticket.issued", ticket_topics(row.id, None), {"ticket": view.to_dict()})
+        return Outcome(view, tuple(tx.events))
+
+    def cancel(self, ticket_id: int, *, actor: str = "citizen") -> Outcome[TicketView]:
+        """Cancel a waiting, called or suspended ticket (a window holding it becomes free)."""
+        with self._tx() as tx:
+            row = self._ticket(tx.conn, ticket_id, lock=True)
+            new = transition(row.state, Action.CANCEL)
+            done = self._set_ticket(tx, ticket_id, row.state, state=new.value)
+            if done is None:  # only under PostgreSQL races: re-read and let the machine complain
+                row = self._ticket(tx.conn, ticket_id)
+                transition(row.state, Action.CANCEL)
+                raise HallqError("请重试", "Concurrent change, retry", code="invalid_transition")
+            tx.record(ticket_id, row.state, new.value, Action.CANCEL.value, actor, row.window)
+            data: dict[str, Any] = {"ticket": self._view(tx.conn, done).to_dict()}
+            win = self._release_window(tx, ticket_id, row.window)
+            if win is not None:
+                data["window"] = win
+            tx.emit("ticket.cancelled", ticket_topics(ticket_id, row.window if win else None), data)
+            view = self._view(tx.conn, done)
+        return Outcome(view, tuple(tx.events))
+
+    def _release_window(self, tx: Tx, ticket_id: int, number: int | None) -> dict[str, Any] | None:
+        """If window ``number`` holds this ticket, free it; returns the window's dict."""
+        if number is None:
+            return None
+        wrow = self._window_row(tx.conn, number)
+        if wrow.current_ticket_id != ticket_id:
+            return None
+        state = WindowState.PAUSED.value if wrow.state == WindowState.PAUSED.value else WindowState.OPEN.value
+        wrow = self._set_window(tx, number, current_ticket_id=None, state=state)
+        return self._wview(tx.conn, wrow).to_dict()
+
+    def rate(self, ticket_id: int, level: int, *, source: str = "api", actor: str = "citizen") -> Outcome[TicketView]:
+        """好差评: once per ticket, after service started; 1 and 2 are 差评."""
+        if not isinstance(level, int) or level not in RATING_LEVELS:
+            raise invalid_rating(level)
+        with self._tx() as tx:
+            row = self._ticket(tx.conn, ticket_id, lock=True)
+            if row.rating is not None:
+                raise already_rated(ticket_id)
+            if row.state not in (TicketState.SERVING.value, TicketState.DONE.value):
+                raise not_ratable(ticket_id, row.state)
+            clerk = None
+            if row.window is not None:
+                clerk = tx.conn.execute(select(windows.c.clerk).where(windows.c.number == row.window)).scalar()
+            tx.conn.execute(insert(ratings), {"ticket_id": ticket_id, "level": level, "source": source, "at": tx.ms,
+                                              "actor": actor, "window": row.window, "clerk": clerk,
+                                              "service": row.service, "business_day": row.business_day})
+            new = tx.conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(rating=level)
+                                  .returning(*tickets.c)).one()
+            view = self._view(tx.conn, new)
+            rating = {"level": level, "label": RATING_LEVELS[level], "bad": level <= 2, "source": source}
+            tx.emit("ticket.rated", ticket_topics(ticket_id, row.window), {"ticket": view.to_dict(), "rating": rating})
+        return Outcome(view, tuple(tx.events))
+
+    def rollover(self) -> Outcome[int]:
+        """Expire what is left of past business days (never deleted) and free their windows."""
+        with self._tx() as tx:
+            t = tickets.c
+            rows = tx.conn.execute(select(tickets).where(t.business_day < tx.day, t.state.in_(EXPIRABLE))
+                                   .order_by(t.id)).all()
+            count = 0
+            for row in rows:
+                new = transition(row.state, Action.EXPIRE)
+                done = self._set_ticket(tx, row.id, row.state, state=new.value)
+                if done is None:
+                    continue
+                count += 1
+                tx.record(row.id, row.state, new.value, Action.EXPIRE.value, "system", row.window)
+                data: dict[str, Any] = {"ticket": self._view(tx.conn, done, estimate=False).to_dict()}
+                win = self._release_window(tx, row.id, row.window)
+                if win is not None:
+                    data["window"] = win
+                tx.emit("ticket.expired", ticket_topics(row.id, row.window if win else None), data)
+        return Outcome(count, tuple(tx.events))

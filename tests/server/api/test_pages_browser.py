@@ -1,0 +1,277 @@
+"""The pages in a real browser (Debian's Chromium via Playwright) against a real uvicorn server.
+
+One server process per module on a fresh SQLite file, in demo mode (simulated devices).
+Every test drives its own service/window pair so the tests do not depend on each other.
+Screenshots of every page go to ``screenshots/`` at the repository root (git-ignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[3]
+SHOTS = ROOT / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+HD = {"width": 1920, "height": 1080}
+WINDOW_SCREEN = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+TIMEOUT_MS = 10_000
+
+# the server: `hallq serve --demo` once the app mounts the pages itself, else the same app
+# factory with mount_pages applied by a two-line launcher (identical routes and middleware)
+LAUNCHER = """
+import uvicorn
+from server.app import create_app_from_env
+from server.api.pages import mount_pages
+app = create_app_from_env()
+if not any(getattr(r, "path", None) == "/clerk" for r in app.routes):
+    mount_pages(app)
+uvicorn.run(app, host="127.0.0.1", port=int({port}), log_level="warning")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A hallq server subprocess that can be killed and restarted on the same port and database."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / "server.log"
+        self.env = {**os.environ, "HALLQ_CONFIG": str(ROOT / "config" / "demo.yaml"),
+                    "HALLQ_DATABASE_URL": f"sqlite:///{tmp / 'hall.db'}", "HALLQ_DEMO": "1",
+                    "HALLQ_EVENT_POLL_SECONDS": "0.5", "PYTHONPATH": str(ROOT)}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the process and wait (bounded) until /healthz answers."""
+        cmd = [sys.executable, "-c", LAUNCHER.replace("{port}", str(self.port))]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log,
+                                         start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """Kill the process (no graceful shutdown: a crash)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """One HTTP call to the server."""
+        return httpx.request(method, self.base + path, timeout=10, **kw)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("pages"))
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, server: Server) -> Iterator[Callable[..., Page]]:
+    """Open a page of the server; JS errors fail the test."""
+    pages: list[tuple[Page, list[str]]] = []
+
+    def opener(path: str, viewport: dict[str, int] = HD) -> Page:
+        context = browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.base + path)
+        pages.append((page, errors))
+        return page
+
+    yield opener
+    for page, errors in pages:
+        page.context.close()
+        assert not errors, f"JavaScript errors on {page.url}: {errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a screenshot for a human to look at."""
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def live(page: Page) -> None:
+    """Wait until the page's websocket feed has its snapshots."""
+    expect(page.locator("#conn")).to_have_attribute("data-status", "live")
+
+
+def sign_in(page: Page, window: int, staff: str, name: str) -> None:
+    page.select_option("#in-window", str(window))
+    page.fill("#in-staff", staff)
+    page.fill("#in-name", name)
+    page.click("#signin-form button[type=submit]")
+    expect(page.locator("#console")).to_be_visible()
+    live(page)
+
+
+def issue(server: Server, service: str) -> dict[str, Any]:
+    r = server.api("POST", "/api/tickets", json={"service": service, "channel": "staff"})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def test_kiosk_ticket_appears_in_clerk_console(open_page: Callable[..., Page], server: Server) -> None:
+    clerk = open_page("/clerk")
+    shot(clerk, "clerk-signin")
+    sign_in(clerk, 8, "A0801", "王芳")
+    kiosk = open_page("/kiosk/k1")
+    live(kiosk)
+    shot(kiosk, "kiosk-home")
+    kiosk.click(".k-svc[data-code=fund]")
+    expect(kiosk.locator("#ticket")).to_be_visible()
+    number = kiosk.locator("#t-number").inner_text()
+    assert number.startswith("D")
+    expect(kiosk.locator("#t-qr")).to_have_js_property("complete", True)
+    assert kiosk.locator("#t-qr").evaluate("img => img.naturalWidth") > 0
+    shot(kiosk, "kiosk-ticket")
+    expect(clerk.locator("#waiting")).to_contain_text(number)
+    shot(clerk, "clerk-console")
+
+
+def test_call_next_shows_on_hall_and_window_display(open_page: Callable[..., Page], server: Server) -> None:
+    ticket = issue(server, "estate")
+    hall = open_page("/display/hall")
+    window = open_page("/display/window/9", WINDOW_SCREEN)
+    clerk = open_page("/clerk")
+    sign_in(clerk, 9, "A0902", "李强")
+    live(hall)
+    live(window)
+    expect(window.locator("#w-clerk-name")).to_have_text("李强")
+    expect(window.locator("#w-staff")).to_have_text("A0902")
+    clerk.keyboard.press("n")  # shortcut of 呼叫下一位
+    expect(clerk.locator("#cur-number")).to_have_text(ticket["number"])
+    expect(hall.locator("#now-number")).to_have_text(ticket["number"])
+    expect(hall.locator("#now-window")).to_contain_text("9号")
+    expect(window.locator("#w-number")).to_have_text(ticket["number"])
+    shot(hall, "hall-display")
+    shot(window, "window-display")
+    shot(clerk, "clerk-calling")
+
+
+def test_rating_on_window_display_is_stored(open_page: Callable[..., Page], server: Server) -> None:
+    ticket = issue(server, "hukou")
+    citizen = open_page(f"/t/{ticket['token']}", PHONE)
+    live(citizen)
+    expect(citizen.locator("#c-number")).to_have_text(ticket["number"])
+    shot(citizen, "citizen-waiting")
+    window = open_page("/display/window/11", WINDOW_SCREEN)
+    clerk = open_page("/clerk")
+    sign_in(clerk, 11, "A1103", "赵敏")
+    live(window)
+    clerk.click("button[data-act=call-next]")
+    expect(citizen.locator("body")).to_have_attribute("data-state", "called")
+    shot(citizen, "citizen-called")
+    clerk.click("button[data-act=start]")
+    expect(clerk.locator("button[data-act=finish]")).to_be_enabled()
+    clerk.click("button[data-act=request-rating]")
+    expect(window.locator("#rate")).to_be_visible()
+    shot(window, "window-rating")
+    window.click("#rate button[data-level='5']")
+    expect(window.locator("#rate-thanks")).to_be_visible()
+    deadline = time.monotonic() + 10
+    rating = None
+    while time.monotonic() < deadline and rating is None:
+        rating = server.api("GET", f"/api/tickets/{ticket['id']}").json().get("rating")
+        time.sleep(0.1)
+    assert rating == 5
+
+
+def test_kiosk_shows_printer_fault_path(open_page: Callable[..., Page], server: Server) -> None:
+    r = server.api("POST", "/api/sim/printer-k1/fault", json={"fault": "paper_out"})
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        devices = {d["id"]: d for d in server.api("GET", "/api/devices").json()["devices"]}
+        if "paper_out" in devices["printer-k1"]["health"]["faults"]:
+            break
+        time.sleep(0.1)
+    kiosk = open_page("/kiosk/k1")
+    live(kiosk)
+    kiosk.click(".k-svc[data-code=civil]")
+    expect(kiosk.locator("#ticket")).to_be_visible()
+    expect(kiosk.locator("#fault")).to_be_visible()
+    expect(kiosk.locator("#fault")).to_contain_text("请拍下二维码")
+    expect(kiosk.locator("#ticket")).to_have_attribute("data-printed", "false")
+    assert kiosk.locator("#t-qr").evaluate("img => img.complete && img.naturalWidth") > 0
+    shot(kiosk, "kiosk-printer-fault")
+    server.api("POST", "/api/sim/printer-k1/fault", json={"fault": None})
+
+
+def test_hall_display_recovers_after_server_restart(open_page: Callable[..., Page], server: Server) -> None:
+    server.api("POST", "/api/windows/14/open", json={"clerk": "A1405 陈静"})
+    hall = open_page("/display/hall")
+    live(hall)
+    server.kill()
+    expect(hall.locator("#conn")).not_to_have_attribute("data-status", "live")
+    server.start()
+    # reconnect backoff is capped at 15 s (with jitter); allow for one full step
+    expect(hall.locator("#conn")).to_have_attribute("data-status", "live", timeout=25_000)
+    ticket = issue(server, "tax")
+    r = server.api("POST", "/api/windows/14/call-next")
+    assert r.status_code == 200, r.text
+    expect(hall.locator("#now-number")).to_have_text(ticket["number"])
+    expect(hall.locator("#recent")).to_be_attached()
+
+
+def test_supervisor_and_english_kiosk(open_page: Callable[..., Page], server: Server) -> None:
+    sup = open_page("/supervisor")
+    live(sup)
+    expect(sup.locator(".s-win")).to_have_count(16)
+    shot(sup, "supervisor")
+    kiosk = open_page("/kiosk/k2")
+    live(kiosk)
+    kiosk.click("#lang")
+    expect(kiosk.locator("#banner-main")).to_have_text("Place your ID card on the reader")
+    shot(kiosk, "kiosk-english")

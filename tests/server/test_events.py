@@ -1,0 +1,144 @@
+"""The event hub and the websocket stream: order, snapshots, slow subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from server.app import create_app
+from server.events import RESYNC, Hub
+from server.settings import Settings
+
+
+def _settings(tmp_path: Path, **kw: Any) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'hall.db'}", event_poll_seconds=0, **kw)
+
+
+async def test_slow_subscriber_is_told_to_resync_and_does_not_hold_back_others() -> None:
+    hub = Hub(maxsize=16)
+    slow = hub.subscribe(["hall"])
+    fast = hub.subscribe(["hall"])
+    other_topic = hub.subscribe(["window:9"])
+    received: list[int] = []
+
+    async def read_fast() -> None:
+        while len(received) < 500:
+            received.append((await fast.get())["seq"])
+
+    reader = asyncio.create_task(read_fast())
+    for seq in range(1, 501):
+        hub.publish({"type": "ticket.issued", "seq": seq, "topics": ["hall"], "data": {}})
+        await asyncio.sleep(0)  # the fast reader keeps up; the slow one never reads
+    await asyncio.wait_for(reader, 5)
+
+    assert received == list(range(1, 501))
+    assert slow.overflows > 0
+    backlog = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
+    assert RESYNC in backlog
+    assert len(backlog) <= 16
+    assert other_topic.queue.empty()
+    assert hub.last_seq == 500
+
+
+async def test_handlers_receive_every_event_in_order() -> None:
+    hub = Hub()
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def handler(message: dict[str, Any]) -> None:
+        seen.append(message["seq"])
+        if message["seq"] == 50:
+            done.set()
+
+    hub.add_handler(handler)
+    for seq in range(1, 51):
+        hub.publish({"type": "ticket.issued", "seq": seq, "topics": ["hall"], "data": {}})
+    await asyncio.wait_for(done.wait(), 5)
+    await hub.stop()
+    assert seen == list(range(1, 51))
+
+
+async def _recv(ws: Any) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), 10))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("store", ["fake", "sqlite"])
+async def test_ws_subscriber_sees_every_event_in_order(
+    store: str, tmp_path: Path, live_server: Any, fake_store_factory: Any
+) -> None:
+    app = create_app(_settings(tmp_path), store_factory=fake_store_factory if store == "fake" else None)
+    async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        ws_url = base.replace("http", "ws") + "/ws"
+        async with websockets.connect(ws_url) as ws:
+            await ws.send(json.dumps({"op": "subscribe", "topics": ["hall"]}))
+            snap = await _recv(ws)
+            assert snap["type"] == "snapshot" and snap["topic"] == "hall"
+            assert "services" in snap["data"] and "windows" in snap["data"]
+
+            for n in (1, 2, 3):
+                assert (await http.post(f"/api/windows/{n}/open", json={})).status_code == 200
+            # concurrent issues and calls: outcomes return out of order, events must not
+            issued = await asyncio.gather(*(http.post("/api/tickets", json={"service": "general"}) for _ in range(30)))
+            assert all(r.status_code == 201 for r in issued)
+            calls = await asyncio.gather(*(http.post(f"/api/windows/{n}/call-next") for n in (1, 2, 3)))
+            assert all(r.status_code == 200 for r in calls)
+
+            hall = app.state.hall
+            expected = [e.seq for e in await hall.run(hall.store.last_events, snap["seq"], 1000)]
+            assert len(expected) >= 36  # 3 opens, 30 issues, 3 calls at least
+            got: list[dict[str, Any]] = []
+            while len(got) < len(expected):
+                got.append(await _recv(ws))
+            seqs = [m["seq"] for m in got]
+            assert seqs == expected  # every committed event, once, in seq order
+            assert seqs == sorted(set(seqs))
+            assert sum(m["type"] == "ticket.issued" for m in got) == 30
+            assert {m["data"]["ticket"]["number"] for m in got if m["type"] == "ticket.called"} == {
+                c.json()["number"] for c in calls
+            }
+
+
+async def test_ws_window_and_ticket_snapshots_then_events(tmp_path: Path, live_server: Any) -> None:
+    app = create_app(_settings(tmp_path))
+    async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        await http.post("/api/windows/1/open", json={})
+        ticket = (await http.post("/api/tickets", json={"service": "general"})).json()
+        async with websockets.connect(base.replace("http", "ws") + "/ws") as ws:
+            await ws.send(json.dumps({"op": "subscribe", "topics": ["window:1", f"ticket:{ticket['id']}"]}))
+            first, second = await _recv(ws), await _recv(ws)
+            assert first["topic"] == "window:1" and first["data"]["window"]["state"] == "open"
+            assert [t["id"] for t in first["data"]["waiting"]] == [ticket["id"]]
+            assert second["topic"] == f"ticket:{ticket['id']}" and second["data"]["state"] == "issued"
+
+            called = (await http.post("/api/windows/1/call-next")).json()
+            event = await _recv(ws)
+            assert event["type"] == "ticket.called" and event["seq"] > first["seq"]
+            assert event["data"]["ticket"]["id"] == called["id"] == ticket["id"]
+            assert {"window:1", f"ticket:{ticket['id']}"} <= set(event["topics"])
+
+            await ws.send(json.dumps({"op": "subscribe", "topics": ["window:999"]}))
+            error = await _recv(ws)
+            assert error["type"] == "error" and error["code"] == "unknown_window"
+            await ws.send("not json")
+            assert (await _recv(ws))["code"] == "invalid_request"
+            await ws.send(json.dumps({"op": "ping"}))
+            assert (await _recv(ws))["type"] == "pong"
+
+
+async def test_ephemeral_topics_reach_subscribers(tmp_path: Path, live_server: Any, fake_store_factory: Any) -> None:
+    app = create_app(_settings(tmp_path), store_factory=fake_store_factory)
+    async with live_server(app) as base, websockets.connect(base.replace("http", "ws") + "/ws") as ws:
+        await ws.send(json.dumps({"op": "subscribe", "topics": ["devices"]}))
+        snap = await _recv(ws)
+        assert snap["type"] == "snapshot" and snap["data"] is None  # no provider registered yet
+        app.state.hub.publish_ephemeral("device.health", ("devices",), {"id": "printer-k1", "state": "fault"})
+        app.state.hub.publish_ephemeral("alert.raised", ("alerts",), {"kind": "long_wait"})
+        message = await _recv(ws)
+        assert message["type"] == "device.health" and message["data"]["id"] == "printer-k1"
+        assert "seq" not in message
