@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -49,9 +50,11 @@ def has_pip() -> bool:
 def bootstrap_pip() -> None:
     """Install pip into a venv made --without-pip: download the pip wheel and run pip from it."""
     say("bootstrapping pip from PyPI (this python has no ensurepip)")
-    with urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=60) as response:
+    index = "https://pypi.org/pypi/pip/json"
+    with urllib.request.urlopen(index, timeout=60) as response:
         meta = json.load(response)
     wheel = next(u for u in meta["urls"] if u["filename"].endswith(".whl"))
+    wheel["url"] = urllib.parse.urljoin(index, wheel["url"])  # mirrors may answer relative links
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / wheel["filename"]
         with urllib.request.urlopen(wheel["url"], timeout=120) as response:

@@ -101,7 +101,18 @@ def pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
 
-async def run(url: str, clients: int, seconds: float, warmup: float) -> dict[str, Any]:
+def cpu_seconds(pid: int | None) -> float:
+    """User+system CPU time of a process (Linux /proc), 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(url: str, clients: int, seconds: float, warmup: float, pid: int | None = None) -> dict[str, Any]:
     """Warm up, then measure ``seconds`` of cycles from ``clients`` concurrent clients."""
     if warmup > 0:
         scratch: dict[str, list[float]] = {name: [] for name, _ in STEPS}
@@ -109,10 +120,12 @@ async def run(url: str, clients: int, seconds: float, warmup: float) -> dict[str
         await asyncio.gather(*(client(url, i, stop, scratch, []) for i in range(clients)))
     lat: dict[str, list[float]] = {name: [] for name, _ in STEPS}
     errors: list[str] = []
-    started = time.perf_counter()
+    started, cpu_before, client_before = time.perf_counter(), cpu_seconds(pid), time.process_time()
     stop = asyncio.get_running_loop().time() + seconds
     cycles = sum(await asyncio.gather(*(client(url, i, stop, lat, errors) for i in range(clients))))
     elapsed = time.perf_counter() - started
+    server_cpu = cpu_seconds(pid) - cpu_before
+    client_cpu = time.process_time() - client_before
     every = [v for values in lat.values() for v in values]
     return {
         "clients": clients,
@@ -127,6 +140,10 @@ async def run(url: str, clients: int, seconds: float, warmup: float) -> dict[str
         "max_ms": pct(every, 1.0),
         "mean_ms": round(statistics.fmean(every) * 1000, 2) if every else 0.0,
         "per_op": {name: {"n": len(v), "p50_ms": pct(v, 0.5), "p99_ms": pct(v, 0.99)} for name, v in lat.items()},
+        # CPU the server process spent per operation: a load-independent figure on a shared machine
+        "server_cpu_ms_per_op": round(server_cpu * 1000 / len(every), 3) if every and pid else None,
+        "server_cpu_util": round(server_cpu / elapsed, 2) if pid else None,
+        "client_cpu_util": round(client_cpu / elapsed, 2),
         "errors": len(errors),
         "first_errors": errors[:3],
     }
@@ -147,12 +164,13 @@ def main() -> None:
         if url is None:
             proc, url = start_server(Path(tmp), args.clients, args.server_arg)
         try:
-            result = asyncio.run(run(url, args.clients, args.seconds, args.warmup))
+            pid = proc.pid if proc is not None else None
+            result = asyncio.run(run(url, args.clients, args.seconds, args.warmup, pid))
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=15)
-    result.update(store="sqlite", server_processes=1, cpus=os.cpu_count())
+    result.update(store="sqlite", server_processes=1, cpus=os.cpu_count(), load_avg=os.getloadavg()[0])
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 

@@ -139,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hallq`` console script."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations log every plugin at INFO
     if args.command == "serve":
         return serve(args)
     if args.command == "demo":

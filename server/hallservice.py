@@ -1,9 +1,11 @@
 """Async facade over the synchronous QueueStore (implements ``server.devices.ports.QueueOps``).
 
-Store calls run on a small thread pool. Events of a change are published to the hub only
-after the store committed them, strictly in ``seq`` order: outcomes of concurrent calls
-can come back out of order, and other server processes commit events too, so a gap in
-the sequence is filled from the store's event log before anything later is published.
+Mutations run on one writer thread, reads on a small pool. Events of a change are
+published to the hub only after the store committed them, strictly in ``seq`` order, by
+one background drainer (the HTTP answer does not wait for the fan-out). Other server
+processes commit events too: a gap in the sequence is filled from the store's event log
+before anything later is published, and a poller picks up their events when this process
+is idle.
 """
 
 from __future__ import annotations
@@ -21,10 +23,6 @@ from server.metrics import Metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# How long a gap in the local sequence may stay open before it is read from the store:
-# usually a concurrent call in this process is about to hand the missing event over.
-GAP_WAIT_SECONDS = 0.02
 
 
 def as_dict(value: Any) -> Any:
@@ -55,9 +53,9 @@ class HallService:
         # serialise through the database lock, and outcomes come back in seq order.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hallq-write")
         self._pending: dict[int, Any] = {}
-        self._arrived = asyncio.Event()
         self._publish_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     async def startup(self) -> None:
@@ -68,10 +66,11 @@ class HallService:
 
     async def shutdown(self) -> None:
         """Stop the poller and the thread pool."""
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._poller, self._drainer):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._writer.shutdown(wait=True, cancel_futures=True)
 
@@ -96,14 +95,12 @@ class HallService:
 
     async def _catch_up(self) -> None:
         async with self._publish_lock:
-            events = await self.run(self.store.last_events, self.hub.last_seq, 1000)
-            for event in events:
-                self._pending.setdefault(event.seq, event)
+            await self._fill_from_log(upto=None)
             self._flush(upto=max(self._pending, default=0))
 
     # -- plumbing ------------------------------------------------------------------
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking store call on the pool."""
+        """Run a blocking store read on the read pool."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
@@ -115,43 +112,48 @@ class HallService:
         loop = asyncio.get_running_loop()
         value, events = await loop.run_in_executor(self._writer, call)
         self.metrics.count_events(events)
-        await self.publish(events)
+        self.enqueue(events)  # the caller's answer does not wait for the fan-out
         return value
 
-    async def publish(self, events: Iterable[Any]) -> None:
-        """Publish committed events in seq order, filling gaps from the store's log."""
+    def enqueue(self, events: Iterable[Any]) -> None:
+        """Hand committed events to the in-order publisher (never blocks)."""
         for event in events:
             if event.seq > self.hub.last_seq:
                 self._pending.setdefault(event.seq, event)
-        if not self._pending:
-            return
-        self._arrived.set()
+        if self._pending and (self._drainer is None or self._drainer.done()):
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def publish(self, events: Iterable[Any]) -> None:
+        """Publish committed events in seq order and wait until they reached the hub."""
+        self.enqueue(events)
+        if self._drainer is not None:
+            await asyncio.shield(self._drainer)
+
+    async def _drain(self) -> None:
         async with self._publish_lock:
-            if not self._pending:
+            while self._pending:
+                top = max(self._pending)
+                if not self._contiguous(top):
+                    # another process committed in between: read the missing events from the log
+                    try:
+                        await self._fill_from_log(upto=top)
+                    except Exception:
+                        log.exception("reading the event log failed; publishing with a gap")
+                self._flush(upto=top)
+
+    async def _fill_from_log(self, upto: int | None) -> None:
+        after = self.hub.last_seq
+        while upto is None or after < upto:
+            batch = await self.run(self.store.last_events, after, 1000)
+            for event in batch:
+                self._pending.setdefault(event.seq, event)
+            if len(batch) < 1000:
                 return
-            top = max(self._pending)
-            if not self._contiguous(top):
-                await self._wait_for_gap(top)
-            if not self._contiguous(top):
-                missing = await self.run(self.store.last_events, self.hub.last_seq, 1000)
-                for event in missing:
-                    self._pending.setdefault(event.seq, event)
-            self._flush(upto=top)
+            after = batch[-1].seq
 
     def _contiguous(self, top: int) -> bool:
         last = self.hub.last_seq
-        return all(seq in self._pending for seq in range(last + 1, top + 1)) if top - last < 10_000 else False
-
-    async def _wait_for_gap(self, top: int) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + GAP_WAIT_SECONDS
-        while not self._contiguous(top):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), remaining)
+        return top - last < 10_000 and all(seq in self._pending for seq in range(last + 1, top + 1))
 
     def _flush(self, upto: int) -> None:
         """Publish pending events up to ``upto`` in order (a seq the store never committed is skipped)."""
@@ -160,8 +162,6 @@ class HallService:
             if seq > self.hub.last_seq:
                 self.hub.publish_event(event)
                 self.metrics.events.inc()
-        for seq in [s for s in self._pending if s <= self.hub.last_seq]:
-            del self._pending[seq]
 
     # -- reads ---------------------------------------------------------------------
     async def snapshot(self) -> dict[str, Any]:

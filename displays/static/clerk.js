@@ -80,7 +80,8 @@ function render() {
   $("cur-service").textContent = cur ? (cur.service_name || cur.service) : t("clerk.no_current");
   const meta = [];
   if (cur) {
-    meta.push(t("state." + cur.state, { window: "" }));
+    meta.push(t("cstate." + cur.state));
+    if (cur.issued_at) meta.push(t("clerk.issued_at", { time: new Date(cur.issued_at).toTimeString().slice(0, 5) }));
     if (cur.priority && cur.priority !== "normal") meta.push(t("priority." + cur.priority));
     if (cur.recall_count) meta.push(t("clerk.recalls", { n: cur.recall_count }));
     if (cur.masked_name) meta.push(cur.masked_name);

@@ -1,6 +1,6 @@
 // Hall display: newest call large, recent calls, waiting per service, clock, notice, announcement audio.
 import { Feed, bindStatus } from "/static/common/ws.js";
-import { setLang, t, initialLang } from "/static/common/i18n.js";
+import { setLang, t, tOr, initialLang } from "/static/common/i18n.js";
 import { get, esc } from "/static/common/api.js";
 import { startClock, throttle } from "/static/common/ui.js";
 
@@ -19,8 +19,8 @@ function windowName(ticket, win) {
 // ---- calls --------------------------------------------------------------------------
 function showNow(ticket, animate) {
   const now = $("now");
-  $("now-number").textContent = ticket ? ticket.number : "—";
-  $("now-window").textContent = ticket ? windowName(ticket) : "";
+  $("now-number").textContent = ticket ? ticket.number : "";
+  $("now-window").textContent = ticket ? windowName(ticket) : t("hall.idle");
   now.classList.toggle("idle", !ticket);
   now.dataset.number = ticket ? ticket.number : "";
   if (animate) {
@@ -47,7 +47,7 @@ function addCall(ticket, win) {
 function renderWaiting(services) {
   const rows = services.map((s) => {
     const off = s.available === false;
-    const eta = off ? esc(s.reason || t("hall.unavailable"))
+    const eta = off ? esc(tOr("reason." + s.reason, t("hall.unavailable")))
       : s.waiting && s.eta_minutes != null ? esc(t("hall.minutes", { m: s.eta_minutes })) : "—";
     return `<tr data-code="${esc(s.code)}"><td>${esc(s.name)}</td><td class="n">${s.waiting ?? 0}</td>` +
       `<td class="${off ? "off" : ""}">${eta}</td></tr>`;
@@ -101,6 +101,28 @@ function onAudioDone() {
   playNext();
 }
 
+// A silent WAV (44-byte header + 800 zero samples) to learn at start-up whether the browser
+// lets this page play sound; if not, the overlay asks for one click before the first call.
+function silentWav() {
+  const n = 800, buf = new ArrayBuffer(44 + n * 2), v = new DataView(buf);
+  const str = (o, s) => { for (let i = 0; i < s.length; i++) v.setUint8(o + i, s.charCodeAt(i)); };
+  str(0, "RIFF"); v.setUint32(4, 36 + n * 2, true); str(8, "WAVEfmt "); v.setUint32(16, 16, true);
+  v.setUint16(20, 1, true); v.setUint16(22, 1, true); v.setUint32(24, 8000, true); v.setUint32(28, 16000, true);
+  v.setUint16(32, 2, true); v.setUint16(34, 16, true); str(36, "data"); v.setUint32(40, n * 2, true);
+  return URL.createObjectURL(new Blob([buf], { type: "audio/wav" }));
+}
+
+function probeAutoplay() {
+  const probe = new Audio(silentWav());
+  probe.play().then(() => URL.revokeObjectURL(probe.src)).catch((err) => {
+    URL.revokeObjectURL(probe.src);
+    if (err && err.name === "NotAllowedError") {
+      state.soundBlocked = true;
+      $("sound").classList.remove("hidden");
+    }
+  });
+}
+
 function enableSound() {
   state.soundBlocked = false;
   $("sound").classList.add("hidden");
@@ -124,13 +146,14 @@ async function main() {
   audio.addEventListener("ended", onAudioDone);
   audio.addEventListener("error", onAudioDone);
   $("sound").addEventListener("click", enableSound);
+  probeAutoplay();
   const feed = new Feed(["hall"], {
     onSnapshot: (topic, data) => applySnapshot(data),
     onEvent,
     onStatus: bindStatus($("conn"), t),
   });
   feed.start();
-  window.hallqHall = { state, feed };
+  window.hallqHall = { state, feed, enqueueAudio };   // for tests and field debugging
 }
 
 main();

@@ -26,11 +26,11 @@ function renderHall() {
     waiting += s.waiting || 0;
     const longest = s.longest_wait_seconds ? Math.round(s.longest_wait_seconds / 60) : 0;
     const late = s.sla_minutes ? longest > s.sla_minutes : longest > 30;
-    const eta = s.available === false ? esc(s.reason || t("hall.unavailable"))
+    const eta = s.available === false ? esc(tOr("reason." + s.reason, t("hall.unavailable")))
       : s.waiting && s.eta_minutes != null ? esc(t("hall.minutes", { m: s.eta_minutes })) : "—";
     const limit = s.daily_limit ? ` / ${s.daily_limit}` : "";
     return `<tr class="${late ? "late" : ""}"><td>${esc(s.name)}</td><td class="n">${s.waiting ?? 0}</td>` +
-      `<td>${esc(t("hall.minutes", { m: longest }))}</td><td>${eta}</td><td>${s.issued_today ?? 0}${limit}</td></tr>`;
+      `<td>${longest ? esc(t("hall.minutes", { m: longest })) : "—"}</td><td>${eta}</td><td>${s.issued_today ?? 0}${limit}</td></tr>`;
   }).join("");
   const open = (hall.windows || []).filter((w) => w.state !== "closed").length;
   $("totals").textContent = t("sup.totals", { waiting, open, total: (hall.windows || []).length });
@@ -44,7 +44,7 @@ const refreshHall = throttle(async () => {
 function bindingText(b) {
   if (!b) return "";
   if (typeof b === "string") return b;
-  return Object.entries(b).map(([k, v]) => `${k}:${Array.isArray(v) ? v.join(",") : v}`).join(" ");
+  return Object.entries(b).map(([k, v]) => tOr("bind." + k, k, { v: Array.isArray(v) ? v.join(",") : v })).join(" ");
 }
 
 function renderDevices() {

@@ -1,8 +1,8 @@
 // Citizen ticket page: live state of one ticket (topic ticket:<id>), position refreshed on hall events.
 import { Feed, bindStatus } from "/static/common/ws.js";
-import { setLang, lang, t, initialLang } from "/static/common/i18n.js";
-import { get } from "/static/common/api.js";
-import { throttle } from "/static/common/ui.js";
+import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.js";
+import { get, post } from "/static/common/api.js";
+import { throttle, toast } from "/static/common/ui.js";
 
 const ID = Number(document.body.dataset.ticket);
 const $ = (id) => document.getElementById(id);
@@ -23,6 +23,13 @@ function render() {
   $("c-eta").textContent = waiting && tk.eta_minutes != null ? t("hall.minutes", { m: tk.eta_minutes }) : "—";
   $("c-issued").textContent = tk.issued_at ? new Date(tk.issued_at).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }) : "—";
   document.body.dataset.state = tk.state;
+  $("cancel").classList.toggle("hidden", tk.state !== "issued");
+}
+
+async function cancelTicket() {
+  if (!state.ticket || !window.confirm(t("ticket.cancel_confirm", { number: state.ticket.number }))) return;
+  try { state.ticket = await post(`/api/tickets/${ID}/cancel`); render(); }
+  catch (e) { toast(problemText(e.problem), "error"); }
 }
 
 const refresh = throttle(async () => {
@@ -46,6 +53,7 @@ function onEvent(msg) {
 
 async function main() {
   await setLang(initialLang(navigator.language && navigator.language.startsWith("en") ? "en" : "zh-CN"));
+  $("cancel").addEventListener("click", cancelTicket);
   $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); render(); });
   new Feed([`ticket:${ID}`, "hall"], { onSnapshot, onEvent, onStatus: bindStatus($("conn"), t) }).start();
 }

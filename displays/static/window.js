@@ -29,16 +29,17 @@ function render() {
     number.textContent = t("window.closed_short");
   } else if (w.state === "paused") {
     status.textContent = t("window.paused") + (w.pause_reason ? "：" + w.pause_reason : "");
-    number.textContent = cur ? cur.number : "—";
+    number.textContent = cur ? cur.number : "";
   } else if (cur) {
     status.textContent = t(cur.state === "serving" ? "window.serving" : "window.calling");
     number.textContent = cur.number;
   } else {
     status.textContent = t("window.idle");
-    number.textContent = "—";
+    number.textContent = "";
   }
   number.classList.toggle("idle", !cur);
-  $("w-service").textContent = cur ? (cur.service_name || cur.service) : "";
+  $("w-service").textContent = cur ? (cur.service_name || cur.service)
+    : w.state === "paused" || w.state === "closed" ? t("window.go_elsewhere") : t("window.idle_hint");
   document.body.dataset.state = w.state;
   document.body.dataset.number = cur ? cur.number : "";
 }

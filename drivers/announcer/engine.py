@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.announcer import audio
 from drivers.contract import Announcement
-from drivers.errors import DeviceFault
+from drivers.errors import ConfigurationError, DeviceFault
 from drivers.health import DeviceState, Health, HealthTracker
 
 log = logging.getLogger("hallq.devices.announcer")
@@ -79,6 +79,12 @@ class AnnouncerBase:
         self._worker: asyncio.Task[None] | None = None
         self._player: asyncio.subprocess.Process | None = None
         self.played: list[str] = []  # texts handed to the output, in order (tests, /api/devices)
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        """Announcers run on this machine: the URL is ``local`` (the output is an option)."""
+        if url != "local":
+            raise ConfigurationError(f"announcer url must be 'local', not {url!r} (set options.output instead)")
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -251,8 +257,10 @@ class AnnouncerBase:
         )
         try:
             _, err = await asyncio.wait_for(self._player.communicate(), ann.seconds + 10)
-        except TimeoutError:
-            self._player.kill()
+        except BaseException:  # timeout or cancellation: stop the sound, reap the process
+            with contextlib.suppress(ProcessLookupError):
+                self._player.kill()
+            await self._player.wait()
             raise
         if self._player.returncode:
             self.tracker.set(DeviceState.FAULT, [NO_AUDIO_OUTPUT], err.decode(errors="replace").strip()[:200])

@@ -31,9 +31,13 @@ async def espeak_wav(text: str, *, program: str = "espeak-ng", voice: str = "cmn
         )  # fmt: skip
         try:
             _, err = await asyncio.wait_for(proc.communicate(), timeout)
-        except TimeoutError as exc:
-            proc.kill()
-            raise DeviceFault(ESPEAK_FAILED, f"{program} timed out") from exc
+        except BaseException as exc:  # timeout or cancellation: never leave the process behind
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            if isinstance(exc, TimeoutError):
+                raise DeviceFault(ESPEAK_FAILED, f"{program} timed out") from exc
+            raise
         if proc.returncode:
             raise DeviceFault(ESPEAK_FAILED, err.decode(errors="replace").strip()[:200] or f"exit {proc.returncode}")
         with open(path, "rb") as f:

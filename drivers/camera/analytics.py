@@ -127,7 +127,7 @@ class PeopleCounter:
         self.resize = resize
         self.hit_threshold = hit_threshold
         self._hog = cv2.HOGDescriptor()
-        self._hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())  # type: ignore[call-arg]
+        self._hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
 
     def count(self, image: np.ndarray) -> tuple[int, list[tuple[int, int, int, int]]]:
         """People found in the region, and their boxes in frame coordinates."""
@@ -175,7 +175,9 @@ class CameraAnalytics:
 
     def __init__(self, options: CameraOptions) -> None:
         self.options = options
-        self.seats = {n: SeatMonitor(n, rect, options.seat_enter, options.seat_exit) for n, rect in options.seats.items()}
+        self.seats = {
+            n: SeatMonitor(n, rect, options.seat_enter, options.seat_exit) for n, rect in options.seats.items()
+        }
         self.hog: PeopleCounter | None = None
         self.foreground: ForegroundCounter | None = None
         if options.waiting_area is not None and options.occupancy == "hog":

@@ -51,7 +51,9 @@ class Scenario(BaseModel):
 
 SCENARIOS: dict[str, Scenario] = {
     "demo": Scenario(
-        name="demo", duration=600, absences={2: [(60, 240)], 4: [(300, 420)]},
+        # clerks arrive in the first 20 s (the empty-seat reference is taken before that)
+        name="demo", duration=600,
+        absences={1: [(0, 20)], 2: [(0, 20), (60, 240)], 3: [(0, 20)], 4: [(0, 20), (300, 420)]},
         crowd=[(0, 2), (60, 5), (150, 9), (300, 6), (420, 3), (520, 1)],
     ),
     "still": Scenario(name="still", duration=3600, crowd=[(0, 4)]),

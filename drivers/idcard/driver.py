@@ -51,7 +51,7 @@ class SamReaderOptions(BaseModel):
     offline_after: int = Field(default=2, ge=1, description="unanswered polls before the reader counts as offline")
     removal_misses: int = Field(default=2, ge=1, description="finds without a card before it counts as lifted")
     fingerprint: bool = Field(default=False, description="read with 30 10 (text, photo and fingerprint)")
-    trace: bool = False
+    # No ``trace`` option on purpose: a hex dump of a read reply is the citizen's ID data.
 
 
 class _Subscription:

@@ -124,19 +124,20 @@ class SamSimulator:
 
     async def stop(self) -> None:
         """Stop every server, pty and open connection."""
+        for endpoint in self._ptys:
+            await endpoint.close()
         for server in self._servers:
             server.close()
         for writer in list(self._writers):
             writer.close()
-        # Handlers end on their own once their stream is closed; cancelling a
+        # TCP handlers end on their own once their stream is closed; cancelling a
         # client_connected_cb task makes asyncio (3.11) log a spurious error.
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=1.0)
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
-        for endpoint in self._ptys:
-            await endpoint.close()
         self._servers.clear()
         self._ptys.clear()
 

@@ -31,7 +31,9 @@ class Ff68Options(BaseModel):
     key_maps: dict[str, dict[int, int]] = Field(default_factory=dict)
     dialect: str = "ff68"
     baudrate: int = 9600
-    dedup_seconds: float = Field(0.5, ge=0)  # a repeated identical frame within this is a re-send, not a press
+    # An identical frame again within this many seconds is a keypad re-sending a press whose
+    # ACK it missed, not a new press (a double call_next would skip a citizen). 0 disables.
+    dedup_seconds: float = Field(0.3, ge=0)
     trace: bool = False
 
     @field_validator("key_maps")

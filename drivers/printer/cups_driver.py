@@ -103,12 +103,11 @@ class _CupsQueue:
         return self.tracker.health
 
     def _connect(self) -> Any:
+        # cupsSetServer is per thread and also sets the port that job URIs are built with
+        # (Connection(host, port) alone sends jobs to ipp://localhost:631/printers/…).
         server = self.options.server or os.environ.get("CUPS_SERVER")
-        if server and ":" in server and not server.startswith("/"):
-            host, _, port = server.rpartition(":")
-            return self.cups.Connection(host=host, port=int(port))
         if server:
-            return self.cups.Connection(host=server)
+            self.cups.setServer(server)
         return self.cups.Connection()
 
     # --- lifecycle ---------------------------------------------------------------------------

@@ -206,7 +206,7 @@ def wrap(value: str, columns: int) -> list[str]:
 
 # --- the ticket ----------------------------------------------------------------------------
 
-DEFAULT_FOOTER = "请在等候区留意叫号，过号请重新取号"
+DEFAULT_FOOTER = "请留意叫号，过号请重新取号"
 
 
 class _Doc:

@@ -120,10 +120,14 @@ class EscposPrinter(ConnectedDevice):
 
     async def run(self, transport: Transport) -> None:
         """Poll the status while idle until the link is lost."""
+        me = asyncio.current_task()
         while not self._lost.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._lost.wait(), self.options.poll_interval)
                 return
+            # Python 3.11's wait_for can swallow a cancel that races a finishing read; honour it here.
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError
             if not self._lock.locked():  # a ticket in progress reads the status itself
                 await self.refresh()
 

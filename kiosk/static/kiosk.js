@@ -1,18 +1,21 @@
 // Kiosk page: services by category, ID-card identity session, issue, ticket on screen.
 import { Feed, bindStatus } from "/static/common/ws.js";
-import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.js";
+import { setLang, lang, t, tOr, problemText, initialLang } from "/static/common/i18n.js";
 import { get, post, del, esc } from "/static/common/api.js";
 import { toast, startClock, speak, throttle } from "/static/common/ui.js";
 
 const KIOSK = document.body.dataset.kiosk;
 const ALLOWED = (document.body.dataset.services || "").split(",").filter(Boolean);
-const IDLE_MS = 60000;          // back to the start screen after a minute without touch
-const TICKET_MS = 30000;        // the ticket stays on screen this long
-const FAULT_TICKET_MS = 90000;  // longer when the citizen must photograph the QR code
+// Timings in seconds; ?idle=N&ticket=N override them (field tuning, tests).
+const QUERY = new URLSearchParams(location.search);
+const IDLE_MS = Number(QUERY.get("idle") || 60) * 1000;        // back to the start screen without touch
+const TICKET_MS = Number(QUERY.get("ticket") || 30) * 1000;    // the ticket stays on screen this long
+const FAULT_TICKET_MS = 3 * TICKET_MS;   // longer when the citizen must photograph the QR code
 
 const $ = (id) => document.getElementById(id);
 const state = { hall: null, session: null, speech: false, busy: false };
-let idleTimer = null, ticketTimer = null;
+const WARN_MS = 10000;   // a card refusal stays this long
+let idleTimer = null, ticketTimer = null, warnTimer = null;
 
 function show(screen) {
   for (const id of ["home", "busy", "ticket"]) $(id).classList.toggle("hidden", id !== screen);
@@ -30,8 +33,8 @@ function serviceList() {
 
 function disabledReason(s) {
   if (s.available !== false) return null;
-  if (s.reason_code) return t("reason." + s.reason_code, s);
-  return s.reason || t("kiosk.unavailable");
+  // the snapshot's reason is a stable code (daily_limit_reached, outside_opening_hours, …)
+  return s.reason ? tOr("reason." + s.reason, t("kiosk.unavailable")) : t("kiosk.unavailable");
 }
 
 function renderServices() {
@@ -78,13 +81,15 @@ function renderBanner(kind = null, text = null) {
     const s = state.session;
     banner.classList.add("session");
     $("banner-main").textContent = t("kiosk.hello", { name: s.masked_name || "" });
-    $("banner-sub").textContent = s.priority && s.priority !== "normal"
-      ? t("kiosk.priority_note") : t("kiosk.pick_service");
+    $("banner-sub").textContent = s.warning ? problemText(s.warning)
+      : s.priority && s.priority !== "normal" ? t("kiosk.priority_note") : t("kiosk.pick_service");
     $("end-session").classList.remove("hidden");
   } else if (kind === "warn") {
     banner.classList.add("warn");
     $("banner-main").textContent = text;
     $("banner-sub").textContent = t("kiosk.card_or_pick");
+    clearTimeout(warnTimer);
+    warnTimer = setTimeout(() => { if (!state.session) renderBanner(); }, WARN_MS);
   } else {
     $("banner-main").textContent = t("kiosk.card_prompt");
     $("banner-sub").textContent = t("kiosk.card_or_pick");
@@ -115,11 +120,11 @@ function onEvent(msg) {
   } else if (type === "identity.refused") {
     state.session = null;
     const d = msg.data || {};
-    const text = problemText(d.problem || d.error || d) || t("kiosk.card_refused");
-    renderBanner("warn", text);
+    renderBanner("warn", d.reason ? problemText(d.reason) : t("kiosk.card_refused"));
     say("kiosk.card_refused");
   } else if (type === "identity.read_failed") {
-    renderBanner("warn", t("kiosk.read_failed"));
+    const d = msg.data || {};
+    renderBanner("warn", d.zh || d.reason ? problemText(d.reason || d) : t("kiosk.read_failed"));
     say("kiosk.read_failed");
   }
 }
@@ -128,9 +133,15 @@ function onSnapshot(topic, data) {
   if (topic === "hall") {
     if (data && data.services) { state.hall = data; renderServices(); } else refreshHall();
   } else if (topic === `kiosk:${KIOSK}`) {
-    state.session = sessionFrom(data);
-    renderBanner();
+    if (data) { state.session = sessionFrom(data); renderBanner(); } else loadSession();
   }
+}
+
+// No snapshot provider for kiosk topics: ask for the current session (404 = no card).
+async function loadSession() {
+  try { state.session = sessionFrom(await get(`/api/kiosks/${encodeURIComponent(KIOSK)}/session`)); }
+  catch (e) { state.session = null; }
+  renderBanner();
 }
 
 async function endSession() {
@@ -145,10 +156,7 @@ async function issue(code) {
   state.busy = true;
   show("busy");
   try {
-    const res = state.session
-      ? await post(`/api/kiosks/${encodeURIComponent(KIOSK)}/tickets`, { service: code })
-      : await post("/api/tickets", { service: code, channel: "kiosk", kiosk: KIOSK });
-    showTicket(res);
+    showTicket(await issueTicket(code));
   } catch (e) {
     showHome();
     toast(problemText(e.problem), "error", 6000);
@@ -159,14 +167,26 @@ async function issue(code) {
   }
 }
 
+// The kiosk route binds the ticket to the card session when there is one (without one
+// otherwise) and prints on this kiosk's printer; without the identity service (404) the
+// plain ticket API is used.
+async function issueTicket(code) {
+  try {
+    return await post(`/api/kiosks/${encodeURIComponent(KIOSK)}/tickets`, { service: code });
+  } catch (e) {
+    if (e.status !== 404 || state.session || !["no_session", "not_found"].includes(e.code)) throw e;
+    return await post("/api/tickets", { service: code, channel: "kiosk", kiosk: KIOSK });
+  }
+}
+
 function showTicket(res) {
   const tk = res.ticket || res;
   const printed = res.printed !== undefined ? res.printed : tk.printed;
   const fault = printed === false;
   $("t-number").textContent = tk.number;
   $("t-service").textContent = tk.service_name || tk.service;
-  $("t-ahead").textContent = t("kiosk.ahead", { n: tk.ahead ?? 0 });
-  $("t-eta").textContent = tk.eta_minutes != null ? t("kiosk.eta_long", { m: tk.eta_minutes }) : "";
+  $("t-ahead").textContent = tk.ahead ? t("kiosk.ahead", { n: tk.ahead }) : t("kiosk.next_up");
+  $("t-eta").textContent = tk.ahead && tk.eta_minutes ? t("kiosk.eta_long", { m: tk.eta_minutes }) : "";
   $("t-qr").src = `/api/tickets/${encodeURIComponent(tk.token)}/qr.svg`;
   $("fault").classList.toggle("hidden", !fault);
   $("t-printed").classList.toggle("hidden", fault);

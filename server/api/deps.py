@@ -11,7 +11,7 @@ from server.hallservice import HallService
 MAX_ID = 2**31 - 1
 
 
-def get_hall(request: Request) -> HallService:
+async def get_hall(request: Request) -> HallService:
     """The app's queue facade."""
     hall: HallService = request.app.state.hall
     return hall
@@ -20,3 +20,4 @@ def get_hall(request: Request) -> HallService:
 Hall = Annotated[HallService, Depends(get_hall)]
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID, description="Ticket id")]
 WindowNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="Window number (窗口号)")]
+

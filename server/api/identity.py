@@ -59,7 +59,9 @@ async def get_session(request: Request, kiosk_id: str = KioskId) -> dict[str, An
 async def issue_at_kiosk(body: KioskTicketRequest, request: Request, kiosk_id: str = KioskId) -> dict[str, Any]:
     """Issue a ticket bound to the current identity session (without one when no card was read)."""
     identity = _identity(request)
-    ticket: dict[str, Any] = await identity.issue_with_session(kiosk_id, body.service)
+    # Without a started device manager the wiring has no queue yet: use the app's facade.
+    queue = None if identity.queue is not None else getattr(request.app.state, "hall", None)
+    ticket: dict[str, Any] = await identity.issue_with_session(kiosk_id, body.service, queue=queue)
     printed, fault = False, None
     devices = getattr(request.app.state, "devices", None)
     if devices is not None and hasattr(devices, "print_ticket_for"):

@@ -96,7 +96,14 @@ async def window_display(request: Request, number: int) -> HTMLResponse:
 @router.get("/t/{token}", response_class=HTMLResponse, summary="Citizen ticket page")
 async def ticket_page(request: Request, token: str) -> HTMLResponse:
     """The citizen's live ticket status (opened from the ticket's QR code)."""
-    ticket = await _ticket_by_token(request, token)
+    try:
+        ticket = await _ticket_by_token(request, token)
+    except HTTPException as exc:
+        if exc.status_code != 404:
+            raise
+        response = _page(request, "notfound.html")
+        response.status_code = 404
+        return response
     return _page(request, "ticket.html", token=token, ticket_id=ticket.get("id"), number=ticket.get("number", ""))
 
 

@@ -9,13 +9,14 @@ Client → server::
 Server → client::
 
     {"type": "snapshot", "topic": "hall", "seq": 41, "data": {...}}     one per subscribed topic
-    {"type": "ticket.called", "seq": 42, "topics": [...], "at": "...", "data": {...}}
+    {"type": "ticket.called", "seq": 42, "prev": 40, "topics": [...], "at": "...", "data": {...}}
     {"type": "resync"}        the client fell behind: subscribe again for fresh snapshots
     {"type": "error", "code": "...", "zh": "...", "en": "...", "topic": "window:99"}
 
 A snapshot is complete up to its ``seq``; the server never sends an event of that topic
-with a lower or equal ``seq`` after it. Ephemeral events (``devices``, ``alerts``) have
-no ``seq``.
+with a lower or equal ``seq`` after it. ``prev`` is the ``seq`` of the previous event sent
+on this connection, so a client can tell a lost message from one filtered by topic.
+Ephemeral events (``devices``, ``alerts``) have no ``seq``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Connection:
         self.sub: Subscriber = hub.subscribe((), maxsize)
         self.floor: dict[str, int] = {}
         self.lock = asyncio.Lock()
+        self.prev = 0  # seq of the last event sent on this connection
 
     def _stale(self, message: Message) -> bool:
         seq = message.get("seq")
@@ -71,6 +73,10 @@ class Connection:
                     self.floor.clear()
                 elif self._stale(message):
                     continue
+                seq = message.get("seq")
+                if isinstance(seq, int):
+                    message = {**message, "prev": self.prev}
+                    self.prev = seq
                 await self.send(message)
 
     async def error(self, code: str, zh: str, en: str, **extra: Any) -> None:

@@ -37,6 +37,7 @@ from drivers.contract import CardEvent
 from drivers.idcard.card import CardType, IdCard
 from server.devices.ports import Publish, QueueOps
 from server.devices.secrets import identity_key, key_hash, load_or_create_secret
+from server.errors import Conflict, NotFound
 
 log = logging.getLogger("hallq.devices.identity")
 
@@ -140,8 +141,10 @@ class IdentityWiring:
         secret_path: str | Path = "var/secret.key",
         elderly_age: int | None = 65,
         today: Callable[[], dt.date] | None = None,
+        kiosks: set[str] | None = None,
     ) -> None:
         self.settings = settings or IdentitySettings.model_validate({})
+        self.kiosks = kiosks  # known kiosk ids (None: any)
         self.elderly_age = elderly_age
         self.today = today or dt.date.today
         self._secret = secret
@@ -155,20 +158,19 @@ class IdentityWiring:
         self._iterators: list[AsyncIterator[CardEvent]] = []
 
     @classmethod
-    def from_config(cls, config: Any, **kwargs: Any) -> IdentityWiring:
+    def from_config(cls, config: Any, settings: IdentitySettings | None = None, **kwargs: Any) -> IdentityWiring:
         """Built from a HallConfig: ``identity`` section (when present), policy.elderly_age, server.secret_path."""
-        raw = getattr(config, "identity", None)
-        settings = raw if isinstance(raw, IdentitySettings) else IdentitySettings.model_validate(
-            raw.model_dump() if isinstance(raw, BaseModel) else (raw or {})
-        )
+        if settings is None:
+            raw = getattr(config, "identity", None)
+            settings = raw if isinstance(raw, IdentitySettings) else IdentitySettings.model_validate(
+                raw.model_dump() if isinstance(raw, BaseModel) else (raw or {})
+            )
         tz = getattr(getattr(config, "hall", None), "tz", None)
         kwargs.setdefault("today", (lambda: dt.datetime.now(tz).date()) if tz is not None else None)
-        return cls(
-            settings,
-            secret_path=config.server.secret_path,
-            elderly_age=config.policy.elderly_age,
-            **kwargs,
-        )
+        kwargs.setdefault("secret_path", config.server.secret_path)
+        kwargs.setdefault("elderly_age", config.policy.elderly_age)
+        kwargs.setdefault("kiosks", {k.id for k in config.kiosks} or None)
+        return cls(settings, **kwargs)
 
     # --- Wiring protocol (server.devices.manager) -----------------------------------------------
 
@@ -297,6 +299,11 @@ class IdentityWiring:
         """The kiosk's current session."""
         return self.sessions.get(kiosk_id)
 
+    async def kiosk_snapshot(self, kiosk_id: str) -> dict[str, Any]:
+        """Websocket snapshot for topic ``kiosk:<id>``: the current masked session or None."""
+        session = self.sessions.get(kiosk_id)
+        return {"identity": session.public() if session else None}
+
     def end_session(self, kiosk_id: str, reason: str = "ended") -> bool:
         """End the kiosk's session (card lifted, timeout, kiosk request); False when there was none."""
         session = self.sessions.pop(kiosk_id, None)
@@ -308,18 +315,25 @@ class IdentityWiring:
         self._publish(ENDED, kiosk_id, {"kiosk": kiosk_id, "session_id": session.session_id, "reason": reason})
         return True
 
-    async def issue_with_session(self, kiosk_id: str, service: str, channel: str = "kiosk") -> dict[str, Any]:
+    async def issue_with_session(
+        self, kiosk_id: str, service: str, channel: str = "kiosk", *, queue: QueueOps | None = None
+    ) -> dict[str, Any]:
         """Issue a ticket at a kiosk, bound to its identity session when there is one.
 
-        Per-person limits and refusals come from the queue (``HallqError`` propagates).
+        ``queue`` defaults to the manager's. Per-person limits and refusals come from the
+        queue (``HallqError`` propagates).
         """
-        if self.queue is None:
-            raise RuntimeError("identity wiring is not started (no queue)")
+        if self.kiosks is not None and kiosk_id not in self.kiosks:
+            raise NotFound(f"没有此取号机：{kiosk_id}", f"Unknown kiosk: {kiosk_id}", code="unknown_kiosk",
+                           kiosk=kiosk_id)
+        queue = queue or self.queue
+        if queue is None:
+            raise Conflict("身份证取号服务未启动", "The identity service is not running", code="identity_unavailable")
         actor = f"kiosk:{kiosk_id}"
         session = self.sessions.get(kiosk_id)
         if session is None:
-            return await self.queue.issue(service, channel=channel, kiosk=kiosk_id, actor=actor)
-        ticket = await self.queue.issue(
+            return await queue.issue(service, channel=channel, kiosk=kiosk_id, actor=actor)
+        ticket = await queue.issue(
             service, channel=channel, priority=session.priority, identity=session.identity, kiosk=kiosk_id,
             actor=actor,
         )

@@ -33,6 +33,9 @@ def public_base_url(app: FastAPI) -> str:
 
 def install(app: FastAPI) -> None:
     """Mount the devices router and start/stop the manager with the app."""
+    if getattr(app.state, "devices_installed", False):
+        return  # idempotent: create_app and a test may both call it
+    app.state.devices_installed = True
     settings, config = app.state.settings, app.state.config
     validate_devices(config, overrides=settings.devices, allow_sim=settings.demo)
     app.include_router(router)

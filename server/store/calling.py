@@ -78,7 +78,7 @@ class CallingOps(StoreBase):
                 if pick is None:
                     return Outcome(None, ())
                 c = pick.candidate
-                q = select(tickets).where(tickets.c.id == c.id, tickets.c.state == TicketState.ISSUED.value)
+                q = select(tickets).where(tickets.c.id == c.id, tickets.c.state != "x")
                 if self.pg:
                     q = q.with_for_update(skip_locked=True)
                 row = tx.conn.execute(q).first()

@@ -98,6 +98,7 @@ async def test_ws_subscriber_sees_every_event_in_order(
             seqs = [m["seq"] for m in got]
             assert seqs == expected  # every committed event, once, in seq order
             assert seqs == sorted(set(seqs))
+            assert [m["prev"] for m in got[1:]] == seqs[:-1]  # nothing lost on this connection
             assert sum(m["type"] == "ticket.issued" for m in got) == 30
             assert {m["data"]["ticket"]["number"] for m in got if m["type"] == "ticket.called"} == {
                 c.json()["number"] for c in calls
@@ -142,3 +143,53 @@ async def test_ephemeral_topics_reach_subscribers(tmp_path: Path, live_server: A
         message = await _recv(ws)
         assert message["type"] == "device.health" and message["data"]["id"] == "printer-k1"
         assert "seq" not in message
+
+
+class _FakeSocket:
+    """Stands in for a websocket: records sent messages; a stalled one blocks in send."""
+
+    def __init__(self, stalled: bool = False) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.gate = asyncio.Event()
+        if not stalled:
+            self.gate.set()
+
+    async def send_text(self, text: str) -> None:
+        await self.gate.wait()
+        self.sent.append(json.loads(text))
+
+    async def close(self, code: int = 1000) -> None:
+        self.gate.set()
+
+
+async def test_a_stalled_websocket_gets_resync_while_others_get_everything() -> None:
+    from server.api.ws import Connection
+
+    hub = Hub(maxsize=8)
+    stalled_ws, fast_ws = _FakeSocket(stalled=True), _FakeSocket()
+    stalled = Connection(stalled_ws, hub, 8)  # type: ignore[arg-type]
+    fast = Connection(fast_ws, hub, 8)  # type: ignore[arg-type]
+    for conn in (stalled, fast):
+        conn.sub.topics.add("hall")
+    pumps = [asyncio.create_task(c.pump()) for c in (stalled, fast)]
+    for seq in range(1, 201):
+        hub.publish({"type": "ticket.issued", "seq": seq, "topics": ["hall"], "data": {}})
+        await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        while len(fast_ws.sent) < 200:
+            await asyncio.sleep(0.01)
+    assert [m["seq"] for m in fast_ws.sent] == list(range(1, 201))
+    assert [m["prev"] for m in fast_ws.sent] == list(range(0, 200))
+    assert stalled_ws.sent == []  # still stuck in its first send
+
+    stalled_ws.gate.set()  # the slow client reads again
+    hub.publish({"type": "ticket.issued", "seq": 201, "topics": ["hall"], "data": {}})
+    async with asyncio.timeout(5):
+        while not stalled_ws.sent or stalled_ws.sent[-1].get("seq") != 201:
+            await asyncio.sleep(0.01)
+    types = [m["type"] for m in stalled_ws.sent]
+    assert "resync" in types
+    assert len(stalled_ws.sent) < 20  # the backlog was dropped, not delivered late
+    await hub.stop()
+    for pump in pumps:
+        pump.cancel()

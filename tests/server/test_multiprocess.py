@@ -175,3 +175,27 @@ def test_four_processes_on_postgresql(tmp_path: Path, postgres_db_url: str) -> N
     with start_servers(tmp_path, postgres_db_url, SERVERS) as urls:
         issued, called = asyncio.run(hammer(urls))
     check(issued, called, postgres_db_url)
+
+
+@pytest.mark.timeout(120)
+def test_websocket_sees_events_committed_by_another_process(tmp_path: Path) -> None:
+    import json
+
+    import websockets
+
+    async def scenario(urls: list[str]) -> list[dict[str, Any]]:
+        async with websockets.connect(urls[0].replace("http", "ws") + "/ws") as ws:
+            await ws.send(json.dumps({"op": "subscribe", "topics": ["hall"]}))
+            snapshot = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert snapshot["type"] == "snapshot"
+            async with httpx.AsyncClient(base_url=urls[1], timeout=10) as http:
+                for service in ("alpha", "beta", "alpha"):
+                    assert (await http.post("/api/tickets", json={"service": service})).status_code == 201
+            return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(3)]
+
+    with start_servers(tmp_path, f"sqlite:///{tmp_path / 'hall.db'}", 2) as urls:
+        events = asyncio.run(scenario(urls))
+    assert [e["type"] for e in events] == ["ticket.issued"] * 3
+    assert [e["data"]["ticket"]["number"] for e in events] == ["A0001", "B0001", "A0002"]
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3

@@ -4,6 +4,8 @@
 // the last seq per connection, so a page can run for days.
 
 const MAX_BACKOFF_MS = 15000;
+const PING_MS = 20000;        // app-level ping: a silently dead network is noticed
+const SILENCE_MS = 45000;     // no message at all for this long → reconnect
 
 export class Feed {
   /**
@@ -21,6 +23,8 @@ export class Feed {
     this.timer = null;
     this.stopped = false;
     this.generation = 0;       // ignores late messages of an old socket
+    this.lastMessageAt = 0;
+    this.pinger = null;
   }
 
   url() {
@@ -37,7 +41,10 @@ export class Feed {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.pinger);
+    this.generation++;
     if (this.ws) this.ws.close();
+    this.ws = null;
   }
 
   /** Change the topic set (e.g. the clerk signs in to another window). */
@@ -53,6 +60,8 @@ export class Feed {
 
   connect() {
     clearTimeout(this.timer);
+    clearInterval(this.pinger);
+    if (this.ws) { try { this.ws.close(); } catch (e) { /* already closed */ } }
     const gen = ++this.generation;
     this.status("connecting");
     let ws;
@@ -63,23 +72,38 @@ export class Feed {
       return;
     }
     this.ws = ws;
+    this.lastMessageAt = Date.now();
     ws.onopen = () => {
       if (gen !== this.generation) return;
       this.resubscribe();
+      this.pinger = setInterval(() => this.keepAlive(gen), PING_MS);
     };
     ws.onmessage = (ev) => {
       if (gen !== this.generation) return;
+      this.lastMessageAt = Date.now();
       let msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       this.handle(msg);
     };
     ws.onclose = () => {
       if (gen !== this.generation) return;
+      clearInterval(this.pinger);
       this.ws = null;
       this.status("offline");
       if (!this.stopped) this.scheduleReconnect();
     };
     ws.onerror = () => { /* onclose follows */ };
+  }
+
+  keepAlive(gen) {
+    if (gen !== this.generation || !this.ws) return;
+    if (Date.now() - this.lastMessageAt > SILENCE_MS) {
+      // the socket looks open but nothing arrives: drop it without waiting for a close handshake
+      this.status("offline");
+      this.connect();
+      return;
+    }
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ op: "ping" }));
   }
 
   scheduleReconnect() {
@@ -132,6 +156,7 @@ export function bindStatus(el, t) {
   return (s) => {
     if (!el) return;
     el.dataset.status = s;
+    el.dataset.i18n = "conn." + s;   // re-translated when the language changes
     el.textContent = t ? t("conn." + s) : s;
   };
 }

@@ -69,8 +69,8 @@ def test_typical_replies_parse_and_rebuild(golden: str, status: SamStatus, data:
 
 
 def test_every_status_code_of_the_page_is_named() -> None:
-    codes = "90 91 9F 10 11 21 23 24 31 32 33 37 3F 40 41 47 60 66 80 81".split()
-    assert all(SamStatus.of(int(c, 16)) is not None for c in codes)
+    codes = bytes.fromhex("90 91 9F 10 11 21 23 24 31 32 33 37 3F 40 41 47 60 66 80 81")
+    assert all(SamStatus.of(c) is not None for c in codes)
     assert SamStatus.of(0x55) is None
     assert Response(0, 0, 0x55).status is None
 

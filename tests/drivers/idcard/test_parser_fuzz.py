@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,11 +43,9 @@ def mangled(draw: st.DrawFn) -> bytes:
 def feed_in_chunks(parser: FrameParser, stream: bytes, cuts: list[int]) -> list[Response]:
     out: list[Response] = []
     points = sorted({c % (len(stream) + 1) for c in cuts} | {0, len(stream)})
-    for a, b in zip(points, points[1:], strict=False):
-        try:
+    for a, b in itertools.pairwise(points):
+        with contextlib.suppress(SamCodecError):  # allowed by the contract (the parser records instead)
             out += parser.feed(stream[a:b])
-        except SamCodecError:  # allowed by the contract (the parser records instead)
-            pass
     return out
 
 
@@ -56,10 +57,8 @@ def expected(frames: list[bytes]) -> list[Response]:
 @given(st.binary(max_size=600), st.lists(st.integers(0, 600), max_size=20))
 def test_random_bytes_never_raise_foreign_errors(data: bytes, cuts: list[int]) -> None:
     parser = FrameParser()
-    try:
+    with contextlib.suppress(SamCodecError):
         feed_in_chunks(parser, data, cuts)
-    except SamCodecError:
-        pass
     assert parser.pending <= max(len(data), 4)
 
 

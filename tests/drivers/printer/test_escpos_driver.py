@@ -15,6 +15,8 @@ from drivers.printer.simulator import EscposSimulator
 from drivers.registry import build, simulator_class
 from drivers.simulator import serve_tcp
 
+pytestmark = pytest.mark.timeout(30)
+
 FAST = {"poll_interval": 0.05, "status_timeout": 0.3, "reconnect_max": 0.3}
 TICKET = TicketContent(
     hall_name="示范区政务服务中心", service_name="综合受理", number="A007", ahead=2, eta_minutes=9,

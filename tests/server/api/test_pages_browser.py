@@ -7,13 +7,19 @@ Screenshots of every page go to ``screenshots/`` at the repository root (git-ign
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import io
+import math
 import os
+import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +31,7 @@ CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "screenshots"
@@ -106,13 +112,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def playwright() -> Iterator[Playwright]:
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
 
 
 @pytest.fixture
@@ -121,7 +132,7 @@ def open_page(browser: Browser, server: Server) -> Iterator[Callable[..., Page]]
     pages: list[tuple[Page, list[str]]] = []
 
     def opener(path: str, viewport: dict[str, int] = HD) -> Page:
-        context = browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+        context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")  # type: ignore[arg-type]
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         errors: list[str] = []
@@ -198,6 +209,17 @@ def test_call_next_shows_on_hall_and_window_display(open_page: Callable[..., Pag
     shot(hall, "hall-display")
     shot(window, "window-display")
     shot(clerk, "clerk-calling")
+    devices = server.api("GET", "/api/devices")
+    if devices.status_code == 200 and any(d["kind"] == "announcer" and d["health"]["available"]
+                                          for d in devices.json()["devices"]):
+        # the hall's announcer rendered the call: the display fetched and played the WAV
+        expect(hall.locator("body")).to_have_attribute("data-audio-played", re.compile(r"^[1-9]"), timeout=15_000)
+    # an action taken elsewhere (the hardware caller keypad runs the same queue operation)
+    # shows on the console without any click
+    assert server.api("POST", "/api/windows/9/start").status_code == 200
+    expect(clerk.locator("button[data-act=finish]")).to_be_enabled()
+    expect(clerk.locator("#cur-meta")).to_contain_text("办理中")
+    expect(window.locator("#w-status")).to_have_text("正在办理")
 
 
 def test_rating_on_window_display_is_stored(open_page: Callable[..., Page], server: Server) -> None:
@@ -275,3 +297,118 @@ def test_supervisor_and_english_kiosk(open_page: Callable[..., Page], server: Se
     kiosk.click("#lang")
     expect(kiosk.locator("#banner-main")).to_have_text("Place your ID card on the reader")
     shot(kiosk, "kiosk-english")
+
+
+def test_kiosk_card_path_greets_the_masked_name(open_page: Callable[..., Page], server: Server) -> None:
+    kiosk = open_page("/kiosk/k1")
+    live(kiosk)
+    r = server.api("POST", "/api/sim/idcard-k1/action", json={"action": "place_card", "params": {"card": "elderly"}})
+    assert r.status_code == 200, r.text
+    try:
+        expect(kiosk.locator("#card-banner")).to_have_class(re.compile(r"\bsession\b"))
+        expect(kiosk.locator("#banner-main")).to_contain_text("张*明")
+        assert "张卫明" not in kiosk.content()  # only the masked name reaches the page
+        shot(kiosk, "kiosk-card-session")
+        kiosk.click(".k-svc[data-code=social]")
+        expect(kiosk.locator("#ticket")).to_be_visible()
+        number = kiosk.locator("#t-number").inner_text()
+    finally:
+        server.api("POST", "/api/sim/idcard-k1/action", json={"action": "remove_card", "params": {}})
+    waiting = server.api("GET", "/api/windows/5/waiting").json()
+    mine = [t for t in waiting if t["number"] == number]
+    assert mine and mine[0]["priority"] == "priority" and mine[0]["masked_name"] == "张*明"
+
+
+def _wav_data_url(seconds: float = 0.3) -> str:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 8000 * 2 * math.pi * 440)))
+                               for i in range(int(8000 * seconds))))
+    return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_hall_display_plays_queued_announcements_in_order(open_page: Callable[..., Page]) -> None:
+    hall = open_page("/display/hall")
+    live(hall)
+    clip = _wav_data_url()
+    hall.evaluate("url => { hallqHall.enqueueAudio(url); hallqHall.enqueueAudio(url); }", clip)
+    expect(hall.locator("body")).to_have_attribute("data-audio-played", "2")
+    expect(hall.locator("#sound")).to_be_hidden()
+
+
+# Headless Chromium lets media play regardless of --autoplay-policy, so the browser's
+# refusal is reproduced by making play() reject exactly as Chrome does until a click.
+BLOCK_AUTOPLAY = """
+(() => {
+  const realPlay = HTMLMediaElement.prototype.play;
+  let activated = false;
+  addEventListener("click", () => { activated = true; }, true);
+  HTMLMediaElement.prototype.play = function () {
+    if (!activated) return Promise.reject(new DOMException("play() needs a user gesture", "NotAllowedError"));
+    return realPlay.call(this);
+  };
+})();
+"""
+
+
+def test_hall_display_asks_for_a_click_when_autoplay_is_blocked(browser: Browser, server: Server) -> None:
+    context = browser.new_context(viewport=HD, timezone_id="Asia/Shanghai")  # type: ignore[arg-type]
+    try:
+        context.add_init_script(BLOCK_AUTOPLAY)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(server.base + "/display/hall")
+        live(page)
+        page.evaluate("url => hallqHall.enqueueAudio(url)", _wav_data_url())
+        expect(page.locator("#sound")).to_be_visible()
+        shot(page, "hall-enable-sound")
+        page.click("#sound")
+        expect(page.locator("#sound")).to_be_hidden()
+        expect(page.locator("body")).to_have_attribute("data-audio-played", "1")
+    finally:
+        context.close()
+
+
+def test_kiosk_resets_to_chinese_start_screen_when_idle(open_page: Callable[..., Page], server: Server) -> None:
+    kiosk = open_page("/kiosk/k2?idle=1&ticket=1")
+    live(kiosk)
+    kiosk.click("#lang")
+    expect(kiosk.locator("html")).to_have_attribute("lang", "en")
+    kiosk.click(".k-svc[data-code=tax]")
+    expect(kiosk.locator("#ticket")).to_be_visible()
+    expect(kiosk.locator("#home")).to_be_visible()  # ticket screen times out
+    expect(kiosk.locator("html")).to_have_attribute("lang", "zh-CN")  # then the idle reset
+    expect(kiosk.locator("#banner-main")).to_have_text("请将身份证放在感应区")
+
+
+def test_citizen_can_cancel_from_the_phone(open_page: Callable[..., Page], server: Server) -> None:
+    ticket = issue(server, "jobs")
+    phone = open_page(f"/t/{ticket['token']}", PHONE)
+    live(phone)
+    phone.once("dialog", lambda d: d.accept())
+    phone.click("#cancel")
+    expect(phone.locator("body")).to_have_attribute("data-state", "cancelled")
+    assert server.api("GET", f"/api/tickets/{ticket['id']}").json()["state"] == "cancelled"
+    expect(phone.locator("#cancel")).to_be_hidden()
+
+
+def test_hall_display_dom_stays_bounded_over_many_calls(open_page: Callable[..., Page], server: Server) -> None:
+    hall = open_page("/display/hall")
+    live(hall)
+    server.api("POST", "/api/windows/13/open", json={"clerk": "A1306 孙丽"})
+    count_nodes = "() => document.getElementsByTagName('*').length"
+    sizes = []
+    for round_ in range(3):
+        for _ in range(10):
+            issue(server, "market")
+            called = server.api("POST", "/api/windows/13/call-next")
+            assert called.status_code == 200, called.text
+            server.api("POST", "/api/windows/13/start")
+            server.api("POST", "/api/windows/13/finish")
+        expect(hall.locator("#now-number")).to_have_text(called.json()["number"])
+        expect(hall.locator("#recent li")).to_have_count(8)
+        sizes.append(hall.evaluate(count_nodes))
+        assert sizes[-1] == sizes[0], sizes  # the DOM does not grow with the number of calls

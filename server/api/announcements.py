@@ -1,0 +1,52 @@
+"""Serving rendered announcements to the hall display page: ``GET /api/announcements/{key}.wav``.
+
+The key comes from the ``announcement.ready`` event (topic ``hall``), whose ``url`` field
+is this route. The WAV is looked up in every announcer the device manager
+(``request.app.state.devices``) runs, memory cache first, then its cache folder; an app
+without a manager may set ``app.state.announcer`` to one announcer instead.
+
+Mount it with ``app.include_router(server.api.announcements.router)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from server.api.problems import responses
+from server.errors import NotFound
+
+router = APIRouter(prefix="/api", tags=["announcements"])
+
+Key = Path(pattern=r"^[0-9a-f]{20}$", description="Announcement key from the announcement.ready event")
+
+
+def _announcers(request: Request) -> list[Any]:
+    found: list[Any] = []
+    manager = getattr(request.app.state, "devices", None)
+    if manager is not None:
+        found += [device for _cfg, device in manager.devices_of_kind("announcer")]
+    single = getattr(request.app.state, "announcer", None)
+    if single is not None:
+        found.append(single)
+    return found
+
+
+@router.get(
+    "/announcements/{key}.wav",
+    summary="A rendered voice announcement (语音叫号音频)",
+    response_class=Response,
+    responses={200: {"content": {"audio/wav": {}}}, **responses(404, 422)},
+)
+async def announcement_wav(request: Request, key: str = Key) -> Response:
+    """The WAV of one announcement (chime and repeats included); cached, so cheap to fetch again."""
+    for announcer in _announcers(request):
+        wav_for = getattr(announcer, "wav_for", None)
+        wav = await asyncio.to_thread(wav_for, key) if wav_for is not None else None
+        if wav:
+            # Keys hash the text and voice settings, so the content never changes for a key.
+            return Response(wav, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400, immutable"})
+    raise NotFound("没有这条语音", f"No announcement {key}", code="unknown_announcement", key=key)

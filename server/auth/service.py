@@ -1,0 +1,198 @@
+"""AuthService: the database engine, the signing keys and short caches behind every auth check.
+
+Lives at ``app.state.auth``; ``server.auth.bootstrap.install`` creates it when the app starts.
+Database work is synchronous (SQLAlchemy Core) and runs in Starlette's thread pool.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from fastapi import Request
+from sqlalchemy import Connection, Engine, insert
+from starlette.concurrency import run_in_threadpool
+
+from server.auth import accounts as acc
+from server.auth.limits import IssuePolicy, LoginPolicy, SlidingWindow, client_ip
+from server.auth.roles import DEVICE_ROLES, Principal, Role
+from server.auth.sessions import SESSION_COOKIE, find_session
+from server.auth.tables import audit_log
+from server.auth.tokens import TokenSigner, is_device_token
+
+T = TypeVar("T")
+CACHE_SECONDS = 3.0  # how long another process's revocation may take to bite
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Lifetimes and limits of authentication."""
+
+    token_ttl_seconds: int = 8 * 3600  # one shift
+    session_ttl_seconds: int = 12 * 3600
+    trust_proxy: bool = False  # believe X-Forwarded-For / X-Forwarded-Proto
+    max_body: int = 64 * 1024
+    login: LoginPolicy = field(default_factory=LoginPolicy)
+    issue: IssuePolicy = field(default_factory=IssuePolicy)
+
+
+def now_ms(clock: Callable[[], dt.datetime]) -> int:
+    """Milliseconds since the epoch of ``clock()``."""
+    return int(clock().timestamp() * 1000)
+
+
+class AuthService:
+    """Authentication for one app: resolves callers, signs tokens, writes the audit log."""
+
+    def __init__(self, engine: Engine, secret: bytes, settings: AuthSettings | None = None, *,
+                 clock: Callable[[], dt.datetime] | None = None, tz: Any = None,
+                 monotonic: Callable[[], float] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings or AuthSettings()
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.monotonic = monotonic or time.monotonic
+        self.tz = tz or dt.UTC
+        self.signer = TokenSigner(secret)
+        self.issue_window = SlidingWindow()
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self.sleep: Callable[[float], Any] | None = None  # tests replace the sign-in delay
+
+    # -- plumbing --------------------------------------------------------------------
+    def now_ms(self) -> int:
+        """The service clock in milliseconds."""
+        return now_ms(self.clock)
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """One write transaction."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking database work off the event loop."""
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    def _cached(self, key: str, load: Callable[[], T]) -> T:
+        stamp = self.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and stamp - hit[0] < CACHE_SECONDS:
+                return hit[1]
+        value = load()
+        with self._lock:
+            if len(self._cache) > 5000:
+                self._cache.clear()
+            self._cache[key] = (stamp, value)
+        return value
+
+    def forget(self) -> None:
+        """Drop cached lookups (after a revocation or password change in this process)."""
+        with self._lock:
+            self._cache.clear()
+
+    # -- resolving callers -----------------------------------------------------------
+    def _account(self, account_id: int) -> acc.Account | None:
+        def load() -> acc.Account | None:
+            with self.engine.connect() as conn:
+                return acc.get_account(conn, account_id)
+
+        return self._cached(f"a:{account_id}", load)
+
+    def _device_live(self, subject: str) -> bool:
+        def load() -> bool:
+            with self.engine.connect() as conn:
+                return acc.device_principal_live(conn, subject)
+
+        return self._cached(f"p:{subject}", load)
+
+    def _bearer(self, token: str) -> Principal | None:
+        if is_device_token(token):
+            def load() -> acc.DeviceToken | None:
+                with self.engine.connect() as conn:
+                    return acc.lookup_device_token(conn, token)
+
+            device = self._cached(f"d:{token}", load)
+            return device.as_principal() if device is not None else None
+        payload = self.signer.verify(token, self.clock().timestamp())
+        if payload is None:
+            return None
+        account = self._account(int(payload["aid"]))
+        if account is None or not account.active or account.epoch != payload.get("ep"):
+            return None
+        windows = payload.get("w") or []
+        return account.principal(windows[0] if windows else None, via="token")
+
+    def _session(self, token: str) -> Principal | None:
+        def load() -> Any:
+            with self.engine.connect() as conn:
+                return find_session(conn, token, self.now_ms())
+
+        row = self._cached(f"s:{token}", load)
+        if row is None or row.expires_at <= self.now_ms():
+            return None
+        principal: Principal = row.principal
+        if row.account_id is not None:
+            account = self._account(row.account_id)
+            if account is None or not account.active or account.epoch != row.epoch:
+                return None
+            principal = replace(principal, must_change_password=account.must_change_password)
+        elif principal.role in DEVICE_ROLES and not self._device_live(principal.subject):
+            return None
+        return replace(principal, extra={"csrf": row.csrf, "session": token})
+
+    def resolve(self, authorization: str | None, session_cookie: str | None) -> Principal | None:
+        """The caller of a request (blocking): bearer token first, then the session cookie."""
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() == "bearer" and value.strip():
+                return self._bearer(value.strip())
+            return None
+        if session_cookie:
+            return self._session(session_cookie)
+        return None
+
+    async def authenticate(self, request: Request) -> Principal | None:
+        """The caller of ``request``, or None (anonymous or invalid credentials)."""
+        authorization = request.headers.get("authorization")
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not authorization and not cookie:
+            return None
+        return await self.run(self.resolve, authorization, cookie)
+
+    async def citizen(self, request: Request, token: str) -> Principal | None:
+        """A ticket holder, from the ticket's status-page token."""
+        hall = getattr(request.app.state, "hall", None)
+        if hall is None or not token or len(token) > 128:
+            return None
+        from server.errors import HallqError
+
+        try:
+            ticket = await hall.get_ticket_by_token(token)
+        except HallqError:
+            return None
+        data = ticket if isinstance(ticket, dict) else ticket.to_dict()
+        return Principal(role=Role.CITIZEN, subject=f"ticket:{data['id']}", ticket_id=int(data["id"]), via="ticket",
+                         extra={"parent": data.get("parent_id")})
+
+    # -- audit -----------------------------------------------------------------------
+    def audit(self, conn: Connection, principal: Principal | None, ip: str, action: str, target: str | None,
+              detail: dict[str, Any] | None = None) -> None:
+        """Append one audit record (in the caller's transaction)."""
+        conn.execute(insert(audit_log), {
+            "at": self.now_ms(), "actor": principal.actor if principal else "anonymous",
+            "role": principal.role.value if principal else "anonymous", "ip": ip[:64], "action": action[:64],
+            "target": (target or "")[:128], "detail": json.dumps(detail or {}, ensure_ascii=False, default=str),
+        })
+
+    def audit_request(self, request: Request, principal: Principal | None, action: str, target: str | None,
+                      detail: dict[str, Any] | None = None) -> None:
+        """Append one audit record in its own transaction (blocking)."""
+        with self.tx() as conn:
+            self.audit(conn, principal, client_ip(request), action, target, detail)

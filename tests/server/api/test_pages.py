@@ -1,0 +1,76 @@
+"""Page routes and the ticket QR code, without a browser (the browser tests are in test_pages_browser.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.api.pages import DISPLAYS_DIR, mount_pages, qr_svg
+from server.app import create_app
+from server.settings import Settings
+
+
+@pytest.fixture
+def pages(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hall.db'}", event_poll_seconds=0)
+    app = create_app(settings)
+    if not any(getattr(r, "path", None) == "/clerk" for r in app.routes):
+        mount_pages(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", ["/kiosk/k1", "/clerk", "/display/hall", "/display/window/3", "/supervisor"])
+def test_pages_render_with_the_hall_name(pages: TestClient, path: str) -> None:
+    r = pages.get(path)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert "示范区政务服务中心" in r.text
+    for src in re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text):
+        assert pages.get(src).status_code == 200, src
+
+
+def test_unknown_kiosk_is_404(pages: TestClient) -> None:
+    assert pages.get("/kiosk/nope").status_code == 404
+
+
+def test_kiosk_page_carries_its_service_subset(pages: TestClient) -> None:
+    assert 'data-services="market,tax,joint,general"' in pages.get("/kiosk/k2").text
+
+
+def test_citizen_page_and_qr_code(pages: TestClient) -> None:
+    ticket = pages.post("/api/tickets", json={"service": "general", "channel": "kiosk", "kiosk": "k1"}).json()
+    page = pages.get(f"/t/{ticket['token']}")
+    assert page.status_code == 200
+    assert ticket["number"] in page.text and f'data-ticket="{ticket["id"]}"' in page.text
+    qr = pages.get(f"/api/tickets/{ticket['token']}/qr.svg")
+    assert qr.status_code == 200
+    assert qr.headers["content-type"].startswith("image/svg+xml")
+    assert qr.content.lstrip().startswith(b"<?xml") and b"<svg" in qr.content
+    assert pages.get("/t/unknown-token").status_code == 404
+    assert pages.get("/api/tickets/unknown-token/qr.svg").status_code == 404
+
+
+def test_qr_svg_grows_with_its_content() -> None:
+    small, large = qr_svg("http://h/t/a"), qr_svg("http://hall.example/t/" + "x" * 200)
+    assert b"<svg" in small and len(large) > len(small)
+
+
+def test_catalogues_have_the_same_keys() -> None:
+    zh = json.loads((DISPLAYS_DIR / "static" / "i18n" / "zh-CN.json").read_text("utf-8"))
+    en = json.loads((DISPLAYS_DIR / "static" / "i18n" / "en.json").read_text("utf-8"))
+    assert set(zh) == set(en)
+    assert all(isinstance(v, str) and v for v in zh.values())
+
+
+def test_every_i18n_key_used_in_templates_exists() -> None:
+    zh = json.loads((DISPLAYS_DIR / "static" / "i18n" / "zh-CN.json").read_text("utf-8"))
+    roots = [DISPLAYS_DIR / "templates", DISPLAYS_DIR.parent / "kiosk" / "templates"]
+    used = {key for root in roots for f in root.glob("*.html")
+            for key in re.findall(r'data-i18n="([^"]+)"', f.read_text("utf-8"))}
+    assert used and used <= set(zh), used - set(zh)

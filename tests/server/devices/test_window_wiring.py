@@ -1,0 +1,204 @@
+"""Window devices end to end: the real store and facade, the device manager, simulators on sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.config import DeviceConfig, HallConfig
+from server.devices.manager import DeviceManager
+from server.devices.window_wiring import WindowWiring, ticket_digits
+from server.events import Hub
+from server.hallservice import HallService
+from server.store import QueueStore
+
+FAST_LED = {"address": 1, "width": 160, "ping_interval": 0.5, "ack_timeout": 0.3, "retries": 1}
+
+
+def devices(tmp_path: Path) -> list[DeviceConfig]:
+    return [
+        DeviceConfig(id="led-w3", kind="led_display", driver="onbon_bx", url="sim", window=3, options=FAST_LED),
+        DeviceConfig(id="led-w5", kind="led_display", driver="onbon_bx", url="sim", window=5, options=FAST_LED),
+        DeviceConfig(id="led-hall", kind="led_display", driver="onbon_bx", url="sim", hall=True,
+                     options={**FAST_LED, "width": 512}),
+        DeviceConfig(id="keypads-bus1", kind="keypad_bus", driver="ff68", url="sim",
+                     options={"callers": {3: 3, 5: 5}, "evaluators": {103: 3, 105: 5}, "dedup_seconds": 0}),
+        DeviceConfig(id="announcer-hall", kind="announcer", driver="espeak", url="local", hall=True,
+                     options={"cache_dir": str(tmp_path / "announcements"), "repeat": 1}),
+    ]  # fmt: skip
+
+
+@dataclass
+class Stack:
+    hall: HallService
+    manager: DeviceManager
+    wiring: WindowWiring
+    published: list[tuple[str, tuple[str, ...], dict[str, Any]]] = field(default_factory=list)
+
+    def sim(self, device_id: str) -> Any:
+        return self.manager.simulators[device_id]
+
+    async def press(self, address: int, key: str) -> None:
+        result = await self.sim("keypads-bus1").act("press", {"address": address, "key": key})
+        assert result["acked"], result
+
+    async def until(self, device_id: str, predicate: Callable[[Any], bool], timeout: float = 5.0) -> None:
+        ok = await self.sim(device_id).wait_for(predicate, timeout)
+        assert ok, self.sim(device_id).state()
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, demo_config: HallConfig) -> AsyncIterator[Stack]:
+    config = demo_config.model_copy(update={"devices": devices(tmp_path)})
+    store = QueueStore(f"sqlite:///{tmp_path / 'hall.db'}", config)
+    store.migrate()
+    hub = Hub()
+    hall = HallService(store, hub, poll_seconds=0)
+    await hall.startup()
+    hub.start()
+    s = Stack(hall, None, WindowWiring())  # type: ignore[arg-type]
+
+    def publish(type_: str, topics: tuple[str, ...], data: dict[str, Any]) -> None:
+        s.published.append((type_, topics, data))
+        hub.publish_ephemeral(type_, topics, data)
+
+    s.manager = DeviceManager(config, hall, publish, demo=True)
+    s.manager.add_wiring(s.wiring)
+    await s.manager.start()
+    hub.add_handler(s.manager.on_queue_event)
+    for device_id in ("led-w3", "led-w5", "led-hall", "keypads-bus1"):
+        assert await s.manager.devices[device_id].wait_ready(5.0), device_id
+    try:
+        yield s
+    finally:
+        await hub.stop()
+        await s.manager.stop()
+        await hall.shutdown()
+        store.close()
+
+
+def test_ticket_digits() -> None:
+    assert (ticket_digits("A001"), ticket_digits("AB120"), ticket_digits("A1234"), ticket_digits(None)) == (
+        1, 120, 1234, None)  # fmt: skip
+
+
+async def test_keypad_call_led_announcement_and_rating(stack: Stack) -> None:
+    await stack.hall.open_window(3)
+    ticket = await stack.hall.issue("general")
+    await stack.hall.issue("general")
+    await stack.press(3, "call_next")
+    await stack.until("led-w3", lambda s: s.areas.get(0) == f"请{ticket['number']}号到3号窗口")
+    await stack.until("led-hall", lambda s: s.areas.get(0, "").startswith(f"请{ticket['number']}号到3号窗口"))
+    await stack.until("keypads-bus1", lambda s: s.displays.get(3) == "001" and s.waiting.get(3) == "001")
+    assert (await stack.hall.window(3))["current"]["id"] == ticket["id"]
+    if shutil.which("espeak-ng"):
+        for _ in range(200):
+            if any(p[0] == "announcement.ready" for p in stack.published):
+                break
+            await asyncio.sleep(0.02)
+        [(_, topics, data)] = [p for p in stack.published if p[0] == "announcement.ready"]
+        assert topics == ("hall",) and data["text"] == f"请{ticket['number']}号到3号窗口办理"
+        key = data["url"].removeprefix("/api/announcements/").removesuffix(".wav")
+        assert stack.manager.devices["announcer-hall"].wav_for(key)[:4] == b"RIFF"
+
+    # the next press finishes A001 (a keypad has no finish key) and calls A002; the evaluator starts
+    await stack.press(3, "call_next")
+    await stack.until("keypads-bus1", lambda s: 103 in s.evaluating and s.displays.get(3) == "002")
+    await stack.sim("keypads-bus1").act("rate", {"address": 103, "value": 1})  # five_key: 1 = 满意 (4)
+    for _ in range(100):
+        if (await stack.hall.get_ticket(ticket["id"]))["rating"] is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert (await stack.hall.get_ticket(ticket["id"]))["rating"] == 4
+    # a second rating is refused with a beep
+    await stack.sim("keypads-bus1").act("rate", {"address": 103, "value": 4})
+    await stack.until("keypads-bus1", lambda s: s.beeps[103] == 1)
+    assert (await stack.hall.get_ticket(ticket["id"]))["rating"] == 4
+
+
+async def test_rating_after_timeout_is_not_rated(stack: Stack) -> None:
+    stack.wiring.options.rating_timeout = 0.0
+    await stack.hall.open_window(3)
+    ticket = await stack.hall.issue("general")
+    await stack.press(3, "call_next")
+    await stack.until("led-w3", lambda s: "A001" in s.areas.get(0, ""))
+    await stack.press(3, "call_next")
+    await stack.until("keypads-bus1", lambda s: 103 in s.evaluating)
+    await stack.sim("keypads-bus1").act("rate", {"address": 103, "value": 0})
+    await stack.until("keypads-bus1", lambda s: s.beeps[103] == 1)
+    assert (await stack.hall.get_ticket(ticket["id"]))["rating"] is None
+
+
+async def test_errors_beep_and_unbound_keypads_are_ignored(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    await stack.press(5, "call_next")  # window 5 is closed
+    await stack.until("keypads-bus1", lambda s: s.beeps[5] == 1)
+    await stack.hall.open_window(3)
+    await stack.press(3, "recall")  # nothing to recall
+    await stack.until("keypads-bus1", lambda s: s.beeps[3] == 1)
+    with caplog.at_level(logging.WARNING, logger="hallq.devices.window"):
+        await stack.press(77, "call_next")
+        for _ in range(100):
+            if "bound to no window" in caplog.text:
+                break
+            await asyncio.sleep(0.02)
+    assert "keypad 77" in caplog.text
+    assert 77 not in stack.sim("keypads-bus1").state()["beeps"]
+
+
+async def test_pause_toggle_and_window_states_on_led(stack: Stack) -> None:
+    await stack.hall.open_window(3)
+    await stack.until("led-w3", lambda s: s.areas.get(0) == "3号窗口 欢迎光临")
+    await stack.press(3, "pause")
+    await stack.until("led-w3", lambda s: s.areas.get(0) == "3号窗口 暂停服务")
+    await stack.press(3, "pause")
+    await stack.until("led-w3", lambda s: s.areas.get(0) == "3号窗口 欢迎光临")
+    await stack.hall.close_window(3)
+    await stack.until("led-w3", lambda s: s.areas.get(0) == "3号窗口 已关闭")
+
+
+async def test_no_show_suspend_callback_and_transfer(stack: Stack) -> None:
+    await stack.hall.open_window(3)
+    first = await stack.hall.issue("general")
+    second = await stack.hall.issue("general")
+    await stack.press(3, "call_next")
+    await stack.until("led-w3", lambda s: first["number"] in s.areas.get(0, ""))
+    await stack.press(3, "no_show")
+    await stack.until("led-w3", lambda s: s.areas.get(0) == "3号窗口 欢迎光临")
+    assert (await stack.hall.get_ticket(first["id"]))["state"] == "no_show"
+    await stack.press(3, "callback")  # calls back the no-show ticket
+    await stack.until("led-w3", lambda s: s.areas.get(0) == f"请{first['number']}号到3号窗口")
+    await stack.press(3, "suspend")
+    await stack.until("led-w3", lambda s: "欢迎光临" in s.areas.get(0, ""))
+    assert (await stack.hall.get_ticket(first["id"]))["state"] == "suspended"
+    await stack.press(3, "call_next")
+    await stack.until("led-w3", lambda s: second["number"] in s.areas.get(0, ""))
+    await stack.press(3, "transfer")  # window 3: general primary, hukou first secondary
+    await stack.until("led-w3", lambda s: "欢迎光临" in s.areas.get(0, ""))
+    assert (await stack.hall.get_ticket(second["id"]))["state"] == "transferred"
+    waiting_hukou = [t for t in await stack.hall.waiting_for_window(11) if t["parent_id"] == second["id"]]
+    assert [t["service"] for t in waiting_hukou] == ["hukou"]
+
+
+async def test_silent_led_does_not_stop_other_outputs(stack: Stack) -> None:
+    stack.sim("led-w3").inject("silence")
+    await stack.hall.open_window(3)
+    ticket = await stack.hall.issue("general")
+    await stack.press(3, "call_next")
+    await stack.until("led-hall", lambda s: ticket["number"] in s.areas.get(0, ""))
+    await stack.until("keypads-bus1", lambda s: s.displays.get(3) == "001")
+    for _ in range(100):
+        if not stack.manager.devices["led-w3"].health.available:
+            break
+        await asyncio.sleep(0.05)
+    assert stack.manager.entry("led-w3")["health"]["state"] == "offline"
+    # back on line: the strip gets the current text again
+    stack.sim("led-w3").inject(None)
+    stack.manager.devices["led-w3"].backoff.initial = 0.05
+    await stack.until("led-w3", lambda s: s.areas.get(0) == f"请{ticket['number']}号到3号窗口", timeout=10)

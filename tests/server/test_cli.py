@@ -1,0 +1,49 @@
+"""The `hallq` command line: check-config and how serve passes settings on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server import cli
+from server.settings import DEMO_CONFIG, Settings
+
+
+def test_check_config_accepts_the_demo_hall(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["check-config", str(DEMO_CONFIG)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_check_config_lists_problems_with_path_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("hall: {name: 测试, always_open: true}\nservices:\n  - {code: a, name: 甲, prefix: a1}\n")
+    assert cli.main(["check-config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "services[0].prefix" in err and "line 3" in err
+
+
+def test_serve_passes_flags_to_every_worker_through_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("HALLQ_CONFIG", "HALLQ_DATABASE_URL", "HALLQ_DEVICES", "HALLQ_PORT", "HALLQ_WORKERS", "HALLQ_HOST",
+                "HALLQ_DEMO", "HALLQ_LOG_LEVEL", "HALLQ_ACCESS_LOG"):
+        monkeypatch.setenv(key, "")  # so that monkeypatch removes what serve() exports
+        monkeypatch.delenv(key)
+    started: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(cli, "_run", lambda host, port, workers, level, access: started.append((host, port, workers)))
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    code = cli.main(["serve", "--config", str(DEMO_CONFIG), "--port", "8123", "--workers", "3",
+                     "--database-url", url, "--device", "printer-k1=socket://127.0.0.1:9100",
+                     "--device", "idcard-k1=/dev/ttyUSB0"])
+    assert code == 0 and started == [("127.0.0.1", 8123, 3)]
+    settings = Settings()
+    assert settings.database_url == url and settings.port == 8123 and settings.workers == 3
+    assert settings.devices == {"printer-k1": "socket://127.0.0.1:9100", "idcard-k1": "/dev/ttyUSB0"}
+    assert json.loads(cli.os.environ["HALLQ_DEVICES"])["idcard-k1"] == "/dev/ttyUSB0"
+
+
+def test_device_flag_needs_id_and_url() -> None:
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["serve", "--device", "printer-k1"])
