@@ -143,6 +143,8 @@ async def run(url: str, clients: int, seconds: float, warmup: float, pid: int | 
         # CPU the server process spent per operation: a load-independent figure on a shared machine
         "server_cpu_ms_per_op": round(server_cpu * 1000 / len(every), 3) if every and pid else None,
         "server_cpu_util": round(server_cpu / elapsed, 2) if pid else None,
+        # what one dedicated core could sustain at this CPU cost (the GIL keeps the server on ~one core)
+        "est_ops_per_s_one_core": round(len(every) / server_cpu) if every and pid and server_cpu > 0 else None,
         "client_cpu_util": round(client_cpu / elapsed, 2),
         "errors": len(errors),
         "first_errors": errors[:3],

@@ -69,6 +69,10 @@ async def serve_sim(
     where = parse_listen(listen)
     sim = registry.simulator_class(driver)(f"sim-{kind}", _options(driver, dict(options or {})))
     url = await sim.start_pty() if where is None else await sim.start(*where)
+    listeners = getattr(sim, "ticket_listeners", None)
+    if isinstance(listeners, list):  # printers: echo every printed ticket
+        listeners.append(lambda t: print(f"--- ticket {t['index']} ({t['bytes']} bytes)\n{t['text']}\n",
+                                         file=out, flush=True))
     print(json.dumps({"simulator": driver, "url": url, "faults": list(getattr(sim, "faults", ()))},
                      ensure_ascii=False), file=out, flush=True)
     try:

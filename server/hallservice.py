@@ -23,6 +23,7 @@ from server.metrics import Metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+GAP_SETTLE_SECONDS = 0.05
 
 
 def as_dict(value: Any) -> Any:
@@ -96,7 +97,7 @@ class HallService:
     async def _catch_up(self) -> None:
         async with self._publish_lock:
             await self._fill_from_log(upto=None)
-            self._flush(upto=max(self._pending, default=0))
+            await self._flush_settled(upto=max(self._pending, default=0))
 
     # -- plumbing ------------------------------------------------------------------
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -139,7 +140,7 @@ class HallService:
                         await self._fill_from_log(upto=top)
                     except Exception:
                         log.exception("reading the event log failed; publishing with a gap")
-                self._flush(upto=top)
+                await self._flush_settled(upto=top)
 
     async def _fill_from_log(self, upto: int | None) -> None:
         after = self.hub.last_seq
@@ -150,6 +151,18 @@ class HallService:
             if len(batch) < 1000:
                 return
             after = batch[-1].seq
+
+    async def _flush_settled(self, upto: int) -> None:
+        """Flush, giving a remaining gap one short chance to commit first.
+
+        PostgreSQL hands out sequence numbers before commit, so seq 10 may commit just after
+        seq 11; a seq that never appears was rolled back and is skipped.
+        """
+        if upto and not self._contiguous(upto):
+            await asyncio.sleep(GAP_SETTLE_SECONDS)
+            with contextlib.suppress(Exception):
+                await self._fill_from_log(upto=upto)
+        self._flush(upto)
 
     def _contiguous(self, top: int) -> bool:
         last = self.hub.last_seq

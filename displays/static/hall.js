@@ -3,12 +3,16 @@ import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, t, tOr, initialLang } from "/static/common/i18n.js";
 import { get, esc } from "/static/common/api.js";
 import { startClock, throttle } from "/static/common/ui.js";
+import { fitStage } from "/static/common/stage.js";
 
 const RECENT_MAX = 8;     // list items below the big call (bounded DOM)
 const AUDIO_QUEUE_MAX = 6;
+const ROWS_PER_PAGE = 11;  // a hall with more services pages through them
+const PAGE_MS = 8000;
 const $ = (id) => document.getElementById(id);
 
-const state = { windows: new Map(), recent: [], audioQueue: [], playing: false, soundBlocked: false };
+const state = { windows: new Map(), recent: [], audioQueue: [], playing: false, soundBlocked: false,
+  services: [], page: 0 };
 
 function windowName(ticket, win) {
   if (win && win.name) return win.name;
@@ -44,7 +48,11 @@ function addCall(ticket, win) {
 }
 
 // ---- waiting table ------------------------------------------------------------------
-function renderWaiting(services) {
+function renderWaiting() {
+  const pages = Math.max(1, Math.ceil(state.services.length / ROWS_PER_PAGE));
+  state.page %= pages;
+  const services = state.services.slice(state.page * ROWS_PER_PAGE, (state.page + 1) * ROWS_PER_PAGE);
+  $("page").textContent = pages > 1 ? `${state.page + 1}/${pages}` : "";
   const rows = services.map((s) => {
     const off = s.available === false;
     const eta = off ? esc(tOr("reason." + s.reason, t("hall.unavailable")))
@@ -58,7 +66,8 @@ function renderWaiting(services) {
 function applySnapshot(snap) {
   if (!snap) return;
   state.windows = new Map((snap.windows || []).map((w) => [w.number, w]));
-  renderWaiting(snap.services || []);
+  state.services = snap.services || [];
+  renderWaiting();
   const calls = snap.recent_calls || [];
   state.recent = calls.slice(0, RECENT_MAX + 1);
   showNow(calls[0] || null, false);
@@ -138,6 +147,7 @@ function onEvent(msg) {
 }
 
 async function main() {
+  fitStage($("stage"), 1920, 1080);
   await setLang(initialLang("zh-CN"));
   startClock($("clock"), true);
   const notice = $("notice");
@@ -147,6 +157,7 @@ async function main() {
   audio.addEventListener("error", onAudioDone);
   $("sound").addEventListener("click", enableSound);
   probeAutoplay();
+  setInterval(() => { if (state.services.length > ROWS_PER_PAGE) { state.page += 1; renderWaiting(); } }, PAGE_MS);
   const feed = new Feed(["hall"], {
     onSnapshot: (topic, data) => applySnapshot(data),
     onEvent,

@@ -4,6 +4,7 @@ import { setLang, t, problemText, initialLang } from "/static/common/i18n.js";
 import { get, post } from "/static/common/api.js";
 import { toast, throttle } from "/static/common/ui.js";
 import { parseClerk } from "/static/common/clerk.js";
+import { fitStage } from "/static/common/stage.js";
 
 const N = Number(document.body.dataset.window);
 const RATE_TIMEOUT_MS = 60000;   // an unanswered request means "not rated"
@@ -97,6 +98,7 @@ function onEvent(msg) {
 }
 
 async function main() {
+  fitStage($("stage"), 1280, 800);
   await setLang(initialLang("zh-CN"));
   $("rate").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-level]");

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import os
 import re
 import shutil
 import tempfile
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -32,6 +33,11 @@ log = logging.getLogger("hallq.devices.announcer")
 
 _KEY_RE = re.compile(r"^[0-9a-f]{20}$")
 NO_AUDIO_OUTPUT = "no_audio_output"
+
+
+@functools.lru_cache(maxsize=4)
+def _chime(rate: int) -> audio.Pcm:
+    return audio.chime(rate)
 
 
 class AnnouncerOptions(BaseModel):
@@ -49,7 +55,10 @@ class AnnouncerOptions(BaseModel):
     output: Literal["none", "aplay"] = "none"
     audio_device: str | None = None  # aplay -D
     cache_dir: str = "var/announcements"
-    memory_items: int = Field(256, ge=1)
+    # A call with chime and two repeats is ~0.6 MB of WAV and nearly every call is a new
+    # sentence, so both caches are bounded; recalls and the display page's fetch hit them.
+    memory_items: int = Field(32, ge=1)
+    cache_files: int = Field(300, ge=10)
     espeak: str = "espeak-ng"
     timeout: float = Field(10.0, gt=0)
     # wording for displays.speech (templates per hall, letter/digit readings)
@@ -78,7 +87,8 @@ class AnnouncerBase:
         self._queue: asyncio.Queue[Announcement] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._player: asyncio.subprocess.Process | None = None
-        self.played: list[str] = []  # texts handed to the output, in order (tests, /api/devices)
+        self.played: deque[str] = deque(maxlen=100)  # texts handed to the output, in order (tests)
+        self._saves = 0
 
     @classmethod
     def check_url(cls, url: str) -> None:
@@ -196,20 +206,25 @@ class AnnouncerBase:
 
     async def _render_new(self, key: str, text: str) -> Announcement:
         speech = await self.synthesize(text)
-        o = self.options
-        parts = ([audio.chime(speech.rate)] if o.chime else []) + [speech] * o.repeat
-        gaps = [audio.silence(0.3 if (o.chime and i == 0) else o.gap, speech.rate) for i in range(len(parts) - 1)]
-        sequence: list[audio.Pcm] = []
-        for i, part in enumerate(parts):
-            sequence.append(part)
-            if i < len(gaps):
-                sequence.append(gaps[i])
-        pcm = audio.join(sequence)
-        wav = audio.write_wav(pcm)
+        # numpy work and the file write run off the event loop (it also carries LED/keypad frames)
+        pcm, wav = await asyncio.to_thread(self._compose, speech)
         await asyncio.to_thread(self._save, key, wav)
         ann = Announcement(text, wav, pcm.seconds, cached=False)
         self._remember(key, ann)
         return ann
+
+    def _compose(self, speech: audio.Pcm) -> tuple[audio.Pcm, bytes]:
+        """Chime, pause, then the sentence ``repeat`` times with ``gap`` between."""
+        o = self.options
+        sequence: list[audio.Pcm] = []
+        if o.chime:
+            sequence += [_chime(speech.rate), audio.silence(0.3, speech.rate)]
+        for i in range(o.repeat):
+            if i:
+                sequence.append(audio.silence(o.gap, speech.rate))
+            sequence.append(speech)
+        pcm = audio.join(sequence)
+        return pcm, audio.write_wav(pcm)
 
     def _save(self, key: str, wav: bytes) -> None:
         try:
@@ -220,6 +235,19 @@ class AnnouncerBase:
             os.replace(tmp, self.cache_dir / f"{key}.wav")  # atomic: readers never see half a file
         except OSError as exc:  # the memory cache still serves it
             log.warning("%s: cannot write cache file: %s", self.device_id, exc)
+            return
+        self._saves += 1
+        if self._saves % 25 == 1:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Keep the newest ``cache_files`` WAVs in the cache folder."""
+        try:
+            files = sorted(self.cache_dir.glob("*.wav"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in files[self.options.cache_files :]:
+                old.unlink(missing_ok=True)
+        except OSError as exc:  # another process pruning at the same time
+            log.info("%s: cache pruning: %s", self.device_id, exc)
 
     # --- playback -------------------------------------------------------------------------
 

@@ -36,7 +36,10 @@ class CameraOptions(BaseModel):
     hog_resize: float = Field(default=0.8, gt=0.1, le=2.0, description="HOG runs on the area scaled by this")
     hog_hit_threshold: float = 0.0
     person_area: int = Field(default=5000, gt=0, description="foreground estimator: pixels per person")
-    auto_reference: bool = Field(default=True, description="capture the empty-seat reference while windows are closed")
+    # When to freeze a missing empty-seat reference by itself: while the window is closed
+    # ("closed_windows"), from the first frame ("first_frame": seats known empty at start,
+    # e.g. the demo scene), or never ("off": POST /api/cameras/{id}/reference only).
+    auto_reference: Literal["closed_windows", "first_frame", "off"] = "closed_windows"
     # alerts
     absent_after: float = Field(default=120.0, gt=0, description="seconds of empty seat before clerk_absent")
     present_after: float = Field(default=5.0, ge=0)

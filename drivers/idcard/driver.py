@@ -118,6 +118,13 @@ class SamReader(ConnectedDevice):
         for sub in list(self._subscribers):
             sub.put(event)
 
+    async def refresh(self) -> None:
+        """Query the SAM status now (the manager calls this after a simulator fault change)."""
+        self._last_status = float("-inf")
+        response = await self._request(STATUS, self.opts.reply_timeout)
+        if response is not None:
+            self._on_status(response)
+
     # --- connection hooks ------------------------------------------------------------------------
 
     async def on_connect(self, transport: Transport) -> None:

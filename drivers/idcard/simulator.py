@@ -9,13 +9,19 @@ long replies in chunks like real readers do, and injects faults::
     truncated          the card-read reply stops half-way
     silence            nothing is answered at all
     garbage            every reply is preceded by junk bytes
+
+Standalone: ``python -m drivers.idcard.simulator --listen 127.0.0.1:9200`` then type
+``place elderly``, ``remove``, ``fault silence``, ``fault none``, ``state`` on stdin.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import sys
 from collections import Counter
 from typing import Any
 
@@ -288,3 +294,57 @@ def _as_dict(options: Any) -> dict[str, Any]:
         return options
     dump = getattr(options, "model_dump", None)
     return dict(dump()) if callable(dump) else {}
+
+
+# --- command line: python -m drivers.idcard.simulator --listen 127.0.0.1:9200 [--card elderly] ---------
+
+HELP = "commands: place <sample>|remove|fault <name>|fault none|state|quit; samples: " + ", ".join(SAMPLES)
+
+
+async def _console(sim: SamSimulator, lines: Any, out: Any) -> None:
+    """Read control commands (one per line) until EOF or ``quit``."""
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, lines.readline)
+        if not line or line.strip() == "quit":
+            return
+        word, _, arg = line.strip().partition(" ")
+        try:
+            if word == "place":
+                result: Any = await sim.act("place_card", {"card": arg.strip() or "young"})
+            elif word == "remove":
+                result = await sim.act("remove_card", {})
+            elif word == "fault":
+                sim.inject(None if arg.strip() in ("", "none") else arg.strip())
+                result = sim.state()
+            elif word == "state":
+                result = sim.state()
+            else:
+                result = HELP
+        except ValueError as exc:
+            result = f"error: {exc}"
+        print(json.dumps(result, ensure_ascii=False), file=out, flush=True)
+
+
+async def _main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m drivers.idcard.simulator", description=__doc__, epilog=HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT, or pty")
+    parser.add_argument("--card", help="sample card lying on the reader at start")
+    args = parser.parse_args(argv)
+    sim = SamSimulator("sim-idcard", {"card": args.card} if args.card else None)
+    if args.listen == "pty":
+        url = await sim.start_pty()
+    else:
+        host, _, port = args.listen.rpartition(":")
+        url = await sim.start(host or "127.0.0.1", int(port))
+    print(json.dumps({"simulator": "sam", "url": url, "help": HELP}, ensure_ascii=False), flush=True)
+    try:
+        await _console(sim, sys.stdin, sys.stdout)
+    finally:
+        await sim.stop()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main())

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from drivers.keypad import codec
@@ -53,6 +54,8 @@ class Ff68Simulator:
         self.unacked: list[bytes] = []
         self.fault: str | None = None
         self.changed = asyncio.Condition()
+        # called with each host frame as it is applied (timestamps in the benchmark)
+        self.observers: list[Callable[[codec.KeypadFrame], None]] = []
         self._server: asyncio.Server | None = None
         self._pty: PtyEndpoint | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -195,6 +198,8 @@ class Ff68Simulator:
 
     async def _apply(self, frame: codec.KeypadFrame) -> None:
         self.host_frames += 1
+        for observer in self.observers:
+            observer(frame)
         d = self.dialect
         if not self._match_ack(frame):
             if frame.func == d.func_display and len(frame.data) == 6:

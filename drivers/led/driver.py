@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,10 +38,10 @@ class BxOptions(BaseModel):
     address: int = Field(1, ge=0, le=0xFFFF)
     width: int = Field(64, gt=0, le=4096)
     height: int = Field(16, gt=0, le=1024)
-    color: str = "red"  # default colour: red | green | yellow
+    color: Literal["red", "green", "yellow"] = "red"  # when a LedText has no colour
     color_codes: bool = True  # False on single-colour cards, which would print "\C1" literally
-    effect: str = "static"  # default effect when LedText.effect is "auto"
-    align: str = "center"
+    effect: Literal["static", "quick", "scroll_left", "scroll_right", "scroll_up", "scroll_down"] = "static"
+    align: Literal["left", "right", "center"] = "center"
     font: int = 16  # font height in px (8 px per half-width char at 16 px)
     speed: int = Field(0, ge=0, le=255)
     stay: int = Field(10, ge=0, le=255)  # 0.5 s units
@@ -65,6 +65,7 @@ class BxDisplay(ConnectedDevice):
         super().__init__(device_id, url, opts)
         self.options: BxOptions = opts
         self.shown: dict[int, LedText] = {}  # what we last told each area (for /api/devices)
+        self._reply_sources = {opts.address, codec.BROADCAST_REPLY}
 
     # --- frames -------------------------------------------------------------------
 
@@ -89,6 +90,9 @@ class BxDisplay(ConnectedDevice):
 
     async def _exchange(self, t: Transport, frame: bytes) -> codec.BxFrame:
         """Send ``frame`` and wait for the controller's reply, retrying; raises on silence."""
+        if self.options.address == codec.BROADCAST:  # broadcast without reply: nothing to wait for
+            await t.write(frame)
+            return codec.BxFrame(codec.HOST_ADDRESS, codec.BROADCAST, bytes((*codec.CMD_ACK, 0, 0, 0)))
         parser = codec.BxParser()
         last_error: Exception | None = None
         for _attempt in range(self.options.retries + 1):
@@ -101,7 +105,9 @@ class BxDisplay(ConnectedDevice):
                 except TransportTimeout:
                     break
                 for reply in parser.feed(chunk):
-                    if reply.dst != codec.HOST_ADDRESS:
+                    # On a shared RS-485 line, skip other controllers' replies; controllers may
+                    # answer from their own address or from 0xFFFE (as in the vendor's ACK sample).
+                    if reply.dst != codec.HOST_ADDRESS or reply.src not in self._reply_sources:
                         continue
                     if reply.status != 0:
                         raise codec.BxProtocolError(f"controller error {reply.status:#04x}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from drivers.led import codec
@@ -40,6 +41,8 @@ class BxSimulator:
         self.rejected = 0
         self.fault: str | None = None
         self.changed = asyncio.Condition()  # notified after every accepted frame (tests, bench)
+        # called with each accepted frame as it is applied (timestamps in the benchmark)
+        self.observers: list[Callable[[codec.BxFrame], None]] = []
         self._server: asyncio.Server | None = None
         self._pty: PtyEndpoint | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -152,6 +155,8 @@ class BxSimulator:
         elif command != codec.CMD_PING:
             error = 0x02  # unsupported command
         self.frames += 1
+        for observer in self.observers:
+            observer(frame)
         async with self.changed:
             self.changed.notify_all()
         if frame.dst == codec.BROADCAST or frame.status == 0:

@@ -179,8 +179,10 @@ def text_columns(value: str) -> int:
     return sum(char_columns(c) for c in value)
 
 
-# A line must not start with closing punctuation (禁则); such a char pulls the previous one down.
+# 禁则: a line must not start with closing punctuation (it pulls the previous char down)
+# nor end with opening punctuation (it moves to the next line).
 _NO_LINE_START = set("，。、；：！？）》」』】〕”’,.;:!?)%")
+_NO_LINE_END = set("（《「『【〔“‘(")
 
 
 def wrap(value: str, columns: int) -> list[str]:
@@ -191,7 +193,7 @@ def wrap(value: str, columns: int) -> list[str]:
         for ch in paragraph:
             w = char_columns(ch)
             if used + w > columns and line:
-                if ch in _NO_LINE_START and len(line) > 1:
+                if (ch in _NO_LINE_START or line[-1] in _NO_LINE_END) and len(line) > 1:
                     carry, line = line[-1], line[:-1]
                     lines.append(line)
                     line, used = carry, char_columns(carry)
@@ -243,7 +245,7 @@ def ticket_bytes(ticket: TicketContent, profile: PrinterProfile | None = None) -
     doc.line(ticket.service_name, scale=2 if _fits(ticket.service_name, cols, 2) else 1, strong=True)
     doc.line("-" * cols)
     doc.line("您的号码")
-    number_scale = max(1, min(5 if p.paper_mm == 80 else 4, cols // max(1, text_columns(ticket.number))))
+    number_scale = max(1, min(6 if p.paper_mm == 80 else 5, cols // max(1, text_columns(ticket.number))))
     doc.line(ticket.number, scale=number_scale, strong=True)
     if ticket.masked_name:
         doc.line(ticket.masked_name)
@@ -259,7 +261,7 @@ def ticket_bytes(ticket: TicketContent, profile: PrinterProfile | None = None) -
         if p.qr == "native":
             doc.raw(qr_native(ticket.qr_url, p.qr_size))
         else:
-            doc.raw(qr_raster(ticket.qr_url, max(3, p.qr_size - 2)))
+            doc.raw(qr_raster(ticket.qr_url, p.qr_size))
         doc.line("扫码查看排队进度")
     if ticket.notice:
         doc.raw(align("left"))

@@ -148,7 +148,9 @@ class EscposPrinter(ConnectedDevice):
     async def print_bytes(self, data: bytes) -> PrintResult:
         """Send prepared ESC/POS bytes between two status checks."""
         try:
-            async with self.exclusive(timeout=0.5) as t:
+            # an offline printer fails at once: the citizen's ticket must not wait for it
+            wait = 0.0 if self.health.state == DeviceState.OFFLINE else 0.5
+            async with self.exclusive(timeout=wait) as t:
                 before = await self._query(t)
                 self._apply(before)
                 if before is None:

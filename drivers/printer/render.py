@@ -67,6 +67,13 @@ class Block:
     image: Image.Image | None = None
     label: str = ""
     dots: int = 0  # feed height
+    qr: tuple[bytes, int] | None = None  # (data, module dots): drawn only when a PNG is asked for
+
+    def picture(self) -> Image.Image | None:
+        """The block's image; a QR symbol is rendered on first use (it is slow, and text needs none)."""
+        if self.image is None and self.qr is not None:
+            self.image = _qr_image(*self.qr)
+        return self.image
 
 
 @dataclass
@@ -115,7 +122,7 @@ class Page:
             self.qr_data = args[0]
         elif name == "qr_print":
             self._end_line(blank_if_empty=False)
-            self.blocks.append(Block("image", self.align, image=_qr_image(self.qr_data, self.qr_size),
+            self.blocks.append(Block("image", self.align, qr=(self.qr_data, self.qr_size),
                                      label="[二维码 " + self.qr_data.decode("utf-8", "replace") + "]"))
         elif name == "raster":
             self._end_line(blank_if_empty=False)
@@ -164,8 +171,8 @@ class Page:
         for block in self.blocks:
             if block.kind == "feed":
                 pieces.append((None, "left", block.dots))
-            elif block.kind == "image" and block.image is not None:
-                pieces.append((block.image, block.align, block.image.height))
+            elif block.kind == "image" and (picture := block.picture()) is not None:
+                pieces.append((picture, block.align, picture.height))
             else:
                 for line_img in _line_images(block.runs, paper):
                     pieces.append((line_img, block.align, line_img.height))

@@ -15,6 +15,7 @@ import logging
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ class EscposSimulator:
         self._writers: set[asyncio.StreamWriter] = set()
         self._renders: set[asyncio.Task[None]] = set()
         self._ticket_waiters: list[tuple[int, asyncio.Future[dict[str, Any]]]] = []
+        # called with each printed ticket (``hallq sim printer`` echoes the text)
+        self.ticket_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     # --- Simulator protocol ----------------------------------------------------------------
 
@@ -184,6 +187,11 @@ class EscposSimulator:
             task = asyncio.create_task(self._render(ticket))
             self._renders.add(task)
             task.add_done_callback(self._renders.discard)
+        for listener in list(self.ticket_listeners):
+            try:
+                listener(ticket)
+            except Exception:
+                log.exception("%s: ticket listener failed", self.device_id)
         for count, fut in list(self._ticket_waiters):
             if self.printed >= count and not fut.done():
                 fut.set_result(ticket)

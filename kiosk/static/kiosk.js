@@ -6,6 +6,7 @@ import { toast, startClock, speak, throttle } from "/static/common/ui.js";
 
 const KIOSK = document.body.dataset.kiosk;
 const ALLOWED = (document.body.dataset.services || "").split(",").filter(Boolean);
+const NOTICES = JSON.parse(document.getElementById("notices").textContent || "{}");  // 一次告知 per service
 // Timings in seconds; ?idle=N&ticket=N override them (field tuning, tests).
 const QUERY = new URLSearchParams(location.search);
 const IDLE_MS = Number(QUERY.get("idle") || 60) * 1000;        // back to the start screen without touch
@@ -188,6 +189,9 @@ function showTicket(res) {
   $("t-ahead").textContent = tk.ahead ? t("kiosk.ahead", { n: tk.ahead }) : t("kiosk.next_up");
   $("t-eta").textContent = tk.ahead && tk.eta_minutes ? t("kiosk.eta_long", { m: tk.eta_minutes }) : "";
   $("t-qr").src = `/api/tickets/${encodeURIComponent(tk.token)}/qr.svg`;
+  const notice = NOTICES[tk.service] || "";
+  $("t-notice-text").textContent = notice;
+  $("t-notice").classList.toggle("hidden", !notice);
   $("fault").classList.toggle("hidden", !fault);
   $("t-printed").classList.toggle("hidden", fault);
   $("ticket").classList.toggle("fault", fault);

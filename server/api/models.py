@@ -97,6 +97,15 @@ class TicketOut(_View):
     kiosk: str | None = None
 
 
+class IssuedTicketOut(TicketOut):
+    """A new ticket, with the outcome of printing it on the kiosk's printer."""
+
+    printed: bool = Field(default=False, description="True when the kiosk's printer printed the ticket")
+    print_fault: str | None = Field(
+        default=None, description="Why it did not print (paper_out, offline, no_printer …); shown on the kiosk"
+    )
+
+
 class WindowOut(_View):
     """A window (窗口) with its current ticket."""
 

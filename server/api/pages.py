@@ -64,15 +64,17 @@ def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
 async def kiosk_page(request: Request, kiosk_id: str) -> HTMLResponse:
     """The touch kiosk: services, ID-card path, ticket on screen."""
     config = _config(request)
-    name, services = kiosk_id, []
+    name, services, notices = kiosk_id, [], {}
     if config is not None:
+        notices = {s.code: s.notice for s in config.services if s.notice}
         known = {k.id: k for k in config.kiosks}
         if config.kiosks and kiosk_id not in known:
             raise HTTPException(404, f"unknown kiosk {kiosk_id}")
         if kiosk_id in known:
             name = known[kiosk_id].name or kiosk_id
             services = list(known[kiosk_id].services)
-    return _page(request, "kiosk.html", kiosk_id=kiosk_id, kiosk_name=name, kiosk_services=services)
+    return _page(request, "kiosk.html", kiosk_id=kiosk_id, kiosk_name=name, kiosk_services=services,
+                 notices=notices)
 
 
 @router.get("/clerk", response_class=HTMLResponse, summary="Clerk console (窗口工作台)")
@@ -90,6 +92,9 @@ async def hall_display(request: Request) -> HTMLResponse:
 @router.get("/display/window/{number}", response_class=HTMLResponse, summary="Window display (窗口屏)")
 async def window_display(request: Request, number: int) -> HTMLResponse:
     """The small screen at one window, with the 好差评 buttons."""
+    config = _config(request)
+    if config is not None and number not in {w.number for w in config.windows}:
+        raise HTTPException(404, f"unknown window {number}")
     return _page(request, "window.html", window=number)
 
 

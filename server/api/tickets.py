@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from server.api.deps import Hall, TicketId
-from server.api.models import IssueRequest, RatingRequest, TicketOut
+from server.api.models import IssuedTicketOut, IssueRequest, RatingRequest, TicketOut
 from server.api.problems import responses
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -16,14 +16,28 @@ router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 @router.post(
     "",
     status_code=201,
-    response_model=TicketOut,
+    response_model=IssuedTicketOut,
     summary="Take a ticket (取号)",
     responses=responses(403, 404, 422),
 )
-async def issue_ticket(body: IssueRequest, hall: Hall) -> Any:
-    """Issue a ticket for a service; the answer has the number, people ahead and an estimate."""
+async def issue_ticket(body: IssueRequest, hall: Hall, request: Request) -> Any:
+    """Issue a ticket for a service; the answer has the number, people ahead and an estimate.
+
+    A kiosk ticket (`channel` kiosk with a `kiosk` id) is printed on that kiosk's printer;
+    printing never refuses the ticket: `printed` and `print_fault` say how it went.
+    """
     actor = f"kiosk:{body.kiosk}" if body.kiosk else body.channel
-    return await hall.issue(body.service, channel=body.channel, priority=body.priority, kiosk=body.kiosk, actor=actor)
+    ticket = await hall.issue(body.service, channel=body.channel, priority=body.priority, kiosk=body.kiosk,
+                              actor=actor)
+    printed, fault = False, None
+    if body.channel == "kiosk" and body.kiosk:
+        devices = getattr(request.app.state, "devices", None)  # the device manager, when installed
+        if devices is None:
+            fault = "no_printer"
+        else:
+            result = await devices.print_ticket_for(body.kiosk, ticket)
+            printed, fault = bool(result.printed), result.fault
+    return {**ticket, "printed": printed, "print_fault": fault}
 
 
 @router.get("/by-token/{token}", response_model=TicketOut, summary="Ticket by its status-page token",

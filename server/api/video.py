@@ -23,6 +23,7 @@ this function (keep its name, or swap the dependency in this module's routes).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 from collections.abc import AsyncIterator
@@ -120,7 +121,7 @@ async def stream(request: Request, camera_id: CameraId, _: Supervisor) -> Stream
 async def snapshot(request: Request, camera_id: CameraId, _: Supervisor) -> Response:
     """The camera's newest frame as JPEG."""
     device = _camera(request, camera_id)
-    jpeg = device.jpeg(85, max(5.0, device.options.stale_after))
+    jpeg = await asyncio.to_thread(device.jpeg, 85, max(5.0, device.options.stale_after))
     if jpeg is None:
         raise CameraUnavailable("摄像机暂无画面", f"Camera {camera_id!r} has no recent frame")
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

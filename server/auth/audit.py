@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
+from server.api.problems import responses
 from server.auth.roles import Principal, Role, allow
 from server.auth.tables import audit_log
 from server.errors import HallqError
@@ -134,7 +135,7 @@ async def _run(request: Request, filters: dict[str, Any]) -> tuple[list[dict[str
     return result
 
 
-@router.get("/api/audit", response_model=AuditPage, summary="Audit trail (审计记录)")
+@router.get("/api/audit", response_model=AuditPage, summary="Audit trail (审计记录)", responses=responses(400, 422))
 async def audit_list(request: Request, filters: Filters, principal: Supervisor) -> Any:
     """Administrative changes and ticket transitions, oldest first; supervisors and admins only."""
     items, truncated = await _run(request, filters)
@@ -142,7 +143,8 @@ async def audit_list(request: Request, filters: Filters, principal: Supervisor) 
 
 
 @router.get("/api/audit.csv", response_class=Response, summary="Audit trail as CSV (导出)",
-            responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with BOM (opens in Excel)"}})
+            responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with BOM (opens in Excel)"},
+                       **responses(400, 422)})
 async def audit_csv(request: Request, filters: Filters, principal: Supervisor) -> Response:
     """The same records as ``/api/audit`` as a CSV download; the export itself is audited."""
     items, _ = await _run(request, filters)

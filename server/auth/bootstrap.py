@@ -8,13 +8,13 @@ OAuth2 in the OpenAPI document, and a startup hook that creates ``app.state.auth
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
@@ -23,7 +23,8 @@ from server.auth import accounts as acc
 from server.auth.audit import router as audit_router
 from server.auth.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.auth.passwords import one_time_password
-from server.auth.roles import AuthError, Role, route_rules
+from server.auth.privacy import TokenRedactionMiddleware
+from server.auth.roles import AuthError, Role, walk_routes
 from server.auth.router import router as auth_router
 from server.auth.service import AuthService, AuthSettings, now_ms
 from server.auth.tables import metadata as auth_metadata
@@ -102,20 +103,20 @@ def seed_demo_accounts(engine_or_store: Any, config: Any) -> dict[str, Any]:
     """Create the demo accounts and device tokens when missing (idempotent); returns ``demo_plan(config)``."""
     engine = _engine(engine_or_store)
     plan = demo_plan(config)
-    with engine.begin() as conn:
-        for p in plan["accounts"]:
+    from server.auth.tables import device_tokens
+
+    for p in plan["accounts"]:
+        with contextlib.suppress(IntegrityError), engine.begin() as conn:  # another worker may seed at once
             if acc.get_by_username(conn, p["username"]) is None:
                 acc.create_account(conn, username=p["username"], name=p["name"], role=Role(p["role"]),
                                    password=p["password"], window=p["window"], must_change_password=False,
                                    now_ms=_now())
-        for d in plan["tokens"]:
-            if acc.lookup_device_token(conn, d["token"]) is None:
-                from server.auth.tables import device_tokens
-
-                taken = conn.execute(device_tokens.select().where(device_tokens.c.token_hash == digest(d["token"])))
-                if taken.first() is None:
-                    acc.create_device_token(conn, role=Role(d["role"]), name=d["name"], kiosk=d["kiosk"],
-                                            windows=d["windows"], created_by="demo", now_ms=_now(), token=d["token"])
+    for d in plan["tokens"]:
+        with contextlib.suppress(IntegrityError), engine.begin() as conn:
+            taken = conn.execute(device_tokens.select().where(device_tokens.c.token_hash == digest(d["token"])))
+            if taken.first() is None:
+                acc.create_device_token(conn, role=Role(d["role"]), name=d["name"], kiosk=d["kiosk"],
+                                        windows=d["windows"], created_by="demo", now_ms=_now(), token=d["token"])
     return plan
 
 
@@ -151,29 +152,51 @@ async def _auth_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+AUTH_RESPONSES = {
+    "401": _problem_response("Sign-in required (bearer token, device token or session cookie)"),
+    "403": _problem_response("Not allowed for this role, window, kiosk or ticket; or CSRF token missing"),
+}
+LIMIT_RESPONSE = _problem_response("Too many requests; `retry_after` seconds (also the Retry-After header)")
+
+
+def document_auth(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
+    """Add OAuth2 and the 401/403/429 answers of protected and rate-limited routes to an OpenAPI document."""
+    from server.api.models import Problem
+
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    if "Problem" not in schemas:
+        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.setdefault("securitySchemes", {})["OAuth2"] = {
+        "type": "oauth2", "flows": {"password": {"tokenUrl": "/api/auth/token", "scopes": {}}}}
+    paths = schema.get("paths", {})
+    for info in walk_routes(app):
+        item = paths.get(info.path)
+        if item is None:
+            continue
+        for method in info.methods:
+            op = item.get(method.lower())
+            if op is None:
+                continue
+            if info.protected:
+                for status, spec in AUTH_RESPONSES.items():
+                    op.setdefault("responses", {}).setdefault(status, spec)
+                op["security"] = [{"OAuth2": []}]
+            if "limit_issue" in info.calls:
+                op.setdefault("responses", {}).setdefault("429", LIMIT_RESPONSE)
+    return schema
+
+
 def _document(app: FastAPI) -> None:
-    """Add OAuth2 and the 401/403/429 answers to the OpenAPI document (schemathesis checks them)."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        from server.api.problems import responses
-
-        for route in app.routes:
-            if not isinstance(route, APIRoute):
-                continue
-            rules = route_rules(route.dependant)
-            if any(not r.public for r in rules):
-                for status, spec in responses(401, 403).items():
-                    route.responses.setdefault(status, spec)
-            if any(getattr(d.call, "__name__", "") == "limit_issue" for d in route.dependant.dependencies):
-                route.responses.setdefault(429, responses(429)[429])
-        schema = original()
-        schema.setdefault("components", {}).setdefault("securitySchemes", {})["OAuth2"] = {
-            "type": "oauth2", "flows": {"password": {"tokenUrl": "/api/auth/token", "scopes": {}}}}
-        schema["security"] = [{"OAuth2": []}, {}]
-        return schema
+        return document_auth(original(), app)
 
     app.openapi = openapi  # type: ignore[method-assign]
 
@@ -187,6 +210,7 @@ def install(app: FastAPI, settings: AuthSettings | None = None) -> None:
     app.add_exception_handler(AuthError, _auth_error)
     app.include_router(auth_router)
     app.include_router(audit_router)
+    app.add_middleware(TokenRedactionMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost of the two: the 413 answer gets the headers too
     _document(app)

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from server.errors import HallqError
 
@@ -166,8 +167,8 @@ class Rule:
     reason: str = ""
 
 
-async def get_principal(request: Request) -> Principal | None:
-    """The caller (from bearer token, device token or session cookie), cached per request."""
+async def get_principal(request: HTTPConnection) -> Principal | None:
+    """The caller (from bearer token, device token or session cookie), cached per request or websocket."""
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
         return cached
@@ -287,8 +288,8 @@ def public(reason: str) -> Callable[[Request], Awaitable[Principal | None]]:
     """A dependency declaring a route open to anyone (``reason`` says why); yields the caller if known."""
     rule = Rule(public=True, reason=reason)
 
-    async def dependency(request: Request) -> Principal | None:
-        return await get_principal(request)
+    async def dependency(conn: HTTPConnection) -> Principal | None:
+        return await get_principal(conn)
 
     dependency.__name__ = "public"
     return _mark(dependency, rule)
@@ -311,3 +312,60 @@ def route_rules(dependant: Any) -> list[Rule]:
             found.append(rule)
         stack.extend(getattr(node, "dependencies", ()))
     return found
+
+
+def _call_names(dependant: Any) -> list[str]:
+    names: list[str] = []
+    stack = [dependant]
+    while stack:
+        node = stack.pop()
+        names.append(getattr(getattr(node, "call", None), "__name__", ""))
+        stack.extend(getattr(node, "dependencies", ()))
+    return names
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One effective route of an app: its path, methods and auth declarations."""
+
+    path: str
+    methods: frozenset[str]
+    kind: str  # "http" | "websocket" | "mount" | "starlette"
+    rules: tuple[Rule, ...]
+    route: Any
+    calls: frozenset[str] = frozenset()  # names of every dependency callable (e.g. "limit_issue")
+
+    @property
+    def protected(self) -> bool:
+        """True when some declaration restricts the route to roles."""
+        return any(not r.public for r in self.rules)
+
+
+def walk_routes(app: Any) -> list[RouteInfo]:
+    """Every effective route of ``app`` (included routers flattened, their dependencies applied)."""
+    from fastapi.routing import APIRoute, APIWebSocketRoute
+    from starlette.routing import Mount
+
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are already flat
+        contexts: list[tuple[Any, Any]] = [(r, r) for r in app.routes]
+    else:
+        contexts = [(rc.original_route, rc) for rc in iter_route_contexts(app.routes)]
+    out: list[RouteInfo] = []
+    for original, effective in contexts:
+        path = str(getattr(effective, "path", None) or getattr(original, "path", ""))
+        dependant = getattr(effective, "dependant", None) or getattr(original, "dependant", None)
+        rules = tuple(route_rules(dependant)) if dependant is not None else ()
+        calls = frozenset(_call_names(dependant)) if dependant is not None else frozenset()
+        if isinstance(original, APIRoute):
+            kind = "http"
+        elif isinstance(original, APIWebSocketRoute):
+            kind = "websocket"
+        elif isinstance(original, Mount):
+            kind = "mount"
+        else:
+            kind = "starlette"
+        methods = frozenset(getattr(effective, "methods", None) or getattr(original, "methods", None) or ())
+        out.append(RouteInfo(path, methods, kind, rules, original, calls))
+    return out

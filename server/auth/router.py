@@ -26,7 +26,7 @@ from server.auth.sessions import (
     set_session_cookies,
 )
 from server.auth.signin import parse_window, sign_in
-from server.errors import HallqError
+from server.errors import HallqError, NotFound
 
 router = APIRouter(tags=["auth"])
 Admin = Annotated[Principal, Depends(allow(Role.ADMIN, window_param=None))]
@@ -297,11 +297,12 @@ async def list_accounts(request: Request, principal: Admin) -> list[dict[str, An
 
 def _check_window(request: Request, window: int | None) -> None:
     config = request.app.state.config
-    if window is not None and window not in config.window_map:
-        raise HallqError(f"没有{window}号窗口", f"Unknown window: {window}", code="unknown_window")
+    if window is not None:
+        config.window(window)  # unknown_window (404)
 
 
-@router.post("/api/accounts", status_code=201, summary="Create an account (admin)", responses=responses(409, 422))
+@router.post("/api/accounts", status_code=201, summary="Create an account (admin)",
+             responses=responses(400, 404, 409, 422))
 async def create_account(request: Request, body: AccountIn, principal: Admin) -> dict[str, Any]:
     """Create an account; answers with the one-time password when none was given (shown once)."""
     _check_window(request, body.window)
@@ -323,7 +324,8 @@ async def create_account(request: Request, body: AccountIn, principal: Admin) ->
     return {**account.public(), "one_time_password": None if body.password else password}
 
 
-@router.patch("/api/accounts/{account_id}", summary="Change an account (admin)", responses=responses(404, 409, 422))
+@router.patch("/api/accounts/{account_id}", summary="Change an account (admin)",
+              responses=responses(400, 404, 409, 422))
 async def update_account(request: Request, account_id: AccountId,
                          body: AccountPatch, principal: Admin) -> dict[str, Any]:
     """Rename, rebind to a window, deactivate or reactivate an account (the last admin stays active)."""
@@ -347,7 +349,7 @@ async def update_account(request: Request, account_id: AccountId,
 
 
 @router.post("/api/accounts/{account_id}/password", summary="Reset a password (admin)",
-             responses=responses(404, 422))
+             responses=responses(400, 404, 422))
 async def reset_password(request: Request, account_id: AccountId,
                          body: PasswordReset, principal: Admin) -> dict[str, Any]:
     """Set a new (one-time) password; the account must change it at the next sign-in."""
@@ -356,6 +358,8 @@ async def reset_password(request: Request, account_id: AccountId,
 
     def work() -> acc.Account:
         with auth.tx() as conn:
+            if body.password:
+                _weak(body.password, acc.require_account(conn, account_id).username)
             account = acc.set_password(conn, account_id, password, must_change=True, now_ms=auth.now_ms())
             auth.audit(conn, principal, client_ip(request), "account.password_reset", f"account:{account_id}")
             return account
@@ -379,13 +383,13 @@ async def list_device_tokens(request: Request, principal: Admin) -> list[dict[st
 
 
 @router.post("/api/devices/tokens", status_code=201, summary="Create a device token (admin)",
-             responses=responses(422))
+             responses=responses(400, 404, 422))
 async def create_device_token(request: Request, body: DeviceTokenIn, principal: Admin) -> dict[str, Any]:
     """A token for a kiosk (bound to its kiosk id), a display or a device host (bound to windows)."""
     config = request.app.state.config
     kiosk = body.kiosk or (body.name if body.role == "kiosk" else None)
     if body.role == "kiosk" and config.kiosks and kiosk not in {k.id for k in config.kiosks}:
-        raise HallqError(f"没有取号机：{kiosk}", f"Unknown kiosk: {kiosk}", code="unknown_kiosk")
+        raise NotFound(f"没有取号机：{kiosk}", f"Unknown kiosk: {kiosk}", code="unknown_kiosk", kiosk=kiosk)
     if body.role != "kiosk" and body.kiosk:
         raise HallqError("只有取号机绑定取号机编号", "Only kiosk tokens name a kiosk", code="invalid_request")
     for n in body.windows:

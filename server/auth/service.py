@@ -12,12 +12,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from fastapi import Request
 from sqlalchemy import Connection, Engine, insert
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from server.auth import accounts as acc
 from server.auth.limits import IssuePolicy, LoginPolicy, SlidingWindow, client_ip
@@ -27,6 +29,11 @@ from server.auth.tables import audit_log
 from server.auth.tokens import TokenSigner, is_device_token
 
 T = TypeVar("T")
+_in_loop: ContextVar[bool] = ContextVar("hallq_auth_in_loop", default=False)
+
+
+class _Miss(Exception):
+    """A lookup needs the database (raised only while resolving on the event loop)."""
 CACHE_SECONDS = 3.0  # how long another process's revocation may take to bite
 
 
@@ -85,6 +92,8 @@ class AuthService:
             hit = self._cache.get(key)
             if hit is not None and stamp - hit[0] < CACHE_SECONDS:
                 return hit[1]
+        if _in_loop.get():
+            raise _Miss  # the caller retries in the thread pool, where waiting for the database is fine
         value = load()
         with self._lock:
             if len(self._cache) > 5000:
@@ -158,12 +167,19 @@ class AuthService:
             return self._session(session_cookie)
         return None
 
-    async def authenticate(self, request: Request) -> Principal | None:
+    async def authenticate(self, request: HTTPConnection) -> Principal | None:
         """The caller of ``request``, or None (anonymous or invalid credentials)."""
         authorization = request.headers.get("authorization")
         cookie = request.cookies.get(SESSION_COOKIE)
         if not authorization and not cookie:
             return None
+        token = _in_loop.set(True)
+        try:  # most requests are answered from the cache without leaving the event loop
+            return self.resolve(authorization, cookie)
+        except _Miss:
+            pass
+        finally:
+            _in_loop.reset(token)
         return await self.run(self.resolve, authorization, cookie)
 
     async def citizen(self, request: Request, token: str) -> Principal | None:

@@ -25,8 +25,9 @@ Published (``publish(type, topics, data)``):
 ``snapshot`` is ``/api/snapshots/YYYY-MM-DD/<file>.jpg`` (None when the camera had no
 fresh frame). Snapshots live under ``snapshot_root`` and are purged after
 ``retention_days`` at start and then daily. Empty-seat references are saved under
-``reference_root/<camera>/`` and taken automatically while a window is closed and has
-none yet (``auto_reference``); ``capture_reference`` retakes them on request.
+``reference_root/<camera>/``; a missing one is taken automatically while its window is
+closed, or from the first frame (``auto_reference``), and ``capture_reference`` (POST
+/api/cameras/{id}/reference) retakes them when a supervisor says the seats are empty.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class CameraUnit:
     absence: dict[int, AbsenceWatch]
     crowd: CrowdWatch | None
     last: Analysis | None = None
+    first_frame_seen: bool = False
     last_summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -240,14 +242,19 @@ class CameraWiring:
             await asyncio.sleep(unit.options.analyze_every)
 
     async def _auto_reference(self, unit: CameraUnit, image: Any) -> None:
-        if not unit.options.auto_reference:
+        mode = unit.options.auto_reference
+        missing = [n for n in unit.options.seats if not unit.analytics.has_reference(n)]
+        if mode == "off" or not missing:
             return
-        closed = [n for n in unit.options.seats
-                  if not unit.analytics.has_reference(n) and self.window_states.get(n) == "closed"]
-        if closed:
-            unit.analytics.set_reference(image, closed, area=unit.analytics.foreground is not None)
+        if mode == "closed_windows":
+            missing = [n for n in missing if self.window_states.get(n) == "closed"]
+        elif unit.first_frame_seen:
+            return
+        unit.first_frame_seen = True
+        if missing:
+            unit.analytics.set_reference(image, missing, area=unit.analytics.foreground is not None)
             await asyncio.to_thread(unit.analytics.save_references, self.options.reference_root / unit.id)
-            log.info("camera %s: empty-seat reference taken for closed windows %s", unit.id, closed)
+            log.info("camera %s: empty-seat reference taken (%s) for windows %s", unit.id, mode, missing)
 
     async def _load_window_state(self, number: int) -> None:
         if self.queue is None:
@@ -305,7 +312,8 @@ class CameraWiring:
 
     async def _bad_rating(self, data: dict[str, Any]) -> None:
         ticket = data.get("ticket") or {}
-        level = data.get("level", ticket.get("rating"))
+        rating = data.get("rating")
+        level = rating.get("level") if isinstance(rating, dict) else ticket.get("rating")
         number = ticket.get("window", data.get("window"))
         if level is None or int(level) > self.options.bad_rating_max or number is None:
             return

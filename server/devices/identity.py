@@ -183,15 +183,15 @@ class IdentityWiring:
         self.queue = manager.queue
         self.publish = manager.publish
         if hasattr(manager, "devices_of_kind"):
-            readers = {cfg.kiosk: dev for cfg, dev in manager.devices_of_kind(KIND) if cfg.kiosk}
+            pairs = [(cfg.kiosk, dev) for cfg, dev in manager.devices_of_kind(KIND) if cfg.kiosk]
         else:
-            readers = dict(getattr(manager, "readers", {}))
-        self.attach(readers)
+            pairs = list(dict(getattr(manager, "readers", {})).items())
+        self.attach(pairs)
 
-    def attach(self, readers: Mapping[str, Any]) -> None:
-        """Start consuming the events of ``readers`` (kiosk id → reader)."""
-        for kiosk_id, reader in readers.items():
-            self.readers[kiosk_id] = reader
+    def attach(self, readers: Mapping[str, Any] | list[tuple[str, Any]]) -> None:
+        """Start consuming the events of ``readers`` (kiosk id → reader; a kiosk may have several)."""
+        for kiosk_id, reader in readers.items() if isinstance(readers, Mapping) else readers:
+            self.readers.setdefault(kiosk_id, reader)
             events = reader.events()  # subscribe now, before the first card can arrive
             self._iterators.append(events)
             task = asyncio.get_running_loop().create_task(self._consume(kiosk_id, events), name=f"identity-{kiosk_id}")
@@ -300,9 +300,9 @@ class IdentityWiring:
         return self.sessions.get(kiosk_id)
 
     async def kiosk_snapshot(self, kiosk_id: str) -> dict[str, Any]:
-        """Websocket snapshot for topic ``kiosk:<id>``: the current masked session or None."""
+        """Websocket snapshot for topic ``kiosk:<id>``: ``{"session": masked session or None}``."""
         session = self.sessions.get(kiosk_id)
-        return {"identity": session.public() if session else None}
+        return {"session": session.public() if session else None}
 
     def end_session(self, kiosk_id: str, reason: str = "ended") -> bool:
         """End the kiosk's session (card lifted, timeout, kiosk request); False when there was none."""

@@ -172,8 +172,11 @@ class DeviceManager:
             log.exception("wiring %r failed to start", wiring)
 
     async def on_queue_event(self, event: dict[str, Any]) -> None:
-        """Give one committed queue event to every wiring (concurrently); failures are logged."""
-        if not self.wirings:
+        """Give one committed queue event to every wiring (concurrently); failures are logged.
+
+        The manager's own ``device.*`` messages (it follows the hub on all topics) are skipped.
+        """
+        if not self.wirings or str(event.get("type", "")).startswith("device."):
             return
         await asyncio.gather(*(self._deliver(w, event) for w in list(self.wirings)))
 

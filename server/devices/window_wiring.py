@@ -16,9 +16,10 @@ announcement (then ``announcement.ready`` on topic ``hall``), caller keypad disp
 ``ticket.finished``/``rating.requested`` → the window's evaluator starts; every event
 carrying a window (``window.changed`` …) → the strip shows idle/serving/paused/closed.
 
-Keypads → queue (actor ``keypad``): call_next (finishes the current ticket first, as a
-caller keypad has no finish key), recall, rate (request_rating), pause (toggles
-pause/resume), transfer, no_show, suspend, callback. Transfer goes to the window's
+Keypads → queue (actor ``keypad``, see ``server.devices.window_keys``): call_next
+(finishes the current ticket first, as a caller keypad has no finish key), recall, rate
+(request_rating), pause (toggles pause/resume), transfer, no_show, suspend, callback;
+the keypad then shows the current number and the waiting count. Transfer goes to the window's
 first configured service (secondaries before primaries) other than the ticket's own,
 unless ``transfer_targets`` names one. Callback calls the most recent ticket this
 window suspended or marked no-show (remembered from events since the server started).
@@ -43,6 +44,7 @@ from displays import led_layout, speech
 from drivers.contract import KeypadEvent, LedText
 from drivers.health import Health
 from server.devices.ports import Publish, QueueOps
+from server.devices.window_keys import caller_key
 from server.errors import HallqError
 
 log = logging.getLogger("hallq.devices.window")
@@ -61,6 +63,7 @@ class WindowWiringOptions:
     transfer_targets: dict[int, str] = field(default_factory=dict)  # window -> service code
     hall_calls: int = 3  # calls shown on a hall strip
     announce: bool = True
+    waiting_refresh: float = 1.0  # seconds: keypads' waiting counts follow new tickets at most this often
 
 
 def ticket_digits(number: str | None) -> int | None:
@@ -105,6 +108,7 @@ class WindowWiring:
         self.set_aside: dict[int, deque[int]] = {}  # window -> suspended / no-show ticket ids
         self.announcements: deque[dict[str, Any]] = deque(maxlen=50)
         self._locks: dict[int, asyncio.Lock] = {}
+        self._dirty: set[int] = set()  # windows whose keypad waiting count is stale
         self._tasks: set[asyncio.Task[Any]] = set()
         self.clock = time.monotonic
 
@@ -164,11 +168,16 @@ class WindowWiring:
         number = wdict.get("number") if wdict else window if isinstance(window, int) else None
         if number is None and ticket is not None:
             number = ticket.get("window")
+        if etype in ("ticket.issued", "ticket.cancelled", "ticket.transferred", "ticket.expired") and ticket:
+            self._waiting_changed(str((data.get("child") or ticket).get("service", "")))
         if number is None:
             return
         jobs: list[Any] = []
         if etype in CALL_EVENTS and ticket is not None:
-            self.recent_calls.appendleft((ticket["number"], number))
+            call = (ticket["number"], number)
+            with contextlib.suppress(ValueError):
+                self.recent_calls.remove(call)  # a recall moves the call to the front, not twice on the strip
+            self.recent_calls.appendleft(call)
             self._forget_set_aside(ticket["id"])
             jobs += [self._announce(ticket, number, "recall" if etype == "ticket.recalled" else "call")]
             jobs += [self._show_hall(s) for s in self.hall_strips]
@@ -179,7 +188,7 @@ class WindowWiring:
         elif etype == "ticket.rated" and ticket is not None:
             self.rating_due = {w: due for w, due in self.rating_due.items() if due[0] != ticket["id"]}
         if wdict is not None:
-            jobs += self._window_outputs(number, wdict)
+            jobs = self._window_outputs(number, wdict) + jobs  # frames first: they are the fastest outputs
         if jobs:
             await asyncio.gather(*(self._bounded(job) for job in jobs))
 
@@ -270,6 +279,29 @@ class WindowWiring:
             bus, address = self.evaluators[number]
             await self._keypad(bus, "start_evaluation", address)
 
+    def _waiting_changed(self, service: str) -> None:
+        windows = {n for n, services in self.window_services.items() if any(c == service for c, _ in services)}
+        windows &= set(self.callers)
+        if not windows:
+            return
+        if not self._dirty:
+            self._spawn(self._refresh_waiting())
+        self._dirty |= windows
+
+    async def _refresh_waiting(self) -> None:
+        await asyncio.sleep(self.options.waiting_refresh)  # one read per window per period, however busy
+        dirty, self._dirty = self._dirty, set()
+        if self.queue is None:
+            return
+        for number in sorted(dirty):
+            bus, address = self.callers[number]
+            try:
+                waiting = await self.queue.waiting_for_window(number)
+            except Exception as exc:
+                log.info("window %d: waiting count unavailable: %s", number, exc)
+                continue
+            await self._bounded(self._keypad(bus, "show_waiting", address, len(waiting)))
+
     def _forget_set_aside(self, ticket_id: int) -> None:
         for ids in self.set_aside.values():
             with contextlib.suppress(ValueError):
@@ -308,44 +340,18 @@ class WindowWiring:
             await self._bounded(self._keypad(bus, "beep", event.address))
 
     async def _key(self, bus: Any, event: KeypadEvent, number: int) -> None:
-        q = self.queue
-        if q is None:
+        if self.queue is None:
             return
-        actor = self.options.actor
         try:
-            if event.key == "call_next":
-                if (await q.window(number)).get("current"):
-                    await q.finish(number, actor=actor)  # a caller keypad has no finish key
-                await q.call_next(number, actor=actor)
-            elif event.key == "recall":
-                await q.recall(number, actor=actor)
-            elif event.key == "rate":
-                await q.request_rating(number, actor=actor)
-                return  # the evaluator starts on rating.requested; nothing to show here
-            elif event.key == "pause":
-                if (await q.window(number)).get("state") == "paused":
-                    await q.resume_window(number, actor=actor)
-                else:
-                    await q.pause_window(number, actor=actor)
-            elif event.key == "transfer":
-                await q.transfer(number, to_service=await self._transfer_target(number), actor=actor)
-            elif event.key == "no_show":
-                await q.no_show(number, actor=actor)
-            elif event.key == "suspend":
-                await q.suspend(number, actor=actor)
-            elif event.key == "callback":
-                ids = self.set_aside.get(number)
-                if not ids:
-                    raise HallqError("没有可回呼的号票", "No ticket to call back", code="nothing_to_recall")
-                await q.call(number, ids[-1], actor=actor)
-            else:
-                log.info("window %d: key %s has no action", number, event.key)
-                return
+            shown = await caller_key(self.queue, number, event.key, self.options.actor,
+                                     set_aside=self.set_aside.get(number),
+                                     transfer_to=lambda: self._transfer_target(number))  # fmt: skip
         except HallqError as exc:
             log.info("window %d: keypad %s refused: %s", number, event.key, exc.code)
             await self._bounded(self._keypad(bus, "beep", event.address))
             return
-        await self._bounded(self._keypad_result(bus, event.address, number))
+        if shown:
+            await self._bounded(self._keypad_result(bus, event.address, number))
 
     async def _keypad_result(self, bus: Any, address: int, number: int) -> None:
         """Show the window's current number and its waiting count on the caller keypad."""

@@ -79,7 +79,7 @@ def choose_next(
     key, best = min(pool, key=lambda kc: kc[0])
     promoted = best.priority is Priority.NORMAL and key[0] < Priority.NORMAL.rank
     n = policy.priority_interleave
-    if False:
+    if n > 0 and streak >= n and best.priority in ELEVATED:
         normals = [kc for kc in pool if kc[1].priority is Priority.NORMAL]
         if normals:
             key, best = min(normals, key=lambda kc: kc[0])

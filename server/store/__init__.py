@@ -9,7 +9,12 @@ Status (queue core engineer):
   ticket (it can still be finished); call() also does 回呼 of suspended/no_show tickets
   within policy.callback_minutes; transfer() returns the child (same number, keeps the
   parent's issue time for ordering); get_ticket_by_token follows transfers to the child.
-  HallSnapshot has an extra ``seq`` (last event seq included).
+  HallSnapshot has an extra ``seq`` (last event seq included); ``current_seq()`` gives the
+  highest committed event seq. ``store.engine`` is the SQLAlchemy engine (SQLite: every
+  transaction on it starts with BEGIN IMMEDIATE unless run with execution option
+  ``hallq_read=True``).
+- Performance: hot statements are prepared text (sql.py); ~1.5–2.5 ms per operation
+  single-threaded on this (loaded) machine.
 
 Usage::
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
+from sqlalchemy import Connection, insert, select, text
 
 from server.config import HallConfig
 from server.queue.adapt import calendar_of, call_policy_of, number_rule_of, sla_of, window_rules_of
@@ -22,7 +22,8 @@ from server.queue.estimate import average_minutes, eta_minutes
 from server.queue.hours import business_day
 from server.store.engine import READ, make_engine
 from server.store.rows import iso, ticket_view, to_ms, window_view
-from server.store.tables import events, tickets, transitions, windows
+from server.store.sql import Statements
+from server.store.tables import tickets, windows
 from server.store.views import Event, TicketView, WindowView
 
 STAFFED = (WindowState.OPEN.value, WindowState.CALLING.value, WindowState.SERVING.value)
@@ -37,8 +38,9 @@ def utc_now() -> dt.datetime:
 class Tx:
     """One write transaction: its connection, its time, and the events it emitted."""
 
-    def __init__(self, conn: Connection, now: dt.datetime, day: str, tz: Any) -> None:
+    def __init__(self, conn: Connection, now: dt.datetime, day: str, tz: Any, sql: Statements) -> None:
         self.conn = conn
+        self.sql = sql
         self.now = now
         self.ms = to_ms(now)
         self.day = day
@@ -48,7 +50,7 @@ class Tx:
     def emit(self, type_: str, topics: tuple[str, ...], data: dict[str, Any]) -> None:
         """Write an event to the outbox (its row id is the global seq)."""
         seq = self.conn.execute(
-            insert(events).returning(events.c.seq),
+            self.sql.event,
             {"type": type_, "topics": json.dumps(topics), "data": json.dumps(data, ensure_ascii=False),
              "at": self.ms},
         ).scalar_one()
@@ -57,7 +59,7 @@ class Tx:
     def record(self, ticket_id: int, from_state: str | None, to_state: str, action: str, actor: str,
                window: int | None) -> None:
         """Keep the transition (一事一档)."""
-        self.conn.execute(insert(transitions), {"ticket_id": ticket_id, "from_state": from_state,
+        self.conn.execute(self.sql.transition, {"ticket_id": ticket_id, "from_state": from_state,
                                                 "to_state": to_state, "action": action, "at": self.ms,
                                                 "actor": actor, "window": window})
 
@@ -71,6 +73,7 @@ class StoreBase:
         self.clock = clock or utc_now
         self.engine = make_engine(url)
         self.pg = self.engine.dialect.name == "postgresql"
+        self.sql = Statements(self.pg)
         self.tz = config.hall.tz
         self.calendar = calendar_of(config.hall)
         self.rules = {w.number: window_rules_of(w) for w in config.windows}
@@ -112,7 +115,7 @@ class StoreBase:
     def _tx(self) -> Iterator[Tx]:
         now = self.clock()
         with self.engine.begin() as conn:
-            yield Tx(conn, now, self.business_day(now), self.tz)
+            yield Tx(conn, now, self.business_day(now), self.tz, self.sql)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -124,53 +127,40 @@ class StoreBase:
     def _ticket(self, conn: Connection, ticket_id: int, lock: bool = False) -> Any:
         from server.errors import unknown_ticket
 
-        q = select(tickets).where(tickets.c.id == ticket_id)
-        if lock and self.pg:
-            q = q.with_for_update()
-        row = conn.execute(q).first()
+        row = conn.execute(self.sql.ticket_lock if lock else self.sql.ticket, {"id": ticket_id}).first()
         if row is None:
             raise unknown_ticket(ticket_id)
         return row
 
     def _window_row(self, conn: Connection, number: int, lock: bool = True) -> Any:
         self.config.window(number)  # unknown_window
-        q = select(windows).where(windows.c.number == number)
-        if lock and self.pg:
-            q = q.with_for_update()
-        row = conn.execute(q).first()
+        q = self.sql.window_lock if lock else self.sql.window
+        row = conn.execute(q, {"n": number}).first()
         if row is None:  # configured after migrate()
             conn.execute(insert(windows), {"number": number, "state": WindowState.CLOSED.value, "streak": 0,
                                            "updated_at": to_ms(self.clock())})
-            row = conn.execute(q).first()
+            row = conn.execute(q, {"n": number}).first()
         return row
 
     def _set_ticket(self, tx: Tx, ticket_id: int, expect: str, **values: Any) -> Any:
         """Conditional update (``WHERE state = expect``) returning the new row, or None if it lost a race."""
-        res = tx.conn.execute(
-            update(tickets).where(tickets.c.id == ticket_id, tickets.c.state == expect)
-            .values(state_at=tx.ms, **values).returning(*tickets.c)
-        )
-        return res.first()
+        values["state_at"] = tx.ms
+        stmt = self.sql.update_ticket(tuple(sorted(values)))
+        return tx.conn.execute(stmt, {**values, "id": ticket_id, "expect": expect}).first()
 
     def _set_window(self, tx: Tx, number: int, **values: Any) -> Any:
-        return tx.conn.execute(
-            update(windows).where(windows.c.number == number).values(updated_at=tx.ms, **values)
-            .returning(*windows.c)
-        ).first()
+        values["updated_at"] = tx.ms
+        stmt = self.sql.update_window(tuple(sorted(values)))
+        return tx.conn.execute(stmt, {**values, "n": number}).first()
 
     def _ahead(self, conn: Connection, row: Any) -> int:
         """Tickets of the same service ahead of this one (by class, then original issue time)."""
-        t = tickets.c
-        q = select(func.count()).where(
-            t.service == row.service, t.business_day == row.business_day, t.state == TicketState.ISSUED.value,
-            or_(t.rank < row.rank, and_(t.rank == row.rank, or_(t.sort_at < row.sort_at,
-                                                                 and_(t.sort_at == row.sort_at, t.id < row.id)))),
-        )
-        return int(conn.execute(q).scalar_one())
+        params = {"service": row.service, "day": row.business_day, "rank": row.rank, "sort_at": row.sort_at,
+                  "id": row.id}
+        return int(conn.execute(self.sql.ahead, params).scalar_one())
 
     def _staffed(self, conn: Connection) -> set[int]:
-        q = select(windows.c.number).where(windows.c.state.in_(STAFFED))
-        return set(conn.execute(q).scalars())
+        return set(conn.execute(self.sql.staffed).scalars())
 
     def _avg_minutes(self, conn: Connection, service: str) -> float:
         svc = self.config.service_map[service]
@@ -180,8 +170,10 @@ class StoreBase:
             cached = self._durations.get(service)
         if cached is None or now - cached[0] > DURATION_REFRESH_MS:
             t = tickets.c
+            since = (dt.date.fromisoformat(self.business_day()) - dt.timedelta(days=14)).isoformat()
             q = (select(t.finished_at - t.started_at)
-                 .where(t.service == service, t.state == TicketState.DONE.value, t.started_at.is_not(None))
+                 .where(t.service == service, t.business_day >= since, t.state == TicketState.DONE.value,
+                        t.started_at.is_not(None))
                  .order_by(t.finished_at.desc()).limit(samples))
             values = deque(reversed([float(v) / 1000 for v in conn.execute(q).scalars()]), maxlen=samples)
             cached = (now, values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from server.errors import invalid_transition, window_not_open
 from server.queue.entities import Candidate
@@ -26,23 +26,21 @@ class CallingOps(StoreBase):
     def _candidates(self, conn: Connection, number: int, day: str, exclude: list[int],
                     heads_only: bool = True) -> list[Candidate]:
         """Waiting tickets window ``number`` may call; only the head of each (service, class) group."""
-        t = tickets.c
-        services = [r.service for r in self.rules[number]]
-        where = [t.business_day == day, t.state == TicketState.ISSUED.value,
-                 or_(and_(t.service.in_(services), t.target_window.is_(None)), t.target_window == number)]
-        if exclude:
-            where.append(t.id.not_in(exclude))
-        cols = [t.id, t.service, t.priority, t.sort_at, t.target_window]
         if heads_only:
             # the oldest ticket of each group dominates the rest of its group under every rule
-            rn = func.row_number().over(partition_by=(t.service, t.priority, t.target_window),
-                                        order_by=(t.sort_at, t.id)).label("rn")
-            sub = select(*cols, rn).where(*where).subquery()
-            q = select(sub.c.id, sub.c.service, sub.c.priority, sub.c.sort_at, sub.c.target_window).where(sub.c.rn == 1)
+            params = {"day": day, "services": [r.service for r in self.rules[number]], "w": number,
+                      "exclude": exclude or [-1]}
+            rows = conn.execute(self.sql.candidates, params).all()
         else:
-            q = select(*cols).where(*where).order_by(t.sort_at, t.id)
+            t = tickets.c
+            services = [r.service for r in self.rules[number]]
+            q = select(t.id, t.service, t.priority, t.sort_at, t.target_window).where(
+                t.business_day == day, t.state == TicketState.ISSUED.value,
+                or_(and_(t.service.in_(services), t.target_window.is_(None)), t.target_window == number),
+            ).order_by(t.sort_at, t.id)
+            rows = conn.execute(q).all()
         return [Candidate(r.id, r.service, Priority(r.priority), r.sort_at / 1000, r.target_window)
-                for r in conn.execute(q)]
+                for r in rows]
 
     def _ready_window(self, tx: Tx, number: int) -> Any:
         wrow = self._window_row(tx.conn, number)
@@ -78,10 +76,7 @@ class CallingOps(StoreBase):
                 if pick is None:
                     return Outcome(None, ())
                 c = pick.candidate
-                q = select(tickets).where(tickets.c.id == c.id, tickets.c.state != "x")
-                if self.pg:
-                    q = q.with_for_update(skip_locked=True)
-                row = tx.conn.execute(q).first()
+                row = tx.conn.execute(self.sql.claim, {"id": c.id}).first()
                 if row is None:  # another window took it between our read and lock
                     exclude.append(c.id)
                     continue

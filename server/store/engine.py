@@ -42,10 +42,10 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         # let SQLAlchemy's "begin" hook below emit BEGIN itself (pysqlite's own is deferred)
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL may wait for another process
         if not memory:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     @event.listens_for(engine, "begin")

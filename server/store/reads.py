@@ -64,6 +64,11 @@ class ReadOps(CallingOps, StoreBase):
         with self._read() as conn:
             return self._wview(conn, self._window_row(conn, number, lock=False))
 
+    def current_seq(self) -> int:
+        """The highest committed event seq (0 when there is none)."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
+
     def last_events(self, after_seq: int, limit: int = 1000) -> list[Event]:
         """Outbox events with seq > after_seq, oldest first (for catch-up and other processes)."""
         with self._read() as conn:

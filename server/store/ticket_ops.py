@@ -6,10 +6,8 @@ import secrets
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from server.errors import HallqError
+from server.errors import HallqError, invalid_transition
 from server.queue.entities import IdentityRef
 from server.queue.enums import RATING_LEVELS, Action, Channel, Priority, TicketState, WindowState
 from server.queue.hours import check_open
@@ -18,7 +16,7 @@ from server.queue.machine import transition
 from server.queue.numbering import format_number, next_number
 from server.queue.refusals import already_rated, invalid_rating, not_ratable, service_disabled
 from server.store.base import StoreBase, Tx
-from server.store.tables import counters, ratings, tickets, windows
+from server.store.tables import ratings, tickets, windows
 from server.store.views import Outcome, TicketView
 
 EXPIRABLE = (TicketState.ISSUED.value, TicketState.CALLED.value, TicketState.SERVING.value,
@@ -45,14 +43,11 @@ class TicketOps(StoreBase):
     """Issue, cancel, rate and day rollover."""
 
     def _counter(self, tx: Tx, service: str) -> tuple[int | None, int]:
-        ins = (pg_insert if self.pg else sqlite_insert)(counters)
-        tx.conn.execute(ins.values(service=service, business_day=tx.day, last_number=None, issued=0)
-                        .on_conflict_do_nothing())
-        q = select(counters.c.last_number, counters.c.issued).where(
-            counters.c.service == service, counters.c.business_day == tx.day)
-        if self.pg:
-            q = q.with_for_update()
-        row = tx.conn.execute(q).one()
+        params = {"service": service, "day": tx.day}
+        row = tx.conn.execute(self.sql.counter, params).first()
+        if row is None:
+            tx.conn.execute(self.sql.counter_ensure, params)
+            row = tx.conn.execute(self.sql.counter, params).one()
         return row.last_number, row.issued
 
     def issue(self, service: str, *, channel: str = "kiosk", priority: str = "normal",
@@ -79,8 +74,7 @@ class TicketOps(StoreBase):
                 day = tx.now.astimezone(self.tz).date()
                 prio = effective_priority(prio, identity, day, self.config.policy.elderly_age)
             n = next_number(self.number_rules[service], last, issued)
-            tx.conn.execute(update(counters).where(counters.c.service == service, counters.c.business_day == tx.day)
-                            .values(last_number=n, issued=issued + 1))
+            tx.conn.execute(self.sql.counter_set, {"n": n, "service": service, "day": tx.day})
             values = {
                 "business_day": tx.day, "service": service, "seq_no": n,
                 "number": format_number(svc.prefix, n, svc.width), "state": TicketState.ISSUED.value,
@@ -89,8 +83,10 @@ class TicketOps(StoreBase):
                 "key_hash": identity.key_hash if identity else None,
                 "masked_id": identity.masked_id if identity else None,
                 "masked_name": identity.masked_name if identity else None, "kiosk": kiosk, "counted": 1,
+                "window": None, "target_window": None, "called_at": None, "started_at": None, "finished_at": None,
+                "parent_id": None, "rating": None,
             }
-            row = tx.conn.execute(insert(tickets).returning(*tickets.c), values).one()
+            row = tx.conn.execute(self.sql.insert_ticket, values).one()
             tx.record(row.id, None, row.state, "issue", actor, None)
             view = self._view(tx.conn, row)
             tx.emit("ticket.issued", ticket_topics(row.id, None), {"ticket": view.to_dict()})
@@ -99,20 +95,21 @@ class TicketOps(StoreBase):
     def cancel(self, ticket_id: int, *, actor: str = "citizen") -> Outcome[TicketView]:
         """Cancel a waiting, called or suspended ticket (a window holding it becomes free)."""
         with self._tx() as tx:
+            row = self._ticket(tx.conn, ticket_id)
+            if row.window is not None:  # lock order everywhere: window, then ticket
+                self._window_row(tx.conn, row.window)
             row = self._ticket(tx.conn, ticket_id, lock=True)
             new = transition(row.state, Action.CANCEL)
             done = self._set_ticket(tx, ticket_id, row.state, state=new.value)
-            if done is None:  # only under PostgreSQL races: re-read and let the machine complain
-                row = self._ticket(tx.conn, ticket_id)
-                transition(row.state, Action.CANCEL)
-                raise HallqError("请重试", "Concurrent change, retry", code="invalid_transition")
+            if done is None:  # cannot happen under the locks above; be explicit anyway
+                raise invalid_transition(row.state, Action.CANCEL.value)
             tx.record(ticket_id, row.state, new.value, Action.CANCEL.value, actor, row.window)
-            data: dict[str, Any] = {"ticket": self._view(tx.conn, done).to_dict()}
+            view = self._view(tx.conn, done)
+            data: dict[str, Any] = {"ticket": view.to_dict()}
             win = self._release_window(tx, ticket_id, row.window)
             if win is not None:
                 data["window"] = win
             tx.emit("ticket.cancelled", ticket_topics(ticket_id, row.window if win else None), data)
-            view = self._view(tx.conn, done)
         return Outcome(view, tuple(tx.events))
 
     def _release_window(self, tx: Tx, ticket_id: int, number: int | None) -> dict[str, Any] | None:
@@ -153,6 +150,8 @@ class TicketOps(StoreBase):
         """Expire what is left of past business days (never deleted) and free their windows."""
         with self._tx() as tx:
             t = tickets.c
+            if self.pg:  # lock order everywhere: windows, then tickets
+                tx.conn.execute(select(windows.c.number).order_by(windows.c.number).with_for_update())
             rows = tx.conn.execute(select(tickets).where(t.business_day < tx.day, t.state.in_(EXPIRABLE))
                                    .order_by(t.id)).all()
             count = 0

@@ -106,7 +106,8 @@ def test_unquoted_clock_times_are_understood() -> None:
 
 
 def test_closing_before_opening_is_refused() -> None:
-    text = MINIMAL.replace("  always_open: true\n", "  opening_hours:\n    - {days: [1], open: '17:00', close: '09:00'}\n")
+    bad = "  opening_hours:\n    - {days: [1], open: '17:00', close: '09:00'}\n"
+    text = MINIMAL.replace("  always_open: true\n", bad)
     assert problems(text) == ["hall.opening_hours[0].close: Value error, close must be after open (line 4)"]
 
 

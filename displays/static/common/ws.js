@@ -133,10 +133,13 @@ export class Feed {
       if (this.handlers.onSnapshot) this.handlers.onSnapshot(topic, msg.data, msg);
       return;
     }
-    if (type === "subscribed" || type === "pong" || type === "error") {
-      if (type === "subscribed" && this.state !== "live") { this.backoff = 500; this.status("live"); }
+    if (type === "error") {
+      // a topic the server refused (unknown window…) must not keep the feed "connecting"
+      if (msg.topic && this.pending && this.pending.delete(msg.topic) && this.pending.size === 0) this.status("live");
+      if (this.handlers.onError) this.handlers.onError(msg);
       return;
     }
+    if (type === "pong") return;
     if (typeof msg.seq === "number") {
       if (msg.seq <= this.lastSeq) return;          // already part of a snapshot
       // A gap is announced by the server with "prev" (the previous seq on this

@@ -55,9 +55,8 @@ async def test_chime_repeat_cache_and_queue(tmp_path: Path) -> None:
     ann = build("announcer-hall", "announcer", "espeak", "local", options)
     await ann.open()
     first = await ann.announce(SENTENCE)
-    single = await EspeakAnnouncer("x", "local", {"cache_dir": str(tmp_path / "b"), "chime": False, "repeat": 1}).render(
-        SENTENCE
-    )
+    plain = EspeakAnnouncer("x", "local", {"cache_dir": str(tmp_path / "b"), "chime": False, "repeat": 1})
+    single = await plain.render(SENTENCE)
     # chime + 0.3 s + speech + 0.5 s + speech
     assert first.seconds == pytest.approx(audio.chime().seconds + 0.3 + 2 * single.seconds + 0.5, abs=0.01)
     again = await ann.announce(SENTENCE)
@@ -66,7 +65,7 @@ async def test_chime_repeat_cache_and_queue(tmp_path: Path) -> None:
     assert ann.path_for(key) == tmp_path / f"{key}.wav" and ann.wav_for(key) == first.wav
     assert ann.path_for("../etc/passwd") is None
     await ann.drain(5)
-    assert ann.played == [SENTENCE, SENTENCE]
+    assert list(ann.played) == [SENTENCE, SENTENCE]
     await ann.close()
     # a fresh announcer (restart) finds the file cache
     fresh = EspeakAnnouncer("announcer-hall", "local", options)
@@ -116,3 +115,37 @@ async def test_clips_without_generation_report_missing_clip(tmp_path: Path) -> N
         await ann.render("请A001")
     assert info.value.fault == "missing_clip"
     await ann.close()
+
+
+async def test_aplay_output_without_aplay_is_a_fault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither aplay nor espeak-ng on this PATH
+    ann = EspeakAnnouncer("a", "local", {"cache_dir": str(tmp_path), "output": "aplay"})
+    await ann.open()
+    assert set(ann.health.faults) == {"no_audio_output", ESPEAK_MISSING}
+    with pytest.raises(DeviceFault):
+        await ann.announce("请A001号")
+    await ann.close()
+
+
+def test_announcer_url_must_be_local() -> None:
+    from drivers.errors import ConfigurationError
+
+    EspeakAnnouncer.check_url("local")
+    with pytest.raises(ConfigurationError):
+        EspeakAnnouncer.check_url("socket://127.0.0.1:1")
+
+
+async def test_cache_folder_is_pruned(tmp_path: Path) -> None:
+    class Tone(EspeakAnnouncer):
+        async def synthesize(self, text: str) -> audio.Pcm:
+            return audio.silence(0.01)  # no espeak needed: only the cache is under test
+
+    ann = Tone("a", "local", {"cache_dir": str(tmp_path), "chime": False, "repeat": 1, "cache_files": 10,
+                              "memory_items": 5})  # fmt: skip
+    for i in range(27):
+        await ann.render(f"请A{i:03d}号")
+    assert 10 <= len(list(tmp_path.glob("*.wav"))) <= 10 + 25  # pruned every 25 writes
+    assert len(ann._memory) == 5
+    await ann.render("请A999号")  # the 28th write does not prune; the 26th did
+    files = sorted(tmp_path.glob("*.wav"), key=lambda p: p.stat().st_mtime)
+    assert len(files) == 12 and ann.wav_for(ann.key_for("请A999号")) is not None

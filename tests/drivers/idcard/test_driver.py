@@ -141,6 +141,23 @@ async def test_self_test_failure_is_a_fault(rig: tuple[SamSimulator, SamReader])
     await until(lambda: reader.health.state == DeviceState.READY)
 
 
+async def test_refresh_queries_the_status_at_once() -> None:
+    sim = SamSimulator("idcard-test")
+    url = await sim.start()
+    reader = SamReader("idcard-test", url, {**FAST, "status_interval": 60})
+    await reader.open()
+    try:
+        assert await reader.wait_ready(5)
+        sim.inject("self_test_failure")
+        await asyncio.sleep(0.1)
+        assert reader.health.state == DeviceState.READY  # the next status query is a minute away
+        await reader.refresh()
+        assert reader.health.state == DeviceState.FAULT
+    finally:
+        await reader.close()
+        await sim.stop()
+
+
 async def test_self_test_failure_at_connect() -> None:
     sim = SamSimulator("idcard-test")
     sim.inject("self_test_failure")

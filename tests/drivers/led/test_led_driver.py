@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from drivers.contract import LedDisplay, LedText
-from drivers.errors import ProtocolError, TransportError
+from drivers.errors import ProtocolError, TransportError, TransportTimeout
 from drivers.health import DeviceState
 from drivers.led import codec
 from drivers.led.driver import BxDisplay
@@ -92,3 +92,36 @@ def test_text_frame_without_colour_codes() -> None:
     [block] = codec.parse_dynamic_text(codec.decode(display.text_frame(LedText("暂停服务", area=1))))
     assert block.text.decode("gb2312") == "暂停服务"
     assert (block.area.x, block.area.width, block.area.align) == (64, 64, "center")
+
+
+
+class ScriptedTransport:
+    """Answers each write with the next scripted chunk; silence afterwards."""
+
+    def __init__(self, replies: list[bytes]) -> None:
+        self.replies = replies
+        self.written: list[bytes] = []
+        self.pending: list[bytes] = []
+
+    async def write(self, data: bytes, timeout: float = 2.0) -> None:
+        self.written.append(data)
+        if self.replies:
+            self.pending.append(self.replies.pop(0))
+
+    async def read(self, max_bytes: int = 4096, timeout: float = 2.0) -> bytes:
+        if self.pending:
+            return self.pending.pop(0)
+        await asyncio.sleep(min(timeout, 0.01))
+        raise TransportTimeout("silent")
+
+
+async def test_replies_from_other_controllers_are_not_acks() -> None:
+    display = BxDisplay("led", "socket://127.0.0.1:1", {**FAST, "address": 2, "retries": 1})
+    other = ScriptedTransport([codec.ack(src=7), codec.ack(src=7)])
+    with pytest.raises(TransportTimeout):
+        await display._exchange(other, codec.ping(2))  # type: ignore[arg-type]
+    assert len(other.written) == 2  # tried, retried, gave up
+    mine = ScriptedTransport([codec.ack(src=7) + codec.ack(src=2)])
+    assert (await display._exchange(mine, codec.ping(2))).src == 2  # type: ignore[arg-type]
+    vendor = ScriptedTransport([codec.ack()])  # the vendor sample answers from 0xFFFE
+    assert (await display._exchange(vendor, codec.ping(2))).src == 0xFFFE  # type: ignore[arg-type]

@@ -134,3 +134,20 @@ def test_bad_cups_url_and_missing_pycups_are_configuration_errors(monkeypatch: p
     monkeypatch.setitem(sys.modules, "cups", None)  # import cups -> ImportError
     with pytest.raises(ConfigurationError, match=r"'printer-cups'.*pycups"):
         build("printer-cups", "ticket_printer", "cups_raw", "cups://Ticket", {})
+
+
+async def test_document_job_is_tracked_to_completion(cupsd: str) -> None:
+    """A PDF job on a queue (here a raw one: no filters needed) completes and its bytes arrive."""
+    sim = EscposSimulator("doc-sink", {"render_png": False})
+    url = await sim.start()
+    _add_raw_queue(cupsd, "Documents", url)
+    printer = build("doc-1", "document_printer", "cups", "cups://Documents", {"server": cupsd})
+    await printer.open()
+    try:
+        pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+        result = await printer.print_document(pdf, "一次告知 社会保障")
+        assert result.printed and result.job_id is not None, result
+        assert sim.bytes_received == len(pdf)
+    finally:
+        await printer.close()
+        await sim.stop()

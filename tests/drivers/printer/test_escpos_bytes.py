@@ -121,7 +121,8 @@ def test_raster_qr_fallback_prints_an_image() -> None:
     page = _page(data, 48)
     images = [b for b in page.blocks if b.kind == "image"]
     assert len(images) == 1 and images[0].label.startswith("[图像")
-    assert images[0].image is not None and images[0].image.width <= 576
+    picture = images[0].picture()
+    assert picture is not None and 100 < picture.width <= 576
 
 
 def test_raster_qr_decodes_to_the_same_matrix() -> None:
@@ -140,3 +141,8 @@ def test_raster_qr_decodes_to_the_same_matrix() -> None:
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             assert bool(rows[y * row_bytes + x // 8] & (0x80 >> (x % 8))) == dark
+
+
+def test_wrap_keeps_opening_brackets_off_line_ends() -> None:
+    lines = wrap("一二三四五六七八（九）", 18)
+    assert lines == ["一二三四五六七八", "（九）"]

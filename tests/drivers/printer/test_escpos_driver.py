@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drivers.contract import PrintResult, TicketContent, TicketPrinter
 from drivers.health import DeviceState
@@ -32,10 +34,14 @@ async def until(predicate: object, timeout: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
-@pytest.fixture(params=["socket", "pty"])
-async def pair(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[tuple[EscposSimulator, EscposPrinter]]:
+@pytest.fixture(params=["socket", "pty", "file"])
+async def pair(
+    request: pytest.FixtureRequest, tmp_path: object
+) -> AsyncIterator[tuple[EscposSimulator, EscposPrinter]]:
     sim = EscposSimulator("printer-k1", {"png_dir": str(tmp_path)})
     url = await sim.start() if request.param == "socket" else await sim.start_pty()
+    if request.param == "file":  # a USB printer-class device file (/dev/usb/lp0) is opened like this
+        url = f"file://{url}"
     printer = build("printer-k1", "ticket_printer", "escpos", url, FAST)
     await printer.open()
     assert await printer.wait_ready(3.0)
@@ -128,7 +134,7 @@ async def _flaky_server(behaviour: str) -> tuple[asyncio.Server, str, list[bytes
 
 async def test_printer_that_vanishes_mid_ticket_is_reported() -> None:
     server, url, received = await _flaky_server("vanish")
-    printer = EscposPrinter("printer-x", url, EscposPrinter.Options(**FAST))
+    printer = EscposPrinter("printer-x", url, EscposPrinter.Options.model_validate(FAST))
     await printer.open()
     try:
         assert await printer.wait_ready(3.0)
@@ -143,7 +149,7 @@ async def test_printer_that_vanishes_mid_ticket_is_reported() -> None:
 
 async def test_garbage_status_is_a_protocol_error_not_a_crash() -> None:
     server, url, _ = await _flaky_server("garbage")
-    printer = EscposPrinter("printer-x", url, EscposPrinter.Options(**{**FAST, "poll_interval": 60}))
+    printer = EscposPrinter("printer-x", url, EscposPrinter.Options.model_validate({**FAST, "poll_interval": 60}))
     await printer.open()
     try:
         assert await printer.wait_ready(3.0)
@@ -159,7 +165,7 @@ async def test_unreachable_printer_fails_fast_as_offline() -> None:
     server, url = await serve_tcp(lambda r, w: asyncio.sleep(0))
     server.close()
     await server.wait_closed()
-    printer = EscposPrinter("printer-x", url, EscposPrinter.Options(**FAST))
+    printer = EscposPrinter("printer-x", url, EscposPrinter.Options.model_validate(FAST))
     await printer.open()
     try:
         await until(lambda: printer.health.state == DeviceState.OFFLINE)
@@ -168,3 +174,37 @@ async def test_unreachable_printer_fails_fast_as_offline() -> None:
         assert not result.printed and result.fault == "offline"
     finally:
         await printer.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(min_size=1, max_size=12))
+def test_random_status_replies_never_raise_from_print_ticket(reply: bytes) -> None:
+    """Whatever a broken printer answers, print_ticket returns a PrintResult and health is set."""
+
+    async def scenario() -> PrintResult:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            first = True
+            while data := await reader.read(4096):
+                if data.startswith(b"\x10\x04"):
+                    writer.write(b"\x12\x12\x12" if first else reply)
+                    first = False
+                    await writer.drain()
+            writer.close()
+
+        server, url = await serve_tcp(handler)
+        printer = EscposPrinter("printer-p", url, EscposPrinter.Options.model_validate(
+            {**FAST, "poll_interval": 60, "status_timeout": 0.1}))
+        await printer.open()
+        try:
+            assert await printer.wait_ready(3.0)
+            result = await printer.print_ticket(TICKET)
+            assert printer.health.state in (DeviceState.READY, DeviceState.FAULT, DeviceState.OFFLINE)
+            return result
+        finally:
+            await printer.close()
+            server.close()
+
+    result = asyncio.run(scenario())
+    assert isinstance(result, PrintResult)
+    if result.printed:
+        assert len(reply) >= 3

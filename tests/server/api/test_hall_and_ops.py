@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+
+from server.app import create_app
+from server.settings import Settings
 
 
 def test_hall_snapshot_lists_services_and_windows(client: TestClient) -> None:
@@ -60,3 +66,19 @@ def test_hostile_input_never_produces_a_500(client: TestClient) -> None:
             r = client.post(path, content=body, headers={"content-type": "application/json"})
             assert r.status_code < 500, (path, body[:40], r.status_code, r.text[:200])
             assert r.headers["content-type"].startswith(("application/json", "application/problem+json"))
+
+
+def test_an_unexpected_error_is_a_logged_problem_not_a_bare_500(
+    tmp_path: Path, fake_store_factory: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    class BrokenStore(fake_store_factory):  # type: ignore[misc, valid-type]
+        def snapshot(self) -> Any:
+            raise RuntimeError("disk on fire")
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", event_poll_seconds=0)
+    with TestClient(create_app(settings, store_factory=BrokenStore), raise_server_exceptions=False) as client:
+        r = client.get("/api/hall")
+    assert r.status_code == 500 and r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["code"] == "internal_error" and body["zh"] and "disk on fire" not in r.text
+    assert "disk on fire" in caplog.text

@@ -35,8 +35,9 @@ def test_pages_render_with_the_hall_name(pages: TestClient, path: str) -> None:
         assert pages.get(src).status_code == 200, src
 
 
-def test_unknown_kiosk_is_404(pages: TestClient) -> None:
+def test_unknown_kiosk_or_window_is_404(pages: TestClient) -> None:
     assert pages.get("/kiosk/nope").status_code == 404
+    assert pages.get("/display/window/99").status_code == 404
 
 
 def test_kiosk_page_carries_its_service_subset(pages: TestClient) -> None:

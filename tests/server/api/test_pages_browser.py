@@ -42,8 +42,8 @@ WINDOW_SCREEN = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 10_000
 
-# the server: `hallq serve --demo` once the app mounts the pages itself, else the same app
-# factory with mount_pages applied by a two-line launcher (identical routes and middleware)
+# The server is `hallq serve --demo` once the app mounts the pages itself; until then the
+# same app factory with mount_pages applied by this launcher (identical routes otherwise).
 LAUNCHER = """
 import uvicorn
 from server.app import create_app_from_env
@@ -53,6 +53,14 @@ if not any(getattr(r, "path", None) == "/clerk" for r in app.routes):
     mount_pages(app)
 uvicorn.run(app, host="127.0.0.1", port=int({port}), log_level="warning")
 """
+
+
+def _app_mounts_pages() -> bool:
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings(config=ROOT / "config" / "demo.yaml", demo=True))
+    return any(getattr(r, "path", None) == "/clerk" for r in app.routes)
 
 
 def _free_port() -> int:
@@ -72,10 +80,17 @@ class Server:
                     "HALLQ_DATABASE_URL": f"sqlite:///{tmp / 'hall.db'}", "HALLQ_DEMO": "1",
                     "HALLQ_EVENT_POLL_SECONDS": "0.5", "PYTHONPATH": str(ROOT)}
         self.proc: subprocess.Popen[bytes] | None = None
+        self.client = httpx.Client(base_url=self.base, timeout=10)
 
     def start(self) -> None:
         """Start the process and wait (bounded) until /healthz answers."""
-        cmd = [sys.executable, "-c", LAUNCHER.replace("{port}", str(self.port))]
+        self.client.close()  # pooled connections to a killed process are dead
+        self.client = httpx.Client(base_url=self.base, timeout=10)
+        hallq = ROOT / ".venv" / "bin" / "hallq"
+        if hallq.exists() and _app_mounts_pages():
+            cmd = [str(hallq), "serve", "--config", self.env["HALLQ_CONFIG"], "--port", str(self.port), "--demo"]
+        else:
+            cmd = [sys.executable, "-c", LAUNCHER.replace("{port}", str(self.port))]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log,
                                          start_new_session=True)
@@ -98,7 +113,7 @@ class Server:
 
     def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """One HTTP call to the server."""
-        return httpx.request(method, self.base + path, timeout=10, **kw)
+        return self.client.request(method, path, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +124,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
     finally:
         srv.kill()
+        srv.client.close()
 
 
 @pytest.fixture(scope="module")
@@ -401,7 +417,7 @@ def test_hall_display_dom_stays_bounded_over_many_calls(open_page: Callable[...,
     server.api("POST", "/api/windows/13/open", json={"clerk": "A1306 孙丽"})
     count_nodes = "() => document.getElementsByTagName('*').length"
     sizes = []
-    for round_ in range(3):
+    for _round in range(3):
         for _ in range(10):
             issue(server, "market")
             called = server.api("POST", "/api/windows/13/call-next")

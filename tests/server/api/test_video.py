@@ -174,7 +174,8 @@ async def test_video_wall_displays_in_chromium(hall: Hall) -> None:
                 timeout=20_000,
             )
             size: Any = await page.evaluate(
-                "() => { const i = document.querySelector('img[data-camera]'); return [i.naturalWidth, i.naturalHeight]; }"
+                "() => { const i = document.querySelector('img[data-camera]');"
+                " return [i.naturalWidth, i.naturalHeight]; }"
             )
             assert size == [320, 240]
             await context.close()

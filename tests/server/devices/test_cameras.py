@@ -159,7 +159,8 @@ async def test_bad_rating_gets_a_snapshot_good_rating_does_not(tmp_path: Path) -
     events = Recorder()
     wiring = CameraWiring(wiring_options(tmp_path), cameras={"camera-1": camera}, publish=events)
     wiring.add_camera("camera-1", camera)
-    rated = {"type": "ticket.rated", "data": {"ticket": {"id": 7, "number": "A007", "window": 3, "rating": 2}}}
+    ticket = {"id": 7, "number": "A007", "window": 3, "rating": 2}
+    rated = {"type": "ticket.rated", "data": {"ticket": ticket, "rating": {"level": 2, "bad": True}}}
     await wiring.on_event(rated)
     await wiring.on_event({"type": "ticket.rated", "data": {"ticket": {"id": 8, "window": 3, "rating": 4}}})
     alerts = events.of("alert.bad_rating")
@@ -218,8 +219,8 @@ async def test_start_takes_cameras_from_the_manager_and_purges_old_snapshots(tmp
 
 @pytest.mark.timeout(60)
 async def test_end_to_end_through_the_simulator_stream(tmp_path: Path) -> None:
-    """Simulator → MJPEG → OpenCvCamera → wiring, at 20× simulated speed."""
-    sim = CameraSimulator("camera-1", {"scenario": "empty", "speed": 20})
+    """Simulator → MJPEG → OpenCvCamera → wiring, at 15× simulated speed."""
+    sim = CameraSimulator("camera-1", {"scenario": "empty", "speed": 15})
     url = await sim.start()
     camera = OpenCvCamera("camera-1", url, camera_options(fps=10, read_timeout=3, open_timeout=3))
     events = Recorder(sim.clock.now)
@@ -237,7 +238,8 @@ async def test_end_to_end_through_the_simulator_stream(tmp_path: Path) -> None:
             await wiring.on_event(window_changed(n, "open"))
         assert await poll(lambda: events.of("alert.clerk_absent"), 20)
         _, _, data, at = events.of("alert.clerk_absent")[0]
-        assert data["window"] == 2 and data["active"] and 90 <= at <= 110
+        # due at 30 + 60 s; frame latency (≤ 3 real s = 45 simulated on a busy machine) may add to it
+        assert data["window"] == 2 and data["active"] and 90 <= at <= 135
         assert wiring.snapshots.resolve(data["snapshot"].removeprefix("/api/snapshots/")) is not None
         assert abs(wiring.status()["camera-1"]["people"] - 3) <= 1
     finally:
@@ -253,3 +255,18 @@ async def poll(predicate: Any, timeout: float) -> bool:
             return False
         await asyncio.sleep(0.05)
     return True
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("first_frame", [1, 2, 3, 4]), ("off", []), ("closed_windows", [])])
+async def test_auto_reference_modes_with_open_windows(tmp_path: Path, mode: str, expected: list[int]) -> None:
+    camera = SceneCamera(camera_options(occupancy="off", auto_reference=mode), scenario="empty")
+    wiring = CameraWiring(wiring_options(tmp_path), cameras={"camera-1": camera})
+    wiring.add_camera("camera-1", camera)
+    wiring.window_states.update(dict.fromkeys(range(1, 5), "open"))
+    await wiring.analyze_once("camera-1")
+    camera.scene = HallScene(SCENARIOS["still"])  # clerks sit down: no second reference
+    await wiring.analyze_once("camera-1")
+    unit = wiring.units["camera-1"]
+    assert [n for n in range(1, 5) if unit.analytics.has_reference(n)] == expected
+    occupied = [s["occupied"] for s in wiring.status()["camera-1"]["seats"].values()]
+    assert occupied == ([True] * 4 if expected else [None] * 4)

@@ -101,6 +101,14 @@ async def test_placed_card_opens_a_masked_session(rig: tuple[IdentityWiring, Hos
     assert card.id_number not in repr(wiring.session("k1"))
 
 
+async def test_kiosk_snapshot_for_the_websocket(rig: tuple[IdentityWiring, Host]) -> None:
+    wiring, host = rig
+    assert await wiring.kiosk_snapshot("k1") == {"session": None}
+    await place(host, "k1", "young")
+    snap = await wiring.kiosk_snapshot("k1")
+    assert snap["session"]["masked_name"] == "李*" and snap["session"] == host.published[-1][2]
+
+
 async def test_lifting_the_card_ends_the_session(rig: tuple[IdentityWiring, Host]) -> None:
     wiring, host = rig
     await place(host, "k1", "young")

@@ -175,6 +175,7 @@ async def test_kiosk_flow_through_the_api(
                 return r
 
         body = (await session()).json()
+        assert (await app.state.hub.snapshot("kiosk:k1"))["session"] == body
         assert (body["masked_name"], body["priority"], body["age"]) == ("张*明", "priority", 80)
         ticket = await http.post("/api/kiosks/k1/tickets", json={"service": "general"})
         assert ticket.status_code == 201, ticket.text

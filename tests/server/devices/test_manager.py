@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+
 from drivers.errors import ConfigurationError
 from drivers.printer.escpos_driver import EscposPrinter
 from server.config import HallConfig
@@ -26,7 +27,7 @@ TICKET: dict[str, Any] = {
 
 
 def test_bad_entries_are_one_startup_error_naming_each_device(demo_config: HallConfig, hall_with: HallWith) -> None:
-    devices = [
+    devices: list[dict[str, Any]] = [
         {"id": "p-unknown", "kind": "ticket_printer", "driver": "nosuch", "url": "socket://h:9100"},
         {"id": "p-kind", "kind": "led_display", "driver": "escpos", "url": "socket://h:9100"},
         {"id": "p-url", "kind": "ticket_printer", "driver": "escpos", "url": "socket://no-port"},
@@ -80,7 +81,7 @@ async def test_every_injected_fault_shows_in_the_snapshot_and_events(
     await manager.refresh("printer-k1")
 
     def k1() -> dict[str, Any]:
-        return manager.snapshot()["devices"][0]["health"]  # type: ignore[no-any-return]
+        return manager.snapshot()["devices"][0]["health"]
 
     await until(lambda: k1()["state"] == state and k1()["faults"] == faults)
     assert any(d["device"]["health"]["faults"] == faults for _, _, d in published)
@@ -101,7 +102,9 @@ async def test_kiosk_ticket_prints_on_that_kiosks_printer(manager: DeviceManager
     assert "[二维码 http://hall.example:8000/t/tok_B005]" in k1_text
 
 
-async def test_faulted_absent_or_vanished_printer_gives_a_result_not_an_error(manager: DeviceManager, until: Until) -> None:
+async def test_faulted_absent_or_vanished_printer_gives_a_result_not_an_error(
+    manager: DeviceManager, until: Until
+) -> None:
     sim = manager.simulators["printer-k1"]
     sim.inject("paper_out")
     result = await manager.print_ticket_for("k1", TICKET)
@@ -180,6 +183,7 @@ async def test_queue_events_reach_every_wiring_and_failures_are_contained(
     await until(lambda: good.started is m)
     event = {"type": "ticket.called", "seq": 3, "topics": ["hall", "window:1"], "data": {}}
     await m.on_queue_event(event)
+    await m.on_queue_event({"type": "device.health", "topics": ["devices"], "data": {}})  # its own echo
     assert good.events == [event] and bad.started is m
     await m.stop()
     assert good.stopped and bad.stopped

@@ -202,3 +202,76 @@ async def test_silent_led_does_not_stop_other_outputs(stack: Stack) -> None:
     stack.sim("led-w3").inject(None)
     stack.manager.devices["led-w3"].backoff.initial = 0.05
     await stack.until("led-w3", lambda s: s.areas.get(0) == f"请{ticket['number']}号到3号窗口", timeout=10)
+
+
+async def test_rate_key_starts_the_evaluator_for_the_current_ticket(stack: Stack) -> None:
+    await stack.hall.open_window(5)
+    ticket = await stack.hall.issue("social")
+    await stack.press(5, "call_next")
+    await stack.until("keypads-bus1", lambda s: s.displays.get(5) == "001")
+    await stack.press(5, "rate")  # 请评价 while serving: rating.requested
+    await stack.until("keypads-bus1", lambda s: 105 in s.evaluating)
+    await stack.sim("keypads-bus1").act("rate", {"address": 105, "value": 4})  # 非常不满意 (差评)
+    for _ in range(100):
+        if (await stack.hall.get_ticket(ticket["id"]))["rating"] is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert (await stack.hall.get_ticket(ticket["id"]))["rating"] == 1
+    assert stack.sim("keypads-bus1").state()["beeps"] == {}
+
+
+async def test_keypad_waiting_count_follows_new_tickets(stack: Stack) -> None:
+    stack.wiring.options.waiting_refresh = 0.05
+    await stack.hall.open_window(5)
+    for _ in range(3):
+        await stack.hall.issue("social")  # window 5's primary service
+    await stack.until("keypads-bus1", lambda s: s.waiting.get(5) == "003")
+
+
+class FakeStrip:
+    """An LED display that records what it was told."""
+
+    def __init__(self, width: int) -> None:
+        from drivers.led.driver import BxOptions
+
+        self.options = BxOptions(width=width)
+        self.texts: list[str] = []
+
+    async def show(self, text: Any) -> None:
+        self.texts.append(text.text)
+
+
+class FakeManager:
+    """Just enough of DeviceManager for the wiring: devices by kind, no queue."""
+
+    def __init__(self, entries: list[tuple[DeviceConfig, Any]]) -> None:
+        self.entries = entries
+        self.queue = None
+        self.publish = None
+        self.config = None
+
+    def devices_of_kind(self, kind: str) -> list[tuple[DeviceConfig, Any]]:
+        return [(cfg, dev) for cfg, dev in self.entries if cfg.kind == kind]
+
+
+def called(number: str, window: int, recalled: bool = False) -> dict[str, Any]:
+    ticket = {"id": int(number[1:]), "number": number, "window": window, "state": "called"}
+    return {"type": "ticket.recalled" if recalled else "ticket.called",
+            "data": {"ticket": ticket, "window": {"number": window, "state": "calling", "current": ticket}}}
+
+
+async def test_zone_strip_filters_windows_and_recall_moves_call_to_front() -> None:
+    hall, zone = FakeStrip(1024), FakeStrip(1024)
+    entries = [
+        (DeviceConfig(id="led-hall", kind="led_display", driver="onbon_bx", url="sim", hall=True), hall),
+        (DeviceConfig(id="led-zone", kind="led_display", driver="onbon_bx", url="sim", windows=[5, 6]), zone),
+    ]
+    wiring = WindowWiring()
+    await wiring.start(FakeManager(entries))
+    await wiring.on_event(called("A001", 3))
+    await wiring.on_event(called("B001", 5))
+    await wiring.on_event(called("A001", 3, recalled=True))
+    await wiring.on_event({"type": "device.health", "data": {"device": {"id": "x"}}})  # not a queue event
+    assert hall.texts[-1] == "请A001号到3号窗口  请B001号到5号窗口"
+    assert zone.texts[-1] == "请B001号到5号窗口"
+    await wiring.stop()

@@ -93,9 +93,11 @@ def config() -> HallConfig:
     return hall_config()
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A SQLite file in the test's tmp dir."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file in the test's tmp dir, or a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_db_url"))
     return f"sqlite:///{tmp_path / 'hallq.db'}"
 
 

@@ -8,6 +8,7 @@ call_next respects roles, classes, SLA promotion and the N:1 interleave.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import shutil
 import tempfile
 from collections import Counter
@@ -210,7 +211,7 @@ class QueueMachine(RuleBasedStateMachine):
             by_ticket.setdefault(t.ticket_id, []).append(t)
         for tid, chain in by_ticket.items():
             assert chain[0].from_state is None
-            for prev, nxt in zip(chain, chain[1:], strict=False):
+            for prev, nxt in itertools.pairwise(chain):
                 assert nxt.from_state == prev.to_state, "transition chain broken"
             assert chain[-1].to_state == rows[tid].state
             calls = [t for t in chain if t.to_state == "called" and t.from_state != "called"]
@@ -224,7 +225,7 @@ class QueueMachine(RuleBasedStateMachine):
 
 
 QueueMachine.TestCase.settings = settings(
-    max_examples=100, stateful_step_count=50, deadline=None,
+    max_examples=60, stateful_step_count=50, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestQueue = QueueMachine.TestCase

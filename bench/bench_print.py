@@ -1,0 +1,143 @@
+"""Ticket printing latency: issue at the API -> last byte of the ticket at the printer simulator.
+
+    python bench/bench_print.py [--tickets 200]
+
+Runs the real app (SQLite store, uvicorn on 127.0.0.1) in demo mode with the ESC/POS
+simulators, in this process, so the simulator's receive time (the cut command parsed)
+and the client's clock are the same ``perf_counter``. When ``POST /api/tickets`` prints
+kiosk tickets itself (its answer has ``printed``), one sample is POST start -> ticket at
+the simulator; until that wiring exists it is POST + ``devices.print_ticket_for`` (what
+the wiring will call). Also measures the driver alone (bytes build + status before and
+after + send). Prints JSON; target p99 < 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+
+from drivers.contract import TicketContent  # noqa: E402
+from server.app import create_app  # noqa: E402
+from server.config import HallConfig, load_config  # noqa: E402
+from server.devices.setup import install  # noqa: E402
+from server.settings import DEMO_CONFIG, Settings  # noqa: E402
+
+PRINTERS = [
+    {"id": "printer-k1", "kind": "ticket_printer", "driver": "escpos", "url": "sim", "kiosk": "k1",
+     "options": {"encoding": "gb18030", "paper_mm": 80, "poll_interval": 3}},
+]
+
+
+def _config() -> HallConfig:
+    cfg = load_config(DEMO_CONFIG)
+    if any(d.kind == "ticket_printer" for d in cfg.devices):
+        return cfg
+    data = cfg.model_dump()
+    data["devices"] = [*data["devices"], *PRINTERS]
+    return HallConfig.model_validate(data)
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 2), "p99_ms": round(pick(0.99) * 1000, 2),
+            "max_ms": round(ordered[-1] * 1000, 2), "mean_ms": round(statistics.fmean(ordered) * 1000, 2)}
+
+
+async def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def run(tickets: int) -> dict[str, Any]:
+    """Serve the app in this loop, issue ``tickets`` kiosk tickets, time each to the simulator."""
+    tmp = Path(tempfile.mkdtemp(prefix="hallq-bench-print-"))
+    port = await _free_port()
+    settings = Settings(database_url=f"sqlite:///{tmp / 'hall.db'}", demo=True, event_poll_seconds=0,
+                        host="127.0.0.1", port=port)
+    app = create_app(settings, config=_config())
+    install(app)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="on"))
+    serve = asyncio.create_task(server.serve())
+    async with asyncio.timeout(30):
+        while not server.started:
+            await asyncio.sleep(0.01)
+    try:
+        manager = app.state.devices
+        printer_id = next(d for d in manager.specs.values() if d.kind == "ticket_printer" and d.config.kiosk == "k1").id
+        sim = manager.simulators[printer_id]
+        async with asyncio.timeout(10):
+            while not manager.device(printer_id).health.available:
+                await asyncio.sleep(0.01)
+        sim.render_png = False  # PNG rendering is for eyes, not part of the printer's latency
+        samples: list[float] = []
+        wired = None
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            for i in range(tickets):
+                before = sim.printed
+                t0 = time.perf_counter()
+                r = await client.post("/api/tickets", json={"service": "general", "channel": "kiosk", "kiosk": "k1"})
+                r.raise_for_status()
+                ticket = r.json()
+                if wired is None:
+                    wired = "printed" in ticket
+                if not wired:
+                    result = await manager.print_ticket_for("k1", ticket)
+                    if not result.printed:
+                        raise RuntimeError(f"ticket {i} not printed: {result}")
+                got = await sim.wait_ticket(before + 1, 5.0)
+                samples.append(got["received_at"] - t0)
+        printer = manager.device(printer_id)
+        content = TicketContent("示范区政务服务中心", "综合受理", "A001", 3, 12, time.localtime() and __import__(
+            "datetime").datetime.now(), "http://127.0.0.1:8000/t/benchtoken", notice="请携带本人有效身份证件。")
+        driver: list[float] = []
+        for _ in range(tickets):
+            before = sim.printed
+            t0 = time.perf_counter()
+            await printer.print_ticket(content)
+            got = await sim.wait_ticket(before + 1, 5.0)
+            driver.append(got["received_at"] - t0)
+        return {
+            "benchmark": "issue at API -> last ticket byte at ESC/POS simulator",
+            "tickets": tickets,
+            "path": "POST /api/tickets prints (wired)" if wired
+            else "POST /api/tickets, then devices.print_ticket_for (not yet wired into the route)",
+            "transport": "socket:// to the in-process simulator, DLE EOT 1,2,4 before and after each ticket",
+            "ticket_bytes": got["bytes"],
+            "api_to_printer": _stats(samples),
+            "driver_only": _stats(driver),
+            "target_p99_ms": 100,
+        }
+    finally:
+        server.should_exit = True
+        async with asyncio.timeout(20):
+            await serve
+
+
+def main() -> None:
+    """Command line entry."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=200)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.tickets)), ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Hot-path statements as prepared text (portable SQLite/PostgreSQL SQL).
+
+Building SQLAlchemy expressions costs more than running these small statements on
+SQLite, so the per-operation statements are built once here. ``"window"`` is quoted:
+it is a reserved word in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import TextClause, bindparam, text
+
+from server.store.tables import tickets
+
+TICKET_INSERT_COLUMNS = tuple(c.name for c in tickets.c if c.name != "id")
+
+
+def q(name: str) -> str:
+    """Quote a column name."""
+    return f'"{name}"'
+
+
+class Statements:
+    """The statements of one dialect (PostgreSQL adds row locks)."""
+
+    def __init__(self, pg: bool) -> None:
+        lock = " FOR UPDATE" if pg else ""
+        self.ticket = text("SELECT * FROM tickets WHERE id = :id")
+        self.ticket_lock = text("SELECT * FROM tickets WHERE id = :id" + lock)
+        self.window = text("SELECT * FROM windows WHERE number = :n")
+        self.window_lock = text("SELECT * FROM windows WHERE number = :n" + lock)
+        # SKIP LOCKED: a ticket another window is claiming right now is skipped, not waited for
+        self.claim = text("SELECT * FROM tickets WHERE id = :id AND state = 'issued'"
+                          + (" FOR UPDATE SKIP LOCKED" if pg else ""))
+        self.event = text("INSERT INTO events (type, topics, data, at) VALUES (:type, :topics, :data, :at) "
+                          "RETURNING seq")
+        self.transition = text('INSERT INTO transitions (ticket_id, from_state, to_state, action, at, actor, "window") '
+                               "VALUES (:ticket_id, :from_state, :to_state, :action, :at, :actor, :window)")
+        self.ahead = text(
+            "SELECT count(*) FROM tickets WHERE service = :service AND business_day = :day AND state = 'issued' "
+            "AND (rank < :rank OR (rank = :rank AND (sort_at < :sort_at OR (sort_at = :sort_at AND id < :id))))")
+        self.staffed = text("SELECT number FROM windows WHERE state IN ('open', 'calling', 'serving')")
+        self.counter_ensure = text("INSERT INTO counters (service, business_day, last_number, issued) "
+                                   "VALUES (:service, :day, NULL, 0) ON CONFLICT DO NOTHING")
+        self.counter = text("SELECT last_number, issued FROM counters WHERE service = :service "
+                            "AND business_day = :day" + lock)
+        self.counter_set = text("UPDATE counters SET last_number = :n, issued = issued + 1 "
+                                "WHERE service = :service AND business_day = :day")
+        cols = ", ".join(q(c) for c in TICKET_INSERT_COLUMNS)
+        params = ", ".join(f":{c}" for c in TICKET_INSERT_COLUMNS)
+        self.insert_ticket = text(f"INSERT INTO tickets ({cols}) VALUES ({params}) RETURNING *")
+        # the head (oldest) ticket of each (service, class, target window) group
+        self.candidates = text(
+            "SELECT id, service, priority, sort_at, target_window FROM ("
+            " SELECT id, service, priority, sort_at, target_window, ROW_NUMBER() OVER ("
+            "  PARTITION BY service, priority, target_window ORDER BY sort_at, id) AS rn"
+            " FROM tickets WHERE business_day = :day AND state = 'issued'"
+            " AND ((service IN :services AND target_window IS NULL) OR target_window = :w)"
+            " AND id NOT IN :exclude) AS heads WHERE rn = 1"
+        ).bindparams(bindparam("services", expanding=True), bindparam("exclude", expanding=True))
+        self._updates: dict[tuple[str, tuple[str, ...]], TextClause] = {}
+
+    def update_ticket(self, keys: tuple[str, ...]) -> TextClause:
+        """``UPDATE tickets SET … WHERE id = :id AND state = :expect RETURNING *`` for these columns."""
+        key = ("t", keys)
+        stmt = self._updates.get(key)
+        if stmt is None:
+            sets = ", ".join(f"{q(k)} = :{k}" for k in keys)
+            stmt = text(f"UPDATE tickets SET {sets} WHERE id = :id AND state = :expect RETURNING *")
+            self._updates[key] = stmt
+        return stmt
+
+    def update_window(self, keys: tuple[str, ...]) -> TextClause:
+        """``UPDATE windows SET … WHERE number = :n RETURNING *`` for these columns."""
+        key = ("w", keys)
+        stmt = self._updates.get(key)
+        if stmt is None:
+            sets = ", ".join(f"{q(k)} = :{k}" for k in keys)
+            stmt = text(f"UPDATE windows SET {sets} WHERE number = :n RETURNING *")
+            self._updates[key] = stmt
+        return stmt

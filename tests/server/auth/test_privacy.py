@@ -1,0 +1,125 @@
+"""Privacy at the API: only masked identity data leaves the server; no raw ID number anywhere.
+
+A card is laid on kiosk k1's reader (the real identity wiring), a ticket is taken with it,
+called and served; then every answer, websocket message, log line, the audit export and the
+database file are searched for the raw number and name. Ticket tokens stay with their holder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from drivers.contract import CardEvent
+from drivers.idcard.samples import SAMPLES
+from server.auth.privacy import strip_tokens
+from server.auth.roles import walk_routes
+from server.devices.identity import IdentityWiring
+
+from .conftest import DEVICE
+
+CARD = SAMPLES["elderly"]
+
+
+def _wire_identity(client: TestClient, app: Any) -> IdentityWiring:
+    wiring = getattr(app.state, "identity", None)
+    if wiring is None:  # until the lead wires the identity service into create_app
+        wiring = IdentityWiring.from_config(app.state.config)
+        app.state.identity = wiring
+    wiring.queue = app.state.hall
+    wiring.publish = lambda type_, topics, data: app.state.hub.publish_ephemeral(type_, topics, data)
+    if not any(r.path == "/api/kiosks/{kiosk_id}/tickets" for r in walk_routes(app)):
+        from server.api.identity import router
+
+        app.include_router(router)
+
+    async def place() -> None:
+        wiring.handle_card_event("k1", CardEvent("placed", CARD))
+
+    client.portal.call(place)  # type: ignore[union-attr]
+    return wiring
+
+
+def test_only_masked_identity_leaves_the_server(client: TestClient, app: Any, bearer: Any, tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    raw = [CARD.id_number, CARD.name]
+    seen: list[str] = []
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"op": "subscribe", "topics": ["hall", "window:1", "kiosk:k1"]}))
+        _wire_identity(client, app)
+        r = client.post("/api/kiosks/k1/tickets", headers=DEVICE["kiosk"], json={"service": "general"})
+        assert r.status_code == 201, r.text
+        ticket = r.json()
+        assert ticket["masked_id"] == CARD.masked_id and ticket["masked_name"] == CARD.masked_name
+        assert ticket["priority"] == "priority" and ticket["token"]  # the kiosk prints the QR code
+        seen.append(r.text)
+        clerk = bearer("clerk1", "clerk1-demo", window=1)
+        for step in ("open", "call-next", "start", "finish"):
+            r = client.post(f"/api/windows/1/{step}", headers=clerk)
+            assert r.status_code == 200, r.text
+            seen.append(r.text)
+        ws.send_text(json.dumps({"op": "ping"}))
+        while True:
+            message = ws.receive_text()
+            seen.append(message)
+            if json.loads(message).get("type") == "pong":
+                break
+    sup = bearer("supervisor", "supervisor-demo")
+    answers = {
+        "hall": client.get("/api/hall"),
+        "ticket": client.get(f"/api/tickets/{ticket['id']}", headers=sup),
+        "by_token": client.get(f"/api/tickets/by-token/{ticket['token']}"),
+        "window": client.get("/api/windows/1", headers=clerk),
+        "audit": client.get("/api/audit", headers=sup),
+        "audit_csv": client.get("/api/audit.csv", headers=sup),
+        "metrics": client.get("/metrics", headers=sup),
+        "page": client.get(f"/t/{ticket['token']}"),
+    }
+    for name, response in answers.items():
+        assert response.status_code in (200, 404), (name, response.text)
+        seen.append(response.text)
+    everything = "\n".join(seen) + "\n" + caplog.text
+    for value in raw:
+        assert value not in everything
+    assert CARD.masked_name in answers["by_token"].text  # the person's own page shows the masked form
+    db = Path(str(app.state.store.engine.url.database))
+    stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    assert CARD.id_number.encode() not in stored and CARD.name.encode() not in stored
+
+
+def test_ticket_tokens_stay_with_their_holder(client: TestClient, bearer: Any) -> None:
+    kiosk = DEVICE["kiosk"]
+    issued = client.post("/api/tickets", headers=kiosk, json={"service": "general", "kiosk": "k1"})
+    assert issued.status_code == 201 and issued.json()["token"]
+    token = issued.json()["token"]
+    sup = bearer("supervisor", "supervisor-demo")
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"op": "subscribe", "topics": ["hall", "window:2"]}))
+        for step in ("open", "call-next"):
+            assert client.post(f"/api/windows/2/{step}", headers=sup).status_code == 200
+        ws.send_text(json.dumps({"op": "ping"}))
+        messages = []
+        while True:
+            messages.append(ws.receive_text())
+            if json.loads(messages[-1]).get("type") == "pong":
+                break
+    assert any('"ticket.called"' in m for m in messages)
+    leaks = [m[:200] for m in messages if token in m]
+    assert leaks == [], "websocket messages carry the ticket token"
+    for path, headers in (("/api/hall", {}), ("/api/windows/2", sup), (f"/api/tickets/{issued.json()['id']}", sup)):
+        r = client.get(path, headers=headers)
+        assert r.status_code == 200 and token not in r.text, path
+    assert client.get(f"/api/tickets/by-token/{token}").json()["token"] == token
+
+
+def test_strip_tokens() -> None:
+    data = {"token": "keep-not-a-ticket", "ticket": {"number": "A001", "state": "issued", "token": "t"},
+            "list": [{"number": "B002", "state": "called", "token": "u", "x": 1}]}
+    assert strip_tokens(data) == {"token": "keep-not-a-ticket", "ticket": {"number": "A001", "state": "issued"},
+                                  "list": [{"number": "B002", "state": "called", "x": 1}]}
