@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ async def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def run(tickets: int) -> dict[str, Any]:
+async def run(tickets: int, token: str = "hqd_demo-kiosk-k1") -> dict[str, Any]:
     """Serve the app in this loop, issue ``tickets`` kiosk tickets, time each to the simulator."""
     tmp = Path(tempfile.mkdtemp(prefix="hallq-bench-print-"))
     port = await _free_port()
@@ -89,7 +90,8 @@ async def run(tickets: int) -> dict[str, Any]:
         sim.render_png = False  # PNG rendering is for eyes, not part of the printer's latency
         samples: list[float] = []
         wired = None
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}  # the demo kiosk's device token
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10, headers=headers) as client:
             for i in range(tickets):
                 before = sim.printed
                 t0 = time.perf_counter()
@@ -105,8 +107,8 @@ async def run(tickets: int) -> dict[str, Any]:
                 got = await sim.wait_ticket(before + 1, 5.0)
                 samples.append(got["received_at"] - t0)
         printer = manager.device(printer_id)
-        content = TicketContent("示范区政务服务中心", "综合受理", "A001", 3, 12, time.localtime() and __import__(
-            "datetime").datetime.now(), "http://127.0.0.1:8000/t/benchtoken", notice="请携带本人有效身份证件。")
+        content = TicketContent("示范区政务服务中心", "综合受理", "A001", 3, 12, datetime.now(),
+                                "http://127.0.0.1:8000/t/benchtoken", notice="请携带本人有效身份证件。")
         driver: list[float] = []
         for _ in range(tickets):
             before = sim.printed
@@ -135,8 +137,9 @@ def main() -> None:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=200)
+    parser.add_argument("--token", default="hqd_demo-kiosk-k1", help="kiosk device token ('' for none)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.tickets)), ensure_ascii=False, indent=2))
+    print(json.dumps(asyncio.run(run(args.tickets, args.token)), ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":

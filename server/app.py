@@ -13,6 +13,7 @@ Extension points for other components (device manager, pages, reports):
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -77,8 +78,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub: Hub = app.state.hub
     url = database_url(settings, config)
     store = app.state.store_factory(url, config)
+    inline = settings.store_writes == "inline" or (
+        settings.store_writes == "auto" and make_url(url).get_backend_name() == "sqlite"
+    )
     hall = HallService(store, hub, app.state.metrics, threads=settings.store_threads,
-                       poll_seconds=settings.event_poll_seconds)
+                       poll_seconds=settings.event_poll_seconds, inline_writes=inline)
     app.state.store = store
     app.state.hall = hall
     await hall.startup()
@@ -136,6 +140,18 @@ def create_app(
     return app
 
 
+async def freeze_gc(app: FastAPI) -> None:
+    """Move start-up objects (routes, models, config) out of the collector's full passes.
+
+    They live as long as the process; without this a full collection adds tens of ms to the
+    latency tail. Only for server processes: tests build many apps in one process.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app_from_env() -> FastAPI:
-    """Factory for uvicorn workers: settings come from the ``HALLQ_*`` environment."""
-    return create_app(Settings())
+    """Factory for uvicorn workers (``hallq serve``): settings come from the ``HALLQ_*`` environment."""
+    app = create_app(Settings())
+    app.state.startup_hooks.append(freeze_gc)
+    return app

@@ -1,6 +1,7 @@
 """Async facade over the synchronous QueueStore (implements ``server.devices.ports.QueueOps``).
 
-Mutations run on one writer thread, reads on a small pool. Events of a change are
+Mutations run on one writer thread (or inline on the event loop for SQLite, see
+``Settings.store_writes``), reads on a small pool. Events of a change are
 published to the hub only after the store committed them, strictly in ``seq`` order, by
 one background drainer (the HTTP answer does not wait for the fan-out). Other server
 processes commit events too: a gap in the sequence is filled from the store's event log
@@ -43,11 +44,13 @@ class HallService:
         *,
         threads: int = 8,
         poll_seconds: float = 0.5,
+        inline_writes: bool = False,
     ) -> None:
         self.store = store
         self.hub = hub
         self.metrics = metrics or Metrics()
         self.poll_seconds = poll_seconds
+        self.inline_writes = inline_writes
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hallq-read")
         # One writer thread: mutations of this process queue up in Python instead of spinning in
         # SQLite's busy handler (which sleeps up to 100 ms per retry); other processes still
@@ -110,8 +113,10 @@ class HallService:
             outcome = fn(*args, **kwargs)
             return as_dict(outcome.value), tuple(outcome.events)
 
-        loop = asyncio.get_running_loop()
-        value, events = await loop.run_in_executor(self._writer, call)
+        if self.inline_writes:
+            value, events = call()
+        else:
+            value, events = await asyncio.get_running_loop().run_in_executor(self._writer, call)
         self.metrics.count_events(events)
         self.enqueue(events)  # the caller's answer does not wait for the fan-out
         return value

@@ -1,21 +1,26 @@
 """Device health for supervisors, and the demo simulators' state and fault injection.
 
-``GET /api/devices`` always; ``/api/sim/…`` only in demo mode (404 ``unknown_device``
-otherwise). The manager is ``request.app.state.devices`` (``server.devices.manager.DeviceManager``).
+``GET /api/devices`` always (supervisors and admins, see /work/spec/readme-auth.md);
+``/api/sim/…`` only in demo mode (404 ``unknown_device`` otherwise; open to anyone there,
+since injecting faults is what the demo is for). The manager is ``request.app.state.devices``
+(``server.devices.manager.DeviceManager``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from server.api.problems import responses
+from server.auth.roles import Role, allow, public
 from server.errors import HallqError, NotFound
 
 router = APIRouter(prefix="/api", tags=["devices"])
+SUPERVISORS = [Depends(allow(Role.ADMIN, Role.SUPERVISOR))]
+DEMO_ONLY = [Depends(public("demo-mode simulators; 404 outside demo mode"))]
 
 DeviceId = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="Device id")
 
@@ -49,14 +54,16 @@ def _simulator(request: Request, device_id: str) -> tuple[Any, Any]:
     return manager, sim
 
 
-@router.get("/devices", summary="Devices and their health (设备状态)")
+@router.get("/devices", summary="Devices and their health (设备状态)", dependencies=SUPERVISORS,
+            responses=responses(401, 403))
 async def list_devices(request: Request) -> dict[str, Any]:
     """Every configured device with its health: state, faults, detail, binding."""
     snapshot: dict[str, Any] = _manager(request).snapshot()
     return snapshot
 
 
-@router.get("/sim/{device_id}", summary="Simulator state (demo only)", responses=responses(404, 422))
+@router.get("/sim/{device_id}", summary="Simulator state (demo only)", responses=responses(404, 422),
+            dependencies=DEMO_ONLY)
 async def sim_state(request: Request, device_id: str = DeviceId) -> dict[str, Any]:
     """The simulator's state: printed tickets as text and PNG path, the injected fault, counters."""
     _, sim = _simulator(request, device_id)
@@ -65,7 +72,7 @@ async def sim_state(request: Request, device_id: str = DeviceId) -> dict[str, An
 
 
 @router.post("/sim/{device_id}/fault", summary="Inject a simulator fault (demo only)",
-             responses=responses(404, 422))
+             responses=responses(404, 422), dependencies=DEMO_ONLY)
 async def sim_fault(body: FaultRequest, request: Request, device_id: str = DeviceId) -> dict[str, Any]:
     """Set or clear (``null``) a fault; the device's health follows within one status poll."""
     manager, sim = _simulator(request, device_id)
@@ -79,7 +86,7 @@ async def sim_fault(body: FaultRequest, request: Request, device_id: str = Devic
 
 
 @router.post("/sim/{device_id}/action", summary="Run a simulator action (demo only)",
-             responses=responses(404, 422))
+             responses=responses(404, 422), dependencies=DEMO_ONLY)
 async def sim_action(body: ActionRequest, request: Request, device_id: str = DeviceId) -> dict[str, Any]:
     """A device-specific action (``place_card`` on a card reader, ``press`` on a keypad, ``png`` on a printer)."""
     _, sim = _simulator(request, device_id)
@@ -91,7 +98,7 @@ async def sim_action(body: ActionRequest, request: Request, device_id: str = Dev
 
 
 @router.get("/sim/{device_id}/tickets/{index}.png", summary="A printed ticket as PNG (demo only)",
-            response_class=Response, responses=responses(404, 422))
+            response_class=Response, responses=responses(404, 422), dependencies=DEMO_ONLY)
 async def sim_ticket_png(request: Request, index: int, device_id: str = DeviceId) -> Response:
     """PNG of ticket ``index`` (``-1`` = newest) printed on a simulated printer."""
     _, sim = _simulator(request, device_id)

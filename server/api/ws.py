@@ -63,6 +63,16 @@ class Connection:
 
     async def pump(self) -> None:
         """Forward hub messages to the client until the hub closes the subscription."""
+        try:
+            await self._pump()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the client went away mid-send; make sure the reader stops too
+            log.debug("websocket send failed", exc_info=True)
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=1011)
+
+    async def _pump(self) -> None:
         while True:
             message = await self.sub.get()
             if message is CLOSED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 from server.config import HallConfig, HallSettings, ServiceConfig, WindowConfig
@@ -54,13 +55,21 @@ def sla_of(cfg: HallConfig) -> dict[str, float | None]:
 def call_order(window: int, rules: Sequence[WindowRule], candidates: Sequence[Candidate], now: float,
                sla: dict[str, float | None], policy: CallPolicy, streak: int = 0, limit: int = 200) -> list[Candidate]:
     """The order in which the window would call the given tickets if nothing changed."""
-    left = list(candidates)
+    # only the oldest ticket of each (service, class, target) group can be picked next
+    groups: dict[tuple[str, str, int | None], deque[Candidate]] = {}
+    for c in sorted(candidates, key=lambda c: (c.sort_at, c.id)):
+        groups.setdefault((c.service, c.priority.value, c.target_window), deque()).append(c)
     out: list[Candidate] = []
-    while left and len(out) < limit:
-        pick = choose_next(window, rules, left, now, sla, policy, streak)
+    while groups and len(out) < limit:
+        heads = [g[0] for g in groups.values()]
+        pick = choose_next(window, rules, heads, now, sla, policy, streak)
         if pick is None:
             break
-        out.append(pick.candidate)
+        c = pick.candidate
+        out.append(c)
         streak = pick.streak
-        left = [c for c in left if c.id != pick.candidate.id]
+        key = (c.service, c.priority.value, c.target_window)
+        groups[key].popleft()
+        if not groups[key]:
+            del groups[key]
     return out

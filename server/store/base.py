@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -82,6 +83,8 @@ class StoreBase:
         self.number_rules = {s.code: number_rule_of(s) for s in config.services}
         self._durations: dict[str, tuple[int, deque[float]]] = {}
         self._lock = threading.Lock()
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            contextlib.nullcontext() if self.pg else threading.Lock())
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -113,9 +116,12 @@ class StoreBase:
 
     @contextmanager
     def _tx(self) -> Iterator[Tx]:
-        now = self.clock()
-        with self.engine.begin() as conn:
-            yield Tx(conn, now, self.business_day(now), self.tz, self.sql)
+        # SQLite has one writer at a time: queue this process's threads on a lock instead of
+        # SQLite's busy handler (which sleeps up to 100 ms per retry and ruins tail latency)
+        with self._write_lock:
+            now = self.clock()
+            with self.engine.begin() as conn:
+                yield Tx(conn, now, self.business_day(now), self.tz, self.sql)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -141,7 +141,7 @@ class ServingOps(StoreBase):
                                    code="not_ratable", window=number)
             if row.rating is not None:
                 raise already_rated(row.id)
-            if row.state not in (TicketState.CALLED.value, TicketState.SERVING.value, TicketState.DONE.value):
+            if row.state not in (TicketState.SERVING.value, TicketState.DONE.value):
                 raise not_ratable(row.id, row.state)
             view = self._view(tx.conn, row)
             tx.emit("rating.requested", (f"window:{number}", f"ticket:{row.id}"),

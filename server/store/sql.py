@@ -7,11 +7,20 @@ it is a reserved word in PostgreSQL.
 
 from __future__ import annotations
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import Executable, TextClause, bindparam, text
 
-from server.store.tables import tickets
+from server.store.tables import tickets, windows
 
 TICKET_INSERT_COLUMNS = tuple(c.name for c in tickets.c if c.name != "id")
+
+
+def _t(stmt: TextClause) -> Executable:
+    # declaring the result columns lets SQLAlchemy cache the result metadata
+    return stmt.columns(*(c._copy() for c in tickets.c))
+
+
+def _w(stmt: TextClause) -> Executable:
+    return stmt.columns(*(c._copy() for c in windows.c))
 
 
 def q(name: str) -> str:
@@ -24,13 +33,13 @@ class Statements:
 
     def __init__(self, pg: bool) -> None:
         lock = " FOR UPDATE" if pg else ""
-        self.ticket = text("SELECT * FROM tickets WHERE id = :id")
-        self.ticket_lock = text("SELECT * FROM tickets WHERE id = :id" + lock)
-        self.window = text("SELECT * FROM windows WHERE number = :n")
-        self.window_lock = text("SELECT * FROM windows WHERE number = :n" + lock)
+        self.ticket = _t(text("SELECT * FROM tickets WHERE id = :id"))
+        self.ticket_lock = _t(text("SELECT * FROM tickets WHERE id = :id" + lock))
+        self.window = _w(text("SELECT * FROM windows WHERE number = :n"))
+        self.window_lock = _w(text("SELECT * FROM windows WHERE number = :n" + lock))
         # SKIP LOCKED: a ticket another window is claiming right now is skipped, not waited for
-        self.claim = text("SELECT * FROM tickets WHERE id = :id AND state = 'issued'"
-                          + (" FOR UPDATE SKIP LOCKED" if pg else ""))
+        self.claim = _t(text("SELECT * FROM tickets WHERE id = :id AND state = 'issued'"
+                             + (" FOR UPDATE SKIP LOCKED" if pg else "")))
         self.event = text("INSERT INTO events (type, topics, data, at) VALUES (:type, :topics, :data, :at) "
                           "RETURNING seq")
         self.transition = text('INSERT INTO transitions (ticket_id, from_state, to_state, action, at, actor, "window") '
@@ -47,7 +56,7 @@ class Statements:
                                 "WHERE service = :service AND business_day = :day")
         cols = ", ".join(q(c) for c in TICKET_INSERT_COLUMNS)
         params = ", ".join(f":{c}" for c in TICKET_INSERT_COLUMNS)
-        self.insert_ticket = text(f"INSERT INTO tickets ({cols}) VALUES ({params}) RETURNING *")
+        self.insert_ticket = _t(text(f"INSERT INTO tickets ({cols}) VALUES ({params}) RETURNING *"))
         # the head (oldest) ticket of each (service, class, target window) group
         self.candidates = text(
             "SELECT id, service, priority, sort_at, target_window FROM ("
@@ -57,24 +66,24 @@ class Statements:
             " AND ((service IN :services AND target_window IS NULL) OR target_window = :w)"
             " AND id NOT IN :exclude) AS heads WHERE rn = 1"
         ).bindparams(bindparam("services", expanding=True), bindparam("exclude", expanding=True))
-        self._updates: dict[tuple[str, tuple[str, ...]], TextClause] = {}
+        self._updates: dict[tuple[str, tuple[str, ...]], Executable] = {}
 
-    def update_ticket(self, keys: tuple[str, ...]) -> TextClause:
+    def update_ticket(self, keys: tuple[str, ...]) -> Executable:
         """``UPDATE tickets SET … WHERE id = :id AND state = :expect RETURNING *`` for these columns."""
         key = ("t", keys)
         stmt = self._updates.get(key)
         if stmt is None:
             sets = ", ".join(f"{q(k)} = :{k}" for k in keys)
-            stmt = text(f"UPDATE tickets SET {sets} WHERE id = :id AND state = :expect RETURNING *")
+            stmt = _t(text(f"UPDATE tickets SET {sets} WHERE id = :id AND state = :expect RETURNING *"))
             self._updates[key] = stmt
         return stmt
 
-    def update_window(self, keys: tuple[str, ...]) -> TextClause:
+    def update_window(self, keys: tuple[str, ...]) -> Executable:
         """``UPDATE windows SET … WHERE number = :n RETURNING *`` for these columns."""
         key = ("w", keys)
         stmt = self._updates.get(key)
         if stmt is None:
             sets = ", ".join(f"{q(k)} = :{k}" for k in keys)
-            stmt = text(f"UPDATE windows SET {sets} WHERE number = :n RETURNING *")
+            stmt = _w(text(f"UPDATE windows SET {sets} WHERE number = :n RETURNING *"))
             self._updates[key] = stmt
         return stmt

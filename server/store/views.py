@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Generic, TypeVar
 
 from server.queue.entities import IdentityRef
@@ -64,7 +64,8 @@ class TicketView:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return asdict(self)
+        # every field is a plain value: cheaper than dataclasses.asdict's deep copy
+        return {name: getattr(self, name) for name in _TICKET_FIELDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,14 @@ class WindowView:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return asdict(self)
+        return {
+            "number": self.number, "name": self.name, "zone": self.zone, "state": self.state, "clerk": self.clerk,
+            "pause_reason": self.pause_reason, "current": self.current.to_dict() if self.current else None,
+            "services": list(self.services),
+        }
+
+
+_TICKET_FIELDS = tuple(f.name for f in fields(TicketView))
 
 
 @dataclass(frozen=True, slots=True)

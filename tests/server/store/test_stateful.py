@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import secrets
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import select
 
 from server.config import parse_config
@@ -48,11 +50,15 @@ PRIORITIES = st.sampled_from(["normal", "normal", "normal", "priority", "appoint
 class QueueMachine(RuleBasedStateMachine):
     """Drives one QueueStore and checks it against a thin model."""
 
+    # a fresh database URL per example; None = a SQLite file in a temp dir
+    new_database: Callable[[], str] | None = None
+
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.mkdtemp(prefix="hallq-hyp-")
         self.now = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
-        self.store = QueueStore(f"sqlite:///{self.dir}/q.db", CONFIG, clock=lambda: self.now)
+        url = self.new_database() if self.new_database else f"sqlite:///{self.dir}/q.db"
+        self.store = QueueStore(url, CONFIG, clock=lambda: self.now)
         self.store.migrate()
         self.ids: list[int] = []
         self.streak = {1: 0, 2: 0, 3: 0}
@@ -182,6 +188,20 @@ class QueueMachine(RuleBasedStateMachine):
     def pause(self, window: int) -> None:
         self.try_(self.store.pause_window, window)
 
+    @rule(window=WINDOWS)
+    def close_and_reopen(self, window: int) -> None:
+        if self.try_(self.store.close_window, window) is not None:
+            self.streak[window] = 0
+            assert self.window_row(window).state == "closed"
+            self.store.open_window(window, clerk="0002")
+
+    @rule(window=WINDOWS, level=st.integers(0, 6))
+    def rate(self, window: int, level: int) -> None:
+        out = self.try_(self.store.request_rating, window)
+        if out is not None:
+            rated = self.try_(self.store.rate, out.value.id, level)
+            assert (rated is not None) == (1 <= level <= 5)
+
     # -- invariants -------------------------------------------------------------------
 
     def window_row(self, number: int) -> Any:
@@ -229,3 +249,24 @@ QueueMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestQueue = QueueMachine.TestCase
+
+
+def test_same_machine_on_postgresql(postgres_url: str) -> None:
+    """Fewer, shorter runs against PostgreSQL: same invariants, the other SQL dialect."""
+    import psycopg
+
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+
+    def new_database() -> str:
+        name = f"h_{secrets.token_hex(6)}"
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+    class OnPostgres(QueueMachine):
+        pass
+
+    OnPostgres.new_database = staticmethod(new_database)  # type: ignore[assignment]
+    run_state_machine_as_test(OnPostgres, settings=settings(
+        max_examples=8, stateful_step_count=40, deadline=None, database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

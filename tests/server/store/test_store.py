@@ -208,6 +208,7 @@ def test_rating_once_after_service(store: QueueStore) -> None:
     assert code_of(lambda: store.rate(t.id, 5)) == "not_ratable"
     store.open_window(1, clerk="0001")
     store.call_next(1)
+    assert code_of(lambda: store.request_rating(1)) == "not_ratable"
     store.start(1)
     req = store.request_rating(1)
     assert req.events[0].type == "rating.requested" and req.events[0].topics == ("window:1", f"ticket:{t.id}")
