@@ -13,7 +13,9 @@ Server → client::
     {"type": "resync"}        the client fell behind: subscribe again for fresh snapshots
     {"type": "error", "code": "...", "zh": "...", "en": "...", "topic": "window:99"}
 
-A snapshot is complete up to its ``seq``; the server never sends an event of that topic
+Ticket tokens never travel on the stream (they are capabilities of the ticket's holder).
+``pong`` comes after every event published before the ``ping`` arrived. A snapshot is
+complete up to its ``seq``; the server never sends an event of that topic
 with a lower or equal ``seq`` after it. ``prev`` is the ``seq`` of the previous event sent
 on this connection, so a client can tell a lost message from one filtered by topic.
 Ephemeral events (``devices``, ``alerts``) have no ``seq``.
@@ -29,6 +31,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from server.auth.privacy import strip_tokens
 from server.errors import HallqError
 from server.events import CLOSED, Hub, Message, Subscriber
 
@@ -58,8 +61,8 @@ class Connection:
         return bool(topics) and all(self.floor.get(t, 0) >= seq for t in topics)
 
     async def send(self, message: Message) -> None:
-        """Send one JSON message."""
-        await self.ws.send_text(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+        """Send one JSON message, without ticket tokens (they stay with the ticket's holder)."""
+        await self.ws.send_text(json.dumps(strip_tokens(message), ensure_ascii=False, separators=(",", ":")))
 
     async def pump(self) -> None:
         """Forward hub messages to the client until the hub closes the subscription."""
@@ -84,7 +87,7 @@ class Connection:
                 elif self._stale(message):
                     continue
                 seq = message.get("seq")
-                if isinstance(seq, int):
+                if isinstance(seq, int) and "topics" in message:
                     message = {**message, "prev": self.prev}
                     self.prev = seq
                 await self.send(message)
@@ -161,8 +164,8 @@ async def websocket(ws: WebSocket) -> None:
                 else:
                     conn.unsubscribe(topics)
             elif op == "ping":
-                async with conn.lock:
-                    await conn.send({"type": "pong", "seq": hub.last_seq})
+                # through the queue, so the pong follows every event published before it (a barrier)
+                conn.sub.offer({"type": "pong", "seq": hub.last_seq})
             else:
                 await conn.error("invalid_request", f"未知操作：{op}", f"Unknown op: {op}")
     except WebSocketDisconnect:

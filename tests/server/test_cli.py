@@ -47,3 +47,40 @@ def test_serve_passes_flags_to_every_worker_through_the_environment(
 def test_device_flag_needs_id_and_url() -> None:
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["serve", "--device", "printer-k1"])
+
+
+@pytest.mark.timeout(120)
+def test_demo_starts_the_demo_hall_and_prints_the_pages(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "demo.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "demo", "--port", str(port)], cwd=tmp_path,
+                                env=dict(os.environ, PYTHONPATH=str(root)), stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        ticket = httpx.post(f"http://127.0.0.1:{port}/api/tickets", json={"service": "general"}, timeout=5)
+        assert ticket.status_code == 201, ticket.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    printed = out.read_text(errors="replace")
+    for page in cli.DEMO_PAGES:
+        assert f"http://127.0.0.1:{port}{page}" in printed
+    assert (tmp_path / "var" / "demo.db").exists()
