@@ -71,6 +71,7 @@ class HealthTracker:
 
     def __post_init__(self) -> None:
         self._health = Health(DeviceState.CLOSED, since=self.clock())
+        self._ever_available = False
 
     @property
     def health(self) -> Health:
@@ -95,7 +96,11 @@ class HealthTracker:
         if old.available and not new.available:
             faults = ",".join(new.faults)
             log.warning("device %s dropped: %s %s %s", self.device_id, new.state, faults, new.detail or "")
-        elif not old.available and new.available and old.state != DeviceState.CLOSED:
-            log.warning("device %s is back: %s", self.device_id, new.state)
+        elif not old.available and new.available:
+            if self._ever_available:
+                log.warning("device %s is back: %s", self.device_id, new.state)
+            else:
+                log.info("device %s is ready", self.device_id)
+            self._ever_available = True
         elif new.faults != old.faults:
             log.info("device %s faults: %s", self.device_id, ",".join(new.faults) or "none")

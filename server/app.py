@@ -26,7 +26,9 @@ from sqlalchemy.engine import make_url
 from server.api import hall as hall_api
 from server.api import ops, problems, tickets, windows, ws
 from server.api.ops import VERSION, TimingMiddleware
+from server.api.pages import mount_pages
 from server.config import HallConfig, load_config
+from server.devices.setup import install as install_devices
 from server.events import Hub
 from server.hallservice import HallService
 from server.metrics import Metrics
@@ -136,7 +138,8 @@ def create_app(
     app.add_middleware(TimingMiddleware, metrics=metrics)
     for router in (tickets.router, windows.router, hall_api.router, ws.router, ops.router):
         app.include_router(router)
-    # pages (/kiosk, /clerk, /display, /supervisor, /t) are added by their own routers
+    install_devices(app)
+    mount_pages(app)  # last: it mounts /static
     return app
 
 

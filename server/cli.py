@@ -1,4 +1,4 @@
-"""The ``hallq`` command: serve, demo, check-config."""
+"""The ``hallq`` command: serve, demo, check-config, sim."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from server.settings import DEMO_CONFIG
+
+SIM_KINDS = ("printer", "idcard", "led", "keypads", "camera")
 
 DEMO_PAGES = ("/kiosk/k1", "/clerk", "/display/hall", "/display/window/1", "/supervisor", "/docs")
 
@@ -46,7 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a hall YAML file")
     check.add_argument("file", type=Path)
+
+    sim = sub.add_parser("sim", help="run one device simulator (printer, idcard, led, keypads, camera)")
+    sim.add_argument("device", choices=sorted(SIM_KINDS), help="which simulator")
+    sim.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT, or 'pty' for a pseudo-terminal")
+    sim.add_argument("options", nargs="*", metavar="KEY=VALUE", help="simulator options, e.g. encoding=gbk")
     return parser
+
+
+def _sim_options(pairs: Sequence[str]) -> dict[str, object]:
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"hallq sim: expected KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
 
 
 def _export(env: dict[str, str | None]) -> None:
@@ -123,11 +143,14 @@ def demo(args: argparse.Namespace) -> int:
 
 def check_config(path: Path) -> int:
     """``hallq check-config FILE``: 0 when valid, 1 with every problem listed otherwise."""
+    from drivers.errors import ConfigurationError
     from server.config import ConfigError, load_config
+    from server.devices.validation import validate_devices
 
     try:
         cfg = load_config(path)
-    except ConfigError as exc:
+        validate_devices(cfg, allow_sim=True)
+    except (ConfigError, ConfigurationError) as exc:
         print(exc, file=sys.stderr)
         return 1
     print(f"{path}: OK — {cfg.hall.name}: {len(cfg.services)} services, {len(cfg.windows)} windows, "
@@ -144,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     if args.command == "demo":
         return demo(args)
+    if args.command == "sim":
+        from drivers.simcli import run_sim
+
+        return run_sim(args.device, args.listen, _sim_options(args.options))
     return check_config(args.file)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -201,6 +201,25 @@ class DeviceConfig(_Model):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+CardTypeName = Literal["resident", "permit_hmt", "foreigner_2017", "foreigner_2023"]
+
+
+class IdentityConfig(_Model):
+    """Kiosk identity sessions from ID cards (身份证取号)."""
+
+    session_timeout_s: float = Field(default=60.0, gt=0)
+    expired_card: Literal["refuse", "warn"] = "refuse"
+    accepted_card_types: list[CardTypeName] = Field(default_factory=lambda: list(get_args(CardTypeName)))
+    end_after_ticket: bool = False
+
+
+class MonitoringConfig(_Model):
+    """Camera snapshots kept for complaints and absence alerts."""
+
+    snapshot_dir: str = "var/snapshots"
+    snapshot_retention_days: int = Field(default=30, ge=1)
+
+
 class ServerSettings(_Model):
     """Where the server keeps its data and listens."""
 
@@ -220,6 +239,8 @@ class HallConfig(_Model):
     policy: Policy = Field(default_factory=Policy)
     kiosks: list[KioskConfig] = Field(default_factory=list)
     devices: list[DeviceConfig] = Field(default_factory=list)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @cached_property

@@ -7,7 +7,8 @@ failure also slows the next answer (``delay_base`` doubling up to ``delay_max`` 
 The attempts live in the ``login_attempts`` table, so a restart does not reset a lockout.
 
 Ticket issue: sliding-window counters in memory (per server process) per kiosk, per
-client address and per person (the keyed hash of the ID card on the kiosk's reader).
+client address, per staff or device account and per person (the keyed hash of the ID card on
+the kiosk's reader). ``HALLQ_AUTH_*`` settings tune them (see ``service.AuthSettings``).
 """
 
 from __future__ import annotations
@@ -89,10 +90,12 @@ def locked_error(retry_after: int) -> RateLimited:
 
 @dataclass(frozen=True)
 class IssuePolicy:
-    """Ticket-issue limits: (count, seconds) per kiosk, per client address, per person."""
+    """Ticket-issue limits: (count, seconds) per kiosk, per staff/device account, per client address, per person."""
 
-    per_kiosk: tuple[int, float] = (30, 60.0)
-    per_ip: tuple[int, float] = (20, 60.0)
+    enabled: bool = True
+    per_kiosk: tuple[int, float] = (60, 60.0)
+    per_account: tuple[int, float] = (120, 60.0)
+    per_ip: tuple[int, float] = (300, 60.0)
     per_person: tuple[int, float] = (3, 600.0)
 
 
@@ -151,15 +154,17 @@ async def limit_issue(request: Request) -> None:
     if auth is None:
         return
     policy: IssuePolicy = auth.settings.issue
+    if not policy.enabled:
+        return
     window: SlidingWindow = auth.issue_window
     now = auth.monotonic()
     principal: Principal | None = getattr(request.state, "principal", None)
     kiosk = request.path_params.get("kiosk_id") or (principal.kiosk if principal else None)
-    checks: list[tuple[str, tuple[int, float]]] = []
+    checks: list[tuple[str, tuple[int, float]]] = [(f"ip:{client_ip(request)}", policy.per_ip)]
     if principal is not None and principal.role is Role.KIOSK:
         checks.append((f"kiosk:{principal.kiosk}", policy.per_kiosk))
-    else:
-        checks.append((f"ip:{client_ip(request)}", policy.per_ip))
+    elif principal is not None:
+        checks.append((f"account:{principal.subject}", policy.per_account))
     person = _person_key(request, kiosk)
     if person:
         checks.append((f"person:{person}", policy.per_person))

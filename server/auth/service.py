@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from fastapi import Request
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, Engine, insert
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
@@ -37,16 +39,47 @@ class _Miss(Exception):
 CACHE_SECONDS = 3.0  # how long another process's revocation may take to bite
 
 
-@dataclass(frozen=True)
-class AuthSettings:
-    """Lifetimes and limits of authentication."""
+def _rate(value: str) -> tuple[int, float]:
+    """``"60/60"`` → (60 requests, per 60 seconds)."""
+    count, _, seconds = value.partition("/")
+    return int(count), float(seconds or 60)
 
-    token_ttl_seconds: int = 8 * 3600  # one shift
-    session_ttl_seconds: int = 12 * 3600
-    trust_proxy: bool = False  # believe X-Forwarded-For / X-Forwarded-Proto
-    max_body: int = 64 * 1024
-    login: LoginPolicy = field(default_factory=LoginPolicy)
-    issue: IssuePolicy = field(default_factory=IssuePolicy)
+
+class AuthSettings(BaseSettings):
+    """Lifetimes and limits of authentication; environment ``HALLQ_AUTH_*`` (e.g. ``HALLQ_AUTH_KIOSK_RATE=600/60``)."""
+
+    model_config = SettingsConfigDict(env_prefix="HALLQ_AUTH_", extra="ignore", frozen=True)
+
+    token_ttl_seconds: int = Field(default=8 * 3600, ge=60)  # one shift
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    trust_proxy: bool = False  # believe X-Forwarded-For / X-Forwarded-Proto from a reverse proxy
+    max_body: int = Field(default=64 * 1024, ge=1024)
+    # sign-in
+    login_max_failures: int = Field(default=5, ge=1)
+    login_account_max_failures: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    login_delay_base: float = Field(default=0.25, ge=0)
+    login_delay_max: float = Field(default=2.0, ge=0)
+    # ticket issue ("count/seconds"); off only for load tests
+    issue_limits: bool = True
+    kiosk_rate: str = Field(default="60/60", pattern=r"^\d+/\d+(\.\d+)?$")  # one kiosk: a person per second at most
+    account_rate: str = Field(default="120/60", pattern=r"^\d+/\d+(\.\d+)?$")  # staff and device hosts
+    ip_rate: str = Field(default="300/60", pattern=r"^\d+/\d+(\.\d+)?$")  # backstop per client address
+    person_rate: str = Field(default="3/600", pattern=r"^\d+/\d+(\.\d+)?$")  # per ID card
+
+    @property
+    def login(self) -> LoginPolicy:
+        """The sign-in policy."""
+        return LoginPolicy(self.login_max_failures, self.login_account_max_failures, self.login_window_minutes,
+                           self.login_lockout_minutes, self.login_delay_base, self.login_delay_max)
+
+    @property
+    def issue(self) -> IssuePolicy:
+        """The ticket-issue policy."""
+        return IssuePolicy(enabled=self.issue_limits, per_kiosk=_rate(self.kiosk_rate),
+                           per_account=_rate(self.account_rate), per_ip=_rate(self.ip_rate),
+                           per_person=_rate(self.person_rate))
 
 
 def now_ms(clock: Callable[[], dt.datetime]) -> int:

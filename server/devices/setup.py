@@ -13,13 +13,18 @@ startup builds ``app.state.devices`` (a DeviceManager), follows queue events thr
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
+from server.api import announcements, identity, video
 from server.api.devices import router
+from server.devices.cameras import CameraWiring, CameraWiringOptions
+from server.devices.identity import IdentityWiring
 from server.devices.manager import DeviceManager
 from server.devices.validation import validate_devices
+from server.devices.window_wiring import WindowWiring
 
 
 def public_base_url(app: FastAPI) -> str:
@@ -38,7 +43,15 @@ def install(app: FastAPI) -> None:
     app.state.devices_installed = True
     settings, config = app.state.settings, app.state.config
     validate_devices(config, overrides=settings.devices, allow_sim=settings.demo)
-    app.include_router(router)
+    for extra in (router, identity.router, announcements.router, video.router):
+        app.include_router(extra)
+    app.state.identity = IdentityWiring.from_config(config)
+    monitoring = config.monitoring
+    app.state.cameras = CameraWiring(
+        CameraWiringOptions(
+            snapshot_root=Path(monitoring.snapshot_dir), retention_days=monitoring.snapshot_retention_days
+        )
+    )
 
     async def start(app: FastAPI) -> None:
         hub = app.state.hub
@@ -47,8 +60,13 @@ def install(app: FastAPI) -> None:
             overrides=settings.devices, public_base_url=public_base_url(app),
         )
         app.state.devices = manager
+        # wirings turn queue events into device actions and device events into queue operations
+        manager.add_wiring(WindowWiring())
+        manager.add_wiring(app.state.identity)
+        manager.add_wiring(app.state.cameras)
         await manager.start()
         hub.add_handler(manager.on_queue_event)
+        hub.register_snapshot("kiosk", app.state.identity.kiosk_snapshot)
 
         async def devices_topic(_: str) -> Any:
             return manager.snapshot()
@@ -56,6 +74,7 @@ def install(app: FastAPI) -> None:
         hub.register_snapshot("devices", devices_topic)
 
     async def stop(app: FastAPI) -> None:
+        await video.close_streams(app)
         manager = getattr(app.state, "devices", None)
         if manager is not None:
             await manager.stop()

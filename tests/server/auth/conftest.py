@@ -16,9 +16,9 @@ from server.settings import Settings
 
 
 def config_in(tmp_path: Path, demo_config: HallConfig) -> HallConfig:
-    """The demo config with its secret file under ``tmp_path``."""
+    """The demo config with its secret file under ``tmp_path`` and no devices (no simulators to start)."""
     server = demo_config.server.model_copy(update={"secret_path": str(tmp_path / "secret.key")})
-    return demo_config.model_copy(update={"server": server})
+    return demo_config.model_copy(update={"server": server, "devices": []})
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from server.auth.limits import IssuePolicy, LoginPolicy, SlidingWindow, limit_issue, lock_remaining
+from server.auth.limits import LoginPolicy, SlidingWindow, limit_issue, lock_remaining
 from server.auth.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.auth.service import AuthService, AuthSettings
 
@@ -73,12 +73,12 @@ def test_sliding_window() -> None:
     assert w.hit("k", 2, 10.0, 10.5) is None  # the first hit left the window
 
 
-def _small_app(policy: IssuePolicy, max_body: int = 1024) -> tuple[FastAPI, list[float]]:
+def _small_app(settings: AuthSettings, max_body: int = 1024) -> tuple[FastAPI, list[float]]:
     from sqlalchemy import create_engine
 
     app = FastAPI()
     now = [0.0]
-    app.state.auth = AuthService(create_engine("sqlite://"), b"s" * 32, AuthSettings(issue=policy),
+    app.state.auth = AuthService(create_engine("sqlite://"), b"s" * 32, settings,
                                  monotonic=lambda: now[0])
 
     @app.post("/issue", dependencies=[Depends(limit_issue)])
@@ -101,7 +101,7 @@ def _small_app(policy: IssuePolicy, max_body: int = 1024) -> tuple[FastAPI, list
 
 
 def test_issue_rate_limit_per_address() -> None:
-    app, now = _small_app(IssuePolicy(per_ip=(3, 60.0)))
+    app, now = _small_app(AuthSettings(ip_rate="3/60"))
     with TestClient(app) as c:
         assert [c.post("/issue", json={}).status_code for _ in range(3)] == [200, 200, 200]
         r = c.post("/issue", json={})
@@ -111,7 +111,7 @@ def test_issue_rate_limit_per_address() -> None:
 
 
 def test_issue_rate_limit_per_person() -> None:
-    app, _ = _small_app(IssuePolicy(per_ip=(100, 60.0), per_person=(2, 600.0)))
+    app, _ = _small_app(AuthSettings(ip_rate="100/60", person_rate="2/600"))
 
     class Session:
         class identity:
@@ -135,7 +135,7 @@ def test_issue_rate_limit_per_person() -> None:
 
 
 def test_body_limit_and_security_headers() -> None:
-    app, _ = _small_app(IssuePolicy(), max_body=1024)
+    app, _ = _small_app(AuthSettings(), max_body=1024)
     with TestClient(app) as c:
         r = c.post("/issue", content=b'{"a": "' + b"x" * 2000 + b'"}', headers={"content-type": "application/json"})
         assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
@@ -159,3 +159,11 @@ def test_body_limit_and_security_headers() -> None:
 def test_login_policy_defaults_are_sane() -> None:
     p = LoginPolicy()
     assert 3 <= p.max_failures <= 10 and p.lockout_minutes >= 5 and p.account_max_failures > p.max_failures
+
+
+def test_settings_from_environment(monkeypatch: Any) -> None:
+    monkeypatch.setenv("HALLQ_AUTH_KIOSK_RATE", "600/60")
+    monkeypatch.setenv("HALLQ_AUTH_ISSUE_LIMITS", "false")
+    monkeypatch.setenv("HALLQ_AUTH_LOGIN_MAX_FAILURES", "3")
+    s = AuthSettings()
+    assert s.issue.per_kiosk == (600, 60.0) and s.issue.enabled is False and s.login.max_failures == 3
