@@ -27,6 +27,7 @@ from server.api import hall as hall_api
 from server.api import ops, problems, tickets, windows, ws
 from server.api.ops import VERSION, TimingMiddleware
 from server.api.pages import mount_pages
+from server.auth import install as install_auth
 from server.config import HallConfig, load_config
 from server.devices.setup import install as install_devices
 from server.events import Hub
@@ -138,6 +139,7 @@ def create_app(
     app.add_middleware(TimingMiddleware, metrics=metrics)
     for router in (tickets.router, windows.router, hall_api.router, ws.router, ops.router):
         app.include_router(router)
+    install_auth(app)  # auth + audit routes, body limit / security headers / token redaction middleware
     install_devices(app)
     mount_pages(app)  # last: it mounts /static
     return app

@@ -22,6 +22,7 @@ __all__ = [
     "DeviceConfig",
     "HallConfig",
     "HallSettings",
+    "IdentityConfig",
     "KioskConfig",
     "Policy",
     "ServerSettings",
@@ -175,6 +176,8 @@ class Policy(_Model):
     callback_minutes: int = Field(default=30, ge=0)
     elderly_age: int | None = Field(default=65, ge=1)
     per_person_daily_total: int | None = Field(default=None, ge=1)
+    # with an identity (ID card), a person may hold one open ticket per service at a time
+    one_open_ticket_per_service: bool = True
     service_time_samples: int = Field(default=20, ge=1)
 
 

@@ -1,7 +1,7 @@
 // Clerk console: sign in to a window, call/serve tickets, waiting list, keyboard shortcuts.
 import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.js";
-import { get, post, esc, elapsed } from "/static/common/api.js";
+import { get, post, esc, elapsed, whoami, toSignIn } from "/static/common/api.js";
 import { toast, throttle } from "/static/common/ui.js";
 import { formatClerk, parseClerk } from "/static/common/clerk.js";
 
@@ -10,17 +10,26 @@ const LATE_SECONDS = 15 * 60;
 const KEYS = { n: "call-next", r: "recall", s: "start", f: "finish", x: "no-show", h: "suspend",
   t: "transfer", e: "request-rating", p: "pause" };
 const $ = (id) => document.getElementById(id);
-const state = { hall: null, number: null, window: null, waiting: [], feed: null, lastDone: null };
+const state = { me: null, hall: null, number: null, window: null, waiting: [], feed: null, lastDone: null };
+const isClerk = () => state.me && state.me.role === "clerk";
 
 // ---- sign in -------------------------------------------------------------------------
 function fillSignin() {
   const saved = JSON.parse(localStorage.getItem(STORE_KEY) || "{}");
-  const windows = (state.hall && state.hall.windows) || [];
+  let windows = (state.hall && state.hall.windows) || [];
+  if (isClerk()) {
+    // a clerk account works only at the window it signed into (工号 = user name)
+    windows = windows.filter((w) => w.number === state.me.window);
+    saved.window = state.me.window;
+    saved.staffNo = state.me.staff_no || state.me.subject;
+    saved.name = state.me.name || saved.name;
+  }
   $("in-window").innerHTML = windows.map((w) =>
     `<option value="${w.number}">${esc(w.name || t("hall.window_n", { n: w.number }))}</option>`).join("");
   if (saved.window) $("in-window").value = String(saved.window);
   $("in-staff").value = saved.staffNo || "";
   $("in-name").value = saved.name || "";
+  for (const id of ["in-window", "in-staff"]) $(id).disabled = isClerk();
 }
 
 async function signIn(ev) {
@@ -41,6 +50,11 @@ async function signIn(ev) {
 async function signOut() {
   try { await post(`/api/windows/${state.number}/close`); } catch (e) { toast(problemText(e.problem), "error"); return; }
   localStorage.removeItem(STORE_KEY);
+  if (isClerk()) {   // the clerk's session ends with the shift at this window
+    try { await post("/auth/logout"); } catch (e) { /* the session is gone either way */ }
+    toSignIn("login");
+    return;
+  }
   if (state.feed) state.feed.stop();
   state.feed = null;
   state.number = null;
@@ -233,8 +247,13 @@ function onKey(e) {
 }
 
 async function main() {
+  const me = await whoami();
+  if (me === null) { toSignIn("login"); return; }
+  if (me && me.must_change_password) { location.assign("/auth/password?next=/clerk"); return; }
+  state.me = me || null;
   await setLang(initialLang("zh-CN"));
   try { state.hall = await get("/api/hall"); } catch (e) { toast(problemText(e.problem), "error"); }
+  if (isClerk() && !state.me.window) toast(t("clerk.no_window"), "error", 15000);
   fillSignin();
   $("signin-form").addEventListener("submit", signIn);
   $("signout").addEventListener("click", signOut);
@@ -251,8 +270,9 @@ async function main() {
   setInterval(() => { if (state.number) renderWaiting(); }, 30000);   // keep "waited" times fresh
   // a clerk who reloads the page stays at the window they opened
   const saved = JSON.parse(localStorage.getItem(STORE_KEY) || "{}");
-  const w = saved.window && ((state.hall && state.hall.windows) || []).find((x) => x.number === saved.window);
-  if (w && w.state !== "closed") { state.window = w; enterConsole(saved.window); }
+  const mine = isClerk() ? state.me.window : saved.window;
+  const w = mine && ((state.hall && state.hall.windows) || []).find((x) => x.number === mine);
+  if (w && w.state !== "closed") { state.window = w; enterConsole(mine); }
   window.hallqClerk = { state };
 }
 

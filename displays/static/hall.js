@@ -91,7 +91,9 @@ function playNext() {
   const audio = $("audio");
   state.playing = true;
   audio.src = state.audioQueue.shift();
-  audio.play().catch((err) => {
+  audio.play().then(() => {
+    document.body.dataset.audioStarted = String(Number(document.body.dataset.audioStarted || 0) + 1);
+  }).catch((err) => {
     state.playing = false;
     if (err && err.name === "NotAllowedError") {
       // autoplay blocked until a user gesture: keep the clip, ask for one click

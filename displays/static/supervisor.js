@@ -1,7 +1,7 @@
 // Supervisor overview: windows, queues, device health (GET /api/devices + topic devices), alerts.
 import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, t, tOr, initialLang } from "/static/common/i18n.js";
-import { get, esc } from "/static/common/api.js";
+import { get, esc, whoami, toSignIn } from "/static/common/api.js";
 import { startClock, throttle } from "/static/common/ui.js";
 import { parseClerk } from "/static/common/clerk.js";
 
@@ -50,7 +50,10 @@ function bindingText(b) {
 function renderDevices() {
   const rows = [];
   let down = 0;
-  for (const d of state.devices.values()) {
+  // faulted devices first: with dozens of devices the healthy ones would hide them
+  const ordered = [...state.devices.values()].sort((a, b) =>
+    Number(!!(a.health && a.health.available)) - Number(!!(b.health && b.health.available)));
+  for (const d of ordered) {
     const h = d.health || {};
     const ok = h.available;
     if (!ok) down += 1;
@@ -124,6 +127,7 @@ function onEvent(msg) {
 }
 
 async function main() {
+  if ((await whoami()) === null) { toSignIn("login"); return; }
   await setLang(initialLang("zh-CN"));
   startClock($("clock"));
   renderAlerts();

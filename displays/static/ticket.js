@@ -1,10 +1,11 @@
 // Citizen ticket page: live state of one ticket (topic ticket:<id>), position refreshed on hall events.
 import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.js";
-import { get, post } from "/static/common/api.js";
+import { get, post, setHeader } from "/static/common/api.js";
 import { throttle, toast } from "/static/common/ui.js";
 
 const ID = Number(document.body.dataset.ticket);
+setHeader("X-Ticket-Token", document.body.dataset.token);   // the citizen's credential for this ticket
 const $ = (id) => document.getElementById(id);
 const state = { ticket: null, windows: new Map() };
 const ENDED = ["done", "no_show", "cancelled", "expired", "transferred"];

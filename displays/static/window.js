@@ -1,7 +1,7 @@
 // Window display: window, clerk, current number and status; the 好差评 tablet evaluator.
 import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, t, problemText, initialLang } from "/static/common/i18n.js";
-import { get, post } from "/static/common/api.js";
+import { get, post, whoami, toSignIn } from "/static/common/api.js";
 import { toast, throttle } from "/static/common/ui.js";
 import { parseClerk } from "/static/common/clerk.js";
 import { fitStage } from "/static/common/stage.js";
@@ -99,6 +99,8 @@ function onEvent(msg) {
 
 async function main() {
   fitStage($("stage"), 1280, 800);
+  // the window's screen signs in with its display token (display:w<n> may record ratings)
+  if ((await whoami()) === null) { toSignIn("device"); return; }
   await setLang(initialLang("zh-CN"));
   $("rate").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-level]");

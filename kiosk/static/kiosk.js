@@ -1,7 +1,7 @@
 // Kiosk page: services by category, ID-card identity session, issue, ticket on screen.
 import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, lang, t, tOr, problemText, initialLang } from "/static/common/i18n.js";
-import { get, post, del, esc } from "/static/common/api.js";
+import { get, post, del, esc, whoami, toSignIn } from "/static/common/api.js";
 import { toast, startClock, speak, throttle } from "/static/common/ui.js";
 
 const KIOSK = document.body.dataset.kiosk;
@@ -238,6 +238,9 @@ function setSpeech(on) {
 }
 
 async function main() {
+  // the kiosk browser signs in once with its device token (/auth/device)
+  const me = await whoami();
+  if (me === null || (me && (me.role !== "kiosk" || me.kiosk !== KIOSK))) { toSignIn("device"); return; }
   await setLang(initialLang("zh-CN"));
   startClock($("clock"));
   setSpeech(false);

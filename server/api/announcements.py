@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from server.api.problems import responses
+from server.auth import public
 from server.errors import NotFound
 
-router = APIRouter(prefix="/api", tags=["announcements"])
+router = APIRouter(prefix="/api", tags=["announcements"],
+                   dependencies=[Depends(public("the spoken call the whole hall hears"))])
 
 Key = Path(pattern=r"^[0-9a-f]{20}$", description="Announcement key from the announcement.ready event")
 

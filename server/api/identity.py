@@ -11,16 +11,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from server.api.problems import responses
+from server.auth import Role, allow, limit_issue
 from server.errors import NotFound
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api", tags=["identity"])
+router = APIRouter(prefix="/api", tags=["identity"], dependencies=[Depends(allow(Role.KIOSK))])  # its own kiosk only
 
 KioskId = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Kiosk id")
 
@@ -55,6 +56,7 @@ async def get_session(request: Request, kiosk_id: str = KioskId) -> dict[str, An
 
 
 @router.post("/kiosks/{kiosk_id}/tickets", status_code=201, summary="Take a ticket with the kiosk's ID card",
+             dependencies=[Depends(limit_issue)],
              responses=responses(403, 404, 422))
 async def issue_at_kiosk(body: KioskTicketRequest, request: Request, kiosk_id: str = KioskId) -> dict[str, Any]:
     """Issue a ticket bound to the current identity session (without one when no card was read)."""

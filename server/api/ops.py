@@ -7,13 +7,14 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.deps import Hall
 from server.api.models import Health
+from server.auth import MANAGERS, Role, allow, public
 from server.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and database check",
-            responses={503: {"model": Health, "description": "The database does not answer"}})
+            responses={503: {"model": Health, "description": "The database does not answer"}},
+            dependencies=[Depends(public("liveness probe"))])
 async def healthz(request: Request, hall: Hall) -> Any:
     """200 when the database answers, 503 otherwise."""
     try:
@@ -41,7 +43,8 @@ async def healthz(request: Request, hall: Hall) -> Any:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition format"}})
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition format"}},
+            dependencies=[Depends(allow(Role.DEVICE, *MANAGERS))])
 async def metrics(hall: Hall) -> Response:
     """Ticket counters by service, waiting gauges, request latency by route."""
     try:

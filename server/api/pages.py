@@ -12,12 +12,13 @@ from typing import Any
 
 import qrcode
 import qrcode.image.svg
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from server.auth import public
 from server.errors import HallqError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -30,7 +31,8 @@ _env = Environment(
 )
 templates = Jinja2Templates(env=_env)
 
-router = APIRouter(include_in_schema=True, tags=["pages"])
+router = APIRouter(include_in_schema=True, tags=["pages"],
+                   dependencies=[Depends(public("page shells; their data comes from the authorised API"))])
 
 
 def _state(request: Request, *names: str) -> Any:
@@ -138,8 +140,8 @@ async def _ticket_by_token(request: Request, token: str) -> dict[str, Any]:
 def ticket_url(request: Request, token: str) -> str:
     """Absolute URL of the citizen page of a ticket (config's public_url wins over the request's host)."""
     config = _config(request)
-    public = getattr(getattr(config, "server", None), "public_url", None) if config is not None else None
-    base = (public or str(request.base_url)).rstrip("/")
+    public_url = getattr(getattr(config, "server", None), "public_url", None) if config is not None else None
+    base = (public_url or str(request.base_url)).rstrip("/")
     return f"{base}/t/{token}"
 
 

@@ -14,17 +14,14 @@ Routes (all supervisor-only):
 
 The camera wiring is ``app.state.cameras`` (``server.devices.cameras.CameraWiring``).
 
-``require_supervisor`` is a PLACEHOLDER until accounts and roles exist: it accepts a
-token from the ``X-Supervisor-Token`` header or the ``hallq_supervisor`` cookie (an
-``<img>`` tag sends cookies, not headers) that is in ``app.state.supervisor_tokens``
-(a set of strings). No token → 401, unknown token → 403. The auth engineer replaces
-this function (keep its name, or swap the dependency in this module's routes).
+``require_supervisor`` is ``server.auth.allow(SUPERVISOR, ADMIN)``: a bearer token, or the
+sign-in session cookie (an ``<img>`` tag sends cookies, not headers). No credentials → 401,
+another role → 403.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import html
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -33,7 +30,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from drivers.camera.broadcast import MULTIPART_CONTENT_TYPE, JpegBroadcaster, multipart_part
-from server.errors import HallqError, NotFound, Refused
+from server.auth import Principal, Role, allow
+from server.errors import HallqError, NotFound
 
 SUPERVISOR_HEADER = "X-Supervisor-Token"
 SUPERVISOR_COOKIE = "hallq_supervisor"
@@ -55,18 +53,8 @@ class CameraUnavailable(HallqError):
     default_code = "camera_unavailable"
 
 
-async def require_supervisor(request: Request) -> str:
-    """PLACEHOLDER supervisor check: a token from header/cookie found in ``app.state.supervisor_tokens``."""
-    token = request.headers.get(SUPERVISOR_HEADER) or request.cookies.get(SUPERVISOR_COOKIE)
-    if not token:
-        raise NotSignedIn("请先以值班长身份登录", "Sign in as a supervisor first")
-    tokens: set[str] = getattr(request.app.state, "supervisor_tokens", None) or set()
-    if not any(hmac.compare_digest(token.encode(), known.encode()) for known in tokens):
-        raise Refused("仅值班长可以查看视频", "Only supervisors may see the video", code="forbidden")
-    return token
-
-
-Supervisor = Annotated[str, Depends(require_supervisor)]
+require_supervisor = allow(Role.SUPERVISOR, Role.ADMIN, window_param=None)  # only supervisors see video
+Supervisor = Annotated[Principal, Depends(require_supervisor)]
 router = APIRouter(tags=["video"])
 
 

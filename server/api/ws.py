@@ -29,8 +29,9 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
+from server.auth import public
 from server.auth.privacy import strip_tokens
 from server.errors import HallqError
 from server.events import CLOSED, Hub, Message, Subscriber
@@ -137,7 +138,7 @@ def _topics(message: dict[str, Any]) -> list[str] | None:
     return list(dict.fromkeys(topics))
 
 
-@router.websocket("/ws")
+@router.websocket("/ws", dependencies=[Depends(public("screens and ticket pages; tokens are stripped"))])
 async def websocket(ws: WebSocket) -> None:
     """Subscribe to topics and receive snapshots, then events in seq order."""
     await ws.accept()

@@ -161,11 +161,12 @@ AUTH_RESPONSES = {
     "401": _problem_response("Sign-in required (bearer token, device token or session cookie)"),
     "403": _problem_response("Not allowed for this role, window, kiosk or ticket; or CSRF token missing"),
 }
+NOT_FOUND_RESPONSE = _problem_response("No such resource (unknown id, number, token or file)")
 LIMIT_RESPONSE = _problem_response("Too many requests; `retry_after` seconds (also the Retry-After header)")
 
 
 def document_auth(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
-    """Add OAuth2 and the 401/403/429 answers of protected and rate-limited routes to an OpenAPI document."""
+    """Add OAuth2 and the 401/403/404/429 answers (protected, parameterised, rate-limited routes) to a document."""
     from server.api.models import Problem
 
     components = schema.setdefault("components", {})
@@ -187,6 +188,12 @@ def document_auth(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                 for status, spec in AUTH_RESPONSES.items():
                     op.setdefault("responses", {}).setdefault(status, spec)
                 op["security"] = [{"OAuth2": []}]
+            if "{" in info.path:  # every path parameter names something that may not exist
+                ok = op.get("responses", {}).get("200", {}).get("content", {})
+                spec = NOT_FOUND_RESPONSE
+                if "text/html" in ok:  # a page: its 404 is a page too
+                    spec = {**spec, "content": {**spec["content"], "text/html": {"schema": {"type": "string"}}}}
+                op.setdefault("responses", {}).setdefault("404", spec)
             if "limit_issue" in info.calls:
                 op.setdefault("responses", {}).setdefault("429", LIMIT_RESPONSE)
     return schema

@@ -185,6 +185,14 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _known_window(request: Request, number: int | None) -> bool:
+    """False for malformed or unconfigured windows: the route answers those with 422/404 itself."""
+    config = getattr(request.app.state, "config", None)
+    if number is None:
+        return False
+    return config is None or number in getattr(config, "window_map", {number: None})
+
+
 async def _citizen(request: Request, rule: Rule) -> Principal | None:
     token = request.headers.get(TICKET_HEADER)
     auth = getattr(request.app.state, "auth", None)
@@ -237,7 +245,7 @@ async def enforce(request: Request, rule: Rule) -> Principal:
     if rule.window_param and rule.window_param in params:
         number = _int(params[rule.window_param])
         bound = principal.role in (Role.CLERK, Role.DEVICE) or (principal.role is Role.DISPLAY and principal.windows)
-        if bound and number not in principal.windows:
+        if bound and _known_window(request, number) and number not in principal.windows:
             raise Forbidden(f"只能操作已登录的窗口（{sorted(principal.windows)}）",
                             "Only the window this account signed into", code="wrong_window")
     kiosk_bound = rule.kiosk_param and rule.kiosk_param in params and principal.role is Role.KIOSK

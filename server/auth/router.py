@@ -227,8 +227,15 @@ async def password_submit(request: Request, principal: StaffMe, old_password: An
     auth = _auth(request)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
-        await auth.run(lambda: _revoke(auth, old))
-    return await auth.run(_session_response, request, principal.with_via("session"), target)
+        await auth.run(_revoke, auth, old)
+
+    def reload() -> acc.Account:
+        with auth.engine.connect() as conn:
+            return acc.require_account(conn, principal.account_id or 0)
+
+    account = await auth.run(reload)  # the new epoch: sessions made under the old one are dead
+    fresh = account.principal(principal.window, via="session")
+    return await auth.run(_session_response, request, fresh, target)
 
 
 def _revoke(auth: Any, token: str) -> None:

@@ -34,6 +34,12 @@ def per_person_limit(service: str | None, limit: int) -> Refused:
                    code="per_person_limit", service=service, limit=limit)
 
 
+def open_ticket_exists(service: str, name: str, number: str) -> Refused:
+    """The person already holds an open ticket of this service."""
+    return Refused(f"您已有{name}的号票{number}，请等候叫号", f"An open ticket {number} of {service} exists already",
+                   code="per_person_limit", service=service, number=number)
+
+
 def service_disabled(service: str, name: str) -> Refused:
     """The service is configured but not offered now."""
     return Refused(f"{name}暂停办理", f"{service} is not offered now", code="service_disabled", service=service)

@@ -47,15 +47,29 @@ class Tx:
         self.day = day
         self.tz = tz
         self.events: list[Event] = []
+        self._pending: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
 
     def emit(self, type_: str, topics: tuple[str, ...], data: dict[str, Any]) -> None:
-        """Write an event to the outbox (its row id is the global seq)."""
-        seq = self.conn.execute(
-            self.sql.event,
-            {"type": type_, "topics": json.dumps(topics), "data": json.dumps(data, ensure_ascii=False),
-             "at": self.ms},
-        ).scalar_one()
-        self.events.append(Event(type_, topics, data, int(seq), iso(self.ms, self.tz) or ""))
+        """Queue an event for the outbox; written (and given its seq) just before commit."""
+        self._pending.append((type_, topics, data))
+
+    def flush(self, pg: bool) -> None:
+        """Write the queued events; their row ids are the global seq."""
+        if not self._pending:
+            return
+        if pg:
+            # seq must follow commit order (readers page by seq): serialise the short tail of
+            # every writing transaction from taking its ids to its commit; nothing locks after this
+            self.conn.execute(self.sql.outbox_lock)
+        at = iso(self.ms, self.tz) or ""
+        for type_, topics, data in self._pending:
+            seq = self.conn.execute(
+                self.sql.event,
+                {"type": type_, "topics": json.dumps(topics), "data": json.dumps(data, ensure_ascii=False),
+                 "at": self.ms},
+            ).scalar_one()
+            self.events.append(Event(type_, topics, data, int(seq), at))
+        self._pending.clear()
 
     def record(self, ticket_id: int, from_state: str | None, to_state: str, action: str, actor: str,
                window: int | None) -> None:
@@ -121,7 +135,9 @@ class StoreBase:
         with self._write_lock:
             now = self.clock()
             with self.engine.begin() as conn:
-                yield Tx(conn, now, self.business_day(now), self.tz, self.sql)
+                tx = Tx(conn, now, self.business_day(now), self.tz, self.sql)
+                yield tx
+                tx.flush(self.pg)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

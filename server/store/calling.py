@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -76,10 +77,14 @@ class CallingOps(StoreBase):
                 if pick is None:
                     return Outcome(None, ())
                 c = pick.candidate
-                row = tx.conn.execute(self.sql.claim, {"id": c.id}).first()
-                if row is None:  # another window took it between our read and lock
-                    exclude.append(c.id)
-                    continue
+                row: Any
+                if self.pg:  # lock it, skipping a ticket another window is claiming right now
+                    row = tx.conn.execute(self.sql.claim, {"id": c.id}).first()
+                    if row is None:
+                        exclude.append(c.id)
+                        continue
+                else:  # BEGIN IMMEDIATE already serialises writers; the conditional update checks the state
+                    row = _Claim(c.id, TicketState.ISSUED.value)
                 try:
                     view = self._mark_called(tx, number, row, Action.CALL, actor, pick.streak)
                 except _Lost:
@@ -116,6 +121,14 @@ class CallingOps(StoreBase):
                 row = self._ticket(tx.conn, ticket_id)
                 raise invalid_transition(row.state, action.value) from None
         return Outcome(view, tuple(tx.events))
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """The two fields _mark_called needs from a candidate row."""
+
+    id: int
+    state: str
 
 
 class _Lost(Exception):

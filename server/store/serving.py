@@ -122,7 +122,7 @@ class ServingOps(StoreBase):
             tx.record(child.id, None, child.state, "issue", actor, number)
             child_view = self._view(tx.conn, child)
             self._step(tx, number, wrow, row, (Action.TRANSFER,), actor, "ticket.transferred",
-                                   extra={"child": child_view.to_dict()}, more_topics=(f"ticket:{child.id}",))
+                       extra={"child": child_view.to_dict()}, more_topics=(f"ticket:{child.id}",))
         return Outcome(child_view, tuple(tx.events))
 
     def request_rating(self, number: int, *, actor: str = "clerk") -> Outcome[TicketView]:

@@ -40,6 +40,7 @@ class Statements:
         # SKIP LOCKED: a ticket another window is claiming right now is skipped, not waited for
         self.claim = _t(text("SELECT * FROM tickets WHERE id = :id AND state = 'issued'"
                              + (" FOR UPDATE SKIP LOCKED" if pg else "")))
+        self.outbox_lock = text("SELECT pg_advisory_xact_lock(7312)")
         self.event = text("INSERT INTO events (type, topics, data, at) VALUES (:type, :topics, :data, :at) "
                           "RETURNING seq")
         self.transition = text('INSERT INTO transitions (ticket_id, from_state, to_state, action, at, actor, "window") '

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from server.errors import HallqError, invalid_transition
 from server.queue.entities import IdentityRef
@@ -14,11 +14,13 @@ from server.queue.hours import check_open
 from server.queue.limits import check_per_person, effective_priority
 from server.queue.machine import transition
 from server.queue.numbering import format_number, next_number
-from server.queue.refusals import already_rated, invalid_rating, not_ratable, service_disabled
+from server.queue.refusals import already_rated, invalid_rating, not_ratable, open_ticket_exists, service_disabled
 from server.store.base import StoreBase, Tx
 from server.store.tables import ratings, tickets, windows
 from server.store.views import Outcome, TicketView
 
+OPEN = frozenset({TicketState.ISSUED.value, TicketState.CALLED.value, TicketState.SERVING.value,
+                  TicketState.SUSPENDED.value})
 EXPIRABLE = (TicketState.ISSUED.value, TicketState.CALLED.value, TicketState.SERVING.value,
              TicketState.SUSPENDED.value)
 
@@ -50,6 +52,23 @@ class TicketOps(StoreBase):
             row = tx.conn.execute(self.sql.counter, params).one()
         return row.last_number, row.issued
 
+    def _check_person(self, tx: Tx, service: str, identity: IdentityRef) -> None:
+        """Per-person limits of the day, and at most one open ticket per service."""
+        t = tickets.c
+        rows = tx.conn.execute(
+            select(t.service, t.state, t.number, t.counted).where(
+                t.key_hash == identity.key_hash, t.business_day == tx.day, t.state != TicketState.CANCELLED.value)
+        ).all()
+        policy = self.config.policy
+        if policy.one_open_ticket_per_service:
+            for r in rows:
+                if r.service == service and r.state in OPEN:
+                    svc = self.config.service_map[service]
+                    raise open_ticket_exists(service, svc.name, r.number)
+        counted = [r.service for r in rows if r.counted]  # numbers taken; transfer children are not
+        check_per_person(service, counted.count(service), len(counted),
+                         self.config.service_map[service].per_person_daily, policy.per_person_daily_total)
+
     def issue(self, service: str, *, channel: str = "kiosk", priority: str = "normal",
               identity: IdentityRef | None = None, kiosk: str | None = None,
               actor: str = "system") -> Outcome[TicketView]:
@@ -63,14 +82,7 @@ class TicketOps(StoreBase):
             check_open(self.calendar, tx.now)
             last, issued = self._counter(tx, service)
             if identity is not None:
-                t = tickets.c
-                rows = tx.conn.execute(
-                    select(t.service, func.count()).where(
-                        t.key_hash == identity.key_hash, t.business_day == tx.day, t.counted == 1,
-                        t.state != TicketState.CANCELLED.value).group_by(t.service)).all()
-                per = {r[0]: int(r[1]) for r in rows}
-                check_per_person(service, per.get(service, 0), sum(per.values()), svc.per_person_daily,
-                                 self.config.policy.per_person_daily_total)
+                self._check_person(tx, service, identity)
                 day = tx.now.astimezone(self.tz).date()
                 prio = effective_priority(prio, identity, day, self.config.policy.elderly_age)
             n = next_number(self.number_rules[service], last, issued)

@@ -1,4 +1,22 @@
 // Minimal JSON client for the hallq HTTP API; errors carry the RFC 9457 problem document.
+// Pages sign in with a session cookie: changes echo the readable `hallq_csrf` cookie in
+// X-CSRF-Token. A 401 sends pages that need an account (body data-signin="login"|"device")
+// to the sign-in page and back.
+
+const extraHeaders = {};
+
+/** A header sent with every request (the citizen page sends X-Ticket-Token). */
+export function setHeader(name, value) { extraHeaders[name] = value; }
+
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)hallq_csrf=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+/** Go to the sign-in page of this page's kind ("login" for staff, "device" for kiosks/screens). */
+export function toSignIn(kind = document.body.dataset.signin || "login") {
+  location.assign(`/auth/${kind}?next=${encodeURIComponent(location.pathname + location.search)}`);
+}
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -10,7 +28,11 @@ export class ApiError extends Error {
 }
 
 export async function api(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" } };
+  const init = { method, headers: { Accept: "application/json", ...extraHeaders }, credentials: "same-origin" };
+  if (method !== "GET" && method !== "HEAD") {
+    const csrf = csrfToken();
+    if (csrf) init.headers["X-CSRF-Token"] = csrf;
+  }
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -25,8 +47,20 @@ export async function api(method, path, body) {
   let data = null;
   const text = await res.text();
   if (text) { try { data = JSON.parse(text); } catch (e) { data = { detail: text }; } }
+  if (res.status === 401 && document.body.dataset.signin) toSignIn();
   if (!res.ok) throw new ApiError(res.status, data);
   return data;
+}
+
+/** The signed-in caller (GET /api/auth/me), or null when nobody is signed in. */
+export async function whoami() {
+  try {
+    const res = await fetch("/api/auth/me", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (res.status === 401) return null;
+    return res.ok ? await res.json() : null;
+  } catch (e) {
+    return undefined;   // network trouble: unknown, do not redirect
+  }
 }
 
 export const get = (p) => api("GET", p);

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.auth.testing import demo_bearer, seeding_store_factory
 from server.settings import Settings
 
 
@@ -16,5 +17,7 @@ from server.settings import Settings
 def client(tmp_path: Path) -> Iterator[TestClient]:
     """A started app (demo hall config) on a fresh SQLite database."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'hall.db'}", event_poll_seconds=0)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+    app = create_app(settings, store_factory=seeding_store_factory)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.headers.update(demo_bearer(c, "admin"))  # the demo admin; ratings use DEMO_DEVICE_HOST
         yield c

@@ -23,6 +23,7 @@ import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -83,7 +84,7 @@ class Server:
         self.client = httpx.Client(base_url=self.base, timeout=10)
 
     def start(self) -> None:
-        """Start the process and wait (bounded) until /healthz answers."""
+        """Start the process, wait (bounded) until /healthz answers, sign the API client in as supervisor."""
         self.client.close()  # pooled connections to a killed process are dead
         self.client = httpx.Client(base_url=self.base, timeout=10)
         hallq = ROOT / ".venv" / "bin" / "hallq"
@@ -100,9 +101,16 @@ class Server:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    self._sign_in()
                     return
             time.sleep(0.2)
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
+
+    def _sign_in(self) -> None:
+        # demo mode seeds the demo accounts (README: supervisor / supervisor-demo)
+        r = self.client.post("/api/auth/token", data={"username": "supervisor", "password": "supervisor-demo"})
+        assert r.status_code == 200, r.text
+        self.client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
 
     def kill(self) -> None:
         """Kill the process (no graceful shutdown: a crash)."""
@@ -147,13 +155,17 @@ def open_page(browser: Browser, server: Server) -> Iterator[Callable[..., Page]]
     """Open a page of the server; JS errors fail the test."""
     pages: list[tuple[Page, list[str]]] = []
 
-    def opener(path: str, viewport: dict[str, int] = HD) -> Page:
+    def opener(path: str, viewport: dict[str, int] = HD, device: str | None = None) -> Page:
         context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")  # type: ignore[arg-type]
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server.base + path)
+        if device:  # a kiosk or screen browser signs in once with its device token (demo tokens)
+            page.goto(f"{server.base}/auth/device?token={device}&next={quote(path, safe='/')}")
+            page.wait_for_url(server.base + path)
+        else:
+            page.goto(server.base + path)
         pages.append((page, errors))
         return page
 
@@ -174,13 +186,34 @@ def live(page: Page) -> None:
     expect(page.locator("#conn")).to_have_attribute("data-status", "live")
 
 
-def sign_in(page: Page, window: int, staff: str, name: str) -> None:
-    page.select_option("#in-window", str(window))
-    page.fill("#in-staff", staff)
-    page.fill("#in-name", name)
+def staff_sign_in(page: Page, base: str, username: str, password: str, window: int | None = None) -> None:
+    """Post the sign-in form from this browser context (the session cookie lands in the context).
+
+    The form is posted by the context's request client rather than by clicking: with the
+    pages' ``Referrer-Policy: no-referrer`` Chromium sends ``Origin: null`` on form posts,
+    which the sign-in's same-origin check refuses (reported to the auth owner).
+    """
+    form = {"username": username, "password": password, "next": "/"}
+    if window is not None:
+        form["window"] = str(window)
+    r = page.context.request.post(f"{base}/auth/login", form=form, max_redirects=0)
+    assert r.status in (302, 303), r.text()
+
+
+def clerk_console(open_page: Callable[..., Page], base: str, window: int) -> Page:
+    """The clerk console of demo account clerk<window>, signed in and with the window opened."""
+    page = open_page("/clerk")
+    page.wait_for_url(re.compile(r"/auth/login"))  # the console needs an account
+    staff_sign_in(page, base, f"clerk{window}", f"clerk{window}-demo", window)
+    page.goto(f"{base}/clerk")
+    expect(page.locator("#in-window")).to_have_value(str(window))
+    expect(page.locator("#in-staff")).to_have_value(f"clerk{window}")
+    expect(page.locator("#in-name")).not_to_have_value("")  # the account's name
+    shot(page, "clerk-open-window")
     page.click("#signin-form button[type=submit]")
     expect(page.locator("#console")).to_be_visible()
     live(page)
+    return page
 
 
 def issue(server: Server, service: str) -> dict[str, Any]:
@@ -190,10 +223,8 @@ def issue(server: Server, service: str) -> dict[str, Any]:
 
 
 def test_kiosk_ticket_appears_in_clerk_console(open_page: Callable[..., Page], server: Server) -> None:
-    clerk = open_page("/clerk")
-    shot(clerk, "clerk-signin")
-    sign_in(clerk, 8, "A0801", "王芳")
-    kiosk = open_page("/kiosk/k1")
+    clerk = clerk_console(open_page, server.base, 8)
+    kiosk = open_page("/kiosk/k1", device="hqd_demo-kiosk-k1")
     live(kiosk)
     shot(kiosk, "kiosk-home")
     kiosk.click(".k-svc[data-code=fund]")
@@ -210,13 +241,12 @@ def test_kiosk_ticket_appears_in_clerk_console(open_page: Callable[..., Page], s
 def test_call_next_shows_on_hall_and_window_display(open_page: Callable[..., Page], server: Server) -> None:
     ticket = issue(server, "estate")
     hall = open_page("/display/hall")
-    window = open_page("/display/window/9", WINDOW_SCREEN)
-    clerk = open_page("/clerk")
-    sign_in(clerk, 9, "A0902", "李强")
+    window = open_page("/display/window/9", WINDOW_SCREEN, device="hqd_demo-display-w9")
+    clerk = clerk_console(open_page, server.base, 9)
     live(hall)
     live(window)
-    expect(window.locator("#w-clerk-name")).to_have_text("李强")
-    expect(window.locator("#w-staff")).to_have_text("A0902")
+    expect(window.locator("#w-clerk-name")).to_have_text(clerk.locator("#in-name").input_value())
+    expect(window.locator("#w-staff")).to_have_text("clerk9")
     clerk.keyboard.press("n")  # shortcut of 呼叫下一位
     expect(clerk.locator("#cur-number")).to_have_text(ticket["number"])
     expect(hall.locator("#now-number")).to_have_text(ticket["number"])
@@ -228,8 +258,8 @@ def test_call_next_shows_on_hall_and_window_display(open_page: Callable[..., Pag
     devices = server.api("GET", "/api/devices")
     if devices.status_code == 200 and any(d["kind"] == "announcer" and d["health"]["available"]
                                           for d in devices.json()["devices"]):
-        # the hall's announcer rendered the call: the display fetched and played the WAV
-        expect(hall.locator("body")).to_have_attribute("data-audio-played", re.compile(r"^[1-9]"), timeout=15_000)
+        # the hall's announcer rendered the call: the display fetched the WAV and plays it
+        expect(hall.locator("body")).to_have_attribute("data-audio-started", re.compile(r"^[1-9]"), timeout=15_000)
     # an action taken elsewhere (the hardware caller keypad runs the same queue operation)
     # shows on the console without any click
     assert server.api("POST", "/api/windows/9/start").status_code == 200
@@ -244,9 +274,8 @@ def test_rating_on_window_display_is_stored(open_page: Callable[..., Page], serv
     live(citizen)
     expect(citizen.locator("#c-number")).to_have_text(ticket["number"])
     shot(citizen, "citizen-waiting")
-    window = open_page("/display/window/11", WINDOW_SCREEN)
-    clerk = open_page("/clerk")
-    sign_in(clerk, 11, "A1103", "赵敏")
+    window = open_page("/display/window/11", WINDOW_SCREEN, device="hqd_demo-display-w11")
+    clerk = clerk_console(open_page, server.base, 11)
     live(window)
     clerk.click("button[data-act=call-next]")
     expect(citizen.locator("body")).to_have_attribute("data-state", "called")
@@ -275,20 +304,21 @@ def test_kiosk_shows_printer_fault_path(open_page: Callable[..., Page], server: 
         if "paper_out" in devices["printer-k1"]["health"]["faults"]:
             break
         time.sleep(0.1)
-    kiosk = open_page("/kiosk/k1")
+    kiosk = open_page("/kiosk/k1", device="hqd_demo-kiosk-k1")
     live(kiosk)
     kiosk.click(".k-svc[data-code=civil]")
     expect(kiosk.locator("#ticket")).to_be_visible()
     expect(kiosk.locator("#fault")).to_be_visible()
     expect(kiosk.locator("#fault")).to_contain_text("请拍下二维码")
     expect(kiosk.locator("#ticket")).to_have_attribute("data-printed", "false")
-    assert kiosk.locator("#t-qr").evaluate("img => img.complete && img.naturalWidth") > 0
+    expect(kiosk.locator("#t-qr")).to_have_js_property("complete", True)
+    assert kiosk.locator("#t-qr").evaluate("img => img.naturalWidth") > 0
     shot(kiosk, "kiosk-printer-fault")
     server.api("POST", "/api/sim/printer-k1/fault", json={"fault": None})
 
 
 def test_hall_display_recovers_after_server_restart(open_page: Callable[..., Page], server: Server) -> None:
-    server.api("POST", "/api/windows/14/open", json={"clerk": "A1405 陈静"})
+    server.api("POST", "/api/windows/14/open", json={"clerk": "陈静 (clerk14)"})
     hall = open_page("/display/hall")
     live(hall)
     server.kill()
@@ -305,10 +335,13 @@ def test_hall_display_recovers_after_server_restart(open_page: Callable[..., Pag
 
 def test_supervisor_and_english_kiosk(open_page: Callable[..., Page], server: Server) -> None:
     sup = open_page("/supervisor")
+    sup.wait_for_url(re.compile(r"/auth/login"))  # supervisors sign in
+    staff_sign_in(sup, server.base, "supervisor", "supervisor-demo")
+    sup.goto(f"{server.base}/supervisor")
     live(sup)
     expect(sup.locator(".s-win")).to_have_count(16)
     shot(sup, "supervisor")
-    kiosk = open_page("/kiosk/k2")
+    kiosk = open_page("/kiosk/k2", device="hqd_demo-kiosk-k2")
     live(kiosk)
     kiosk.click("#lang")
     expect(kiosk.locator("#banner-main")).to_have_text("Place your ID card on the reader")
@@ -316,7 +349,7 @@ def test_supervisor_and_english_kiosk(open_page: Callable[..., Page], server: Se
 
 
 def test_kiosk_card_path_greets_the_masked_name(open_page: Callable[..., Page], server: Server) -> None:
-    kiosk = open_page("/kiosk/k1")
+    kiosk = open_page("/kiosk/k1", device="hqd_demo-kiosk-k1")
     live(kiosk)
     r = server.api("POST", "/api/sim/idcard-k1/action", json={"action": "place_card", "params": {"card": "elderly"}})
     assert r.status_code == 200, r.text
@@ -335,7 +368,7 @@ def test_kiosk_card_path_greets_the_masked_name(open_page: Callable[..., Page], 
     assert mine and mine[0]["priority"] == "priority" and mine[0]["masked_name"] == "张*明"
 
 
-def _wav_data_url(seconds: float = 0.3) -> str:
+def _wav_base64(seconds: float = 0.3) -> str:
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as w:
         w.setnchannels(1)
@@ -343,13 +376,22 @@ def _wav_data_url(seconds: float = 0.3) -> str:
         w.setframerate(8000)
         w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 8000 * 2 * math.pi * 440)))
                                for i in range(int(8000 * seconds))))
-    return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+# The pages' Content-Security-Policy allows media from 'self' and blob: only.
+TO_BLOB_URL = """b64 => URL.createObjectURL(new Blob([Uint8Array.from(atob(b64), c => c.charCodeAt(0))],
+                                              {type: "audio/wav"}))"""
+
+
+def _clip_url(page: Page) -> str:
+    return str(page.evaluate(TO_BLOB_URL, _wav_base64()))
 
 
 def test_hall_display_plays_queued_announcements_in_order(open_page: Callable[..., Page]) -> None:
     hall = open_page("/display/hall")
     live(hall)
-    clip = _wav_data_url()
+    clip = _clip_url(hall)
     hall.evaluate("url => { hallqHall.enqueueAudio(url); hallqHall.enqueueAudio(url); }", clip)
     expect(hall.locator("body")).to_have_attribute("data-audio-played", "2")
     expect(hall.locator("#sound")).to_be_hidden()
@@ -378,7 +420,7 @@ def test_hall_display_asks_for_a_click_when_autoplay_is_blocked(browser: Browser
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(server.base + "/display/hall")
         live(page)
-        page.evaluate("url => hallqHall.enqueueAudio(url)", _wav_data_url())
+        page.evaluate("url => hallqHall.enqueueAudio(url)", _clip_url(page))
         expect(page.locator("#sound")).to_be_visible()
         shot(page, "hall-enable-sound")
         page.click("#sound")
@@ -389,7 +431,7 @@ def test_hall_display_asks_for_a_click_when_autoplay_is_blocked(browser: Browser
 
 
 def test_kiosk_resets_to_chinese_start_screen_when_idle(open_page: Callable[..., Page], server: Server) -> None:
-    kiosk = open_page("/kiosk/k2?idle=1&ticket=1")
+    kiosk = open_page("/kiosk/k2?idle=1&ticket=1", device="hqd_demo-kiosk-k2")
     live(kiosk)
     kiosk.click("#lang")
     expect(kiosk.locator("html")).to_have_attribute("lang", "en")
@@ -414,7 +456,7 @@ def test_citizen_can_cancel_from_the_phone(open_page: Callable[..., Page], serve
 def test_hall_display_dom_stays_bounded_over_many_calls(open_page: Callable[..., Page], server: Server) -> None:
     hall = open_page("/display/hall")
     live(hall)
-    server.api("POST", "/api/windows/13/open", json={"clerk": "A1306 孙丽"})
+    server.api("POST", "/api/windows/13/open", json={"clerk": "孙丽 (clerk13)"})
     count_nodes = "() => document.getElementsByTagName('*').length"
     sizes = []
     for _round in range(3):

@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from server.auth.testing import DEMO_DEVICE_HOST
+
 PROBLEM = "application/problem+json"
 
 
@@ -91,16 +93,20 @@ def test_cancel_a_waiting_ticket_once(client: TestClient) -> None:
 
 def test_rating_only_after_service_and_only_once(client: TestClient) -> None:
     waiting = issue(client, "medical")
-    conflict = client.post(f"/api/tickets/{waiting['id']}/rating", json={"level": 5})
+    rater = DEMO_DEVICE_HOST  # staff never rate; the window's evaluator (a device host) does
+    conflict = client.post(f"/api/tickets/{waiting['id']}/rating", json={"level": 5},
+                           headers={"Authorization": "", "X-Ticket-Token": waiting["token"]})  # or its holder
     assert conflict.status_code == 409 and conflict.json()["code"] in ("not_ratable", "invalid_transition")
 
     served = serve_one(client)
-    r = client.post(f"/api/tickets/{served['id']}/rating", json={"level": 5})
+    r = client.post(f"/api/tickets/{served['id']}/rating", json={"level": 5}, headers=rater)
     assert r.status_code == 200 and r.json()["rating"] == 5
-    assert_problem(client.post(f"/api/tickets/{served['id']}/rating", json={"level": 1}), 409, "already_rated")
+    assert_problem(client.post(f"/api/tickets/{served['id']}/rating", json={"level": 1}, headers=rater), 409,
+                   "already_rated")
     for level in (0, 6, "five", None):
         problem = assert_problem(
-            client.post(f"/api/tickets/{served['id']}/rating", json={"level": level}), 422, "invalid_request"
+            client.post(f"/api/tickets/{served['id']}/rating", json={"level": level}, headers=rater), 422,
+            "invalid_request"
         )
         assert problem["errors"][0]["field"] == "level"
 

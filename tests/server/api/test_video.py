@@ -20,10 +20,13 @@ from drivers.camera.driver import OpenCvCamera
 from drivers.camera.options import DEFAULT_SEATS, DEFAULT_WAITING_AREA
 from drivers.camera.simulator import CameraSimulator
 from server.api import problems, video
+from server.auth import Role
+from server.auth.testing import account_session, account_token, memory_auth
 from server.devices.cameras import CameraWiring, CameraWiringOptions
 
-TOKEN = "supervisor-test-token"
-AUTH = {video.SUPERVISOR_HEADER: TOKEN}
+AUTH: dict[str, str] = {}  # the supervisor's bearer header, set by the fixture
+COOKIES: dict[str, str] = {}  # a supervisor's sign-in session cookies
+CLERK: dict[str, str] = {}  # a clerk's bearer header (not allowed to see video)
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -52,7 +55,10 @@ async def hall(tmp_path: Path) -> AsyncIterator[Hall]:
     problems.install(app)
     app.include_router(video.router)
     app.state.cameras = wiring
-    app.state.supervisor_tokens = {TOKEN}
+    auth = memory_auth(app)
+    AUTH["Authorization"] = "Bearer " + account_token(auth, "supervisor")
+    CLERK["Authorization"] = "Bearer " + account_token(auth, "A0101", Role.CLERK, window=1)
+    COOKIES.update(account_session(auth, "supervisor"))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
                                            timeout_graceful_shutdown=1))
     task = asyncio.create_task(server.serve())
@@ -81,8 +87,9 @@ async def test_supervisor_only(hall: Hall, path: str) -> None:
     async with httpx.AsyncClient(base_url=hall.base, timeout=5) as client:
         anonymous = await client.get(path)
         assert anonymous.status_code == 401
-        assert anonymous.json()["code"] == "unauthorized"
-        wrong = await client.get(path, headers={video.SUPERVISOR_HEADER: "guess"})
+        assert anonymous.json()["code"] == "unauthenticated"
+        assert (await client.get(path, headers={"Authorization": "Bearer guess"})).status_code == 401
+        wrong = await client.get(path, headers=CLERK)
         assert wrong.status_code == 403
         assert (await client.post("/api/cameras/camera-1/reference")).status_code == 401
 
@@ -122,7 +129,7 @@ async def test_stream_is_multipart_mjpeg_with_one_encoder_for_all_viewers(hall: 
 
 
 async def test_stream_readable_by_videocapture(hall: Hall, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", f"headers;{video.SUPERVISOR_HEADER}: {TOKEN}\r\n")
+    monkeypatch.setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", f"headers;Authorization: {AUTH['Authorization']}\r\n")
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]
     cap = await asyncio.to_thread(cv2.VideoCapture, f"{hall.base}/api/cameras/camera-1/stream.mjpg",
                                   cv2.CAP_FFMPEG, params)
@@ -164,7 +171,7 @@ async def test_video_wall_displays_in_chromium(hall: Hall) -> None:
             response = await anonymous.goto(f"{hall.base}/supervisor/video")
             assert response is not None and response.status == 401
             context = await browser.new_context()
-            await context.add_cookies([{"name": video.SUPERVISOR_COOKIE, "value": TOKEN, "url": hall.base}])
+            await context.add_cookies([{"name": k, "value": v, "url": hall.base} for k, v in COOKIES.items()])
             page = await context.new_page()
             response = await page.goto(f"{hall.base}/supervisor/video")
             assert response is not None and response.status == 200

@@ -154,8 +154,8 @@ def test_page_password_change_flow(client: TestClient, bearer: Any) -> None:
                                                                "window": 7}).json()
     r = _login(client, "B0201", made["one_time_password"])
     assert r.status_code == 303 and r.headers["location"].startswith("/auth/password")
-    r = client.get("/api/windows/7/waiting")  # nothing until the password is changed
-    assert r.status_code == 403 and r.json()["code"] == "password_change_required"
+    blocked = client.get("/api/windows/7/waiting")  # nothing until the password is changed
+    assert blocked.status_code == 403 and blocked.json()["code"] == "password_change_required"
     page = client.get(r.headers["location"])
     assert page.status_code == 200 and 'name="csrf_token"' in page.text
     csrf = client.cookies[CSRF_COOKIE]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import random
+import sys
+import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -23,6 +27,7 @@ services:
 windows:
 """ + "".join(f"  - {{number: {n}, services: [a, b]}}\n" for n in range(1, 9))
 
+ROOT = Path(__file__).resolve().parents[3]
 PROCESSES = 4
 ROUNDS = 120
 
@@ -53,11 +58,41 @@ def hammer(url: str, windows: list[int], seed: int) -> tuple[int, list[int], int
     return issued, called, refused
 
 
-def run_and_check(url: str) -> None:
+def worker(url: str, windows: list[int], seed: int, out: Any) -> None:
+    """Process entry point: hammer, then report through the queue."""
+    out.put(hammer(url, windows, seed))
+
+
+def run_processes(url: str) -> list[tuple[int, list[int], int]]:
+    """Start the processes (spawn: fresh interpreters, as separate servers) and collect their results."""
+    # the children import this module by its pytest name (tests.server.store.…): make the root importable
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(PROCESSES) as pool:
-        results = pool.starmap(hammer, [(url, [2 * i + 1, 2 * i + 2], i) for i in range(PROCESSES)],
-                               chunksize=1)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=worker, args=(url, [2 * i + 1, 2 * i + 2], i, out)) for i in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    results = []
+    deadline = time.monotonic() + 180
+    try:
+        while len(results) < PROCESSES:
+            try:
+                results.append(out.get(timeout=0.5))
+            except queue.Empty:
+                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                assert not dead, f"a worker process failed (exit codes {dead})"
+                assert time.monotonic() < deadline, "workers did not finish in time"
+    finally:
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+    return results
+
+
+def run_and_check(url: str) -> None:
+    results = run_processes(url)
     called = [tid for _, ids, _ in results for tid in ids]
     assert sum(r[0] for r in results) == PROCESSES * ROUNDS
     assert len(called) == len(set(called)), "a ticket was called by two windows"

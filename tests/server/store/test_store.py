@@ -94,9 +94,30 @@ def test_per_person_limit_and_elderly_priority(store: QueueStore) -> None:
     old = IdentityRef("k1", "110105********002X", "张*明", dt.date(1950, 1, 1))
     t = store.issue("b", identity=old).value
     assert (t.priority, t.masked_id, t.masked_name) == ("priority", "110105********002X", "张*明")
-    store.issue("b", identity=old)
-    assert code_of(lambda: store.issue("b", identity=old)) == "per_person_limit"
     assert store.issue("b", identity=IdentityRef("k2", birth_date=dt.date(2000, 1, 1))).value.priority == "normal"
+    # one open ticket per service and person
+    with pytest.raises(HallqError) as info:
+        store.issue("b", identity=old)
+    assert info.value.code == "per_person_limit" and info.value.extra["number"] == "B001"
+    assert store.issue("a", identity=old).value.number == "A001"
+    store.open_window(2)
+    store.call_next(2)
+    store.finish(2)
+    assert store.issue("b", identity=old).value.number == "B003"
+    store.call_next(2)  # serve the two waiting tickets
+    store.finish(2)
+    store.call_next(2)
+    store.finish(2)
+    # per_person_daily: 2 for service b, counted over the day (done tickets too)
+    assert code_of(lambda: store.issue("b", identity=old)) == "per_person_limit"
+
+
+def test_open_ticket_rule_can_be_switched_off(make_store: Callable[..., QueueStore],
+                                              make_config: Callable[..., HallConfig]) -> None:
+    s = make_store(make_config(**{"elderly_age: 65": "elderly_age: 65\n  one_open_ticket_per_service: false"}))
+    who = IdentityRef("k9")
+    assert [s.issue("b", identity=who).value.number for _ in range(2)] == ["B001", "B002"]
+    assert code_of(lambda: s.issue("b", identity=who)) == "per_person_limit"
 
 
 def test_full_cycle_with_events_and_audit(store: QueueStore) -> None:
