@@ -52,14 +52,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def seed_accounts(config: Path, database_url: str) -> None:
+    """Migrate and seed the demo accounts: clerk<n> for window n (password clerk<n>-demo), kiosk tokens k1/k2."""
+    sys.path.insert(0, str(ROOT))
+    from server.auth import seed_demo_accounts
+    from server.config import load_config
+    from server.store import QueueStore
+
+    store = QueueStore(database_url, load_config(config))
+    try:
+        store.migrate()
+        seed_demo_accounts(store, store.config)
+    finally:
+        store.close()
+
+
 def start_server(workdir: Path, clients: int, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
     """Start `hallq serve` on a fresh SQLite file and wait until it answers."""
     config = workdir / "bench.yaml"
     config.write_text(hall_yaml(clients), encoding="utf-8")
     port = free_port()
+    database_url = f"sqlite:///{workdir / 'bench.db'}"
+    seed_accounts(config, database_url)
     cmd = [sys.executable, "-m", "server.cli", "serve", "--config", str(config), "--port", str(port),
-           "--database-url", f"sqlite:///{workdir / 'bench.db'}", "--log-level", "warning", *extra]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+           "--database-url", database_url, "--log-level", "warning", *extra]
+    # hundreds of tickets per second from two kiosk tokens on one address: lift the issue limits
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HALLQ_AUTH_KIOSK_RATE="1000000/60",
+               HALLQ_AUTH_IP_RATE="1000000/60")
     with (workdir / "server.log").open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
@@ -76,20 +95,34 @@ def start_server(workdir: Path, clients: int, extra: list[str]) -> tuple[subproc
     raise SystemExit("server did not start")
 
 
-async def client(url: str, index: int, stop_at: float, lat: dict[str, list[float]], errors: list[str]) -> int:
+async def sign_in(url: str, clients: int) -> list[dict[str, str]]:
+    """Bearer headers of clerk<n> for window n (signed in before the clock starts: argon2 is slow on purpose)."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        headers = []
+        for i in range(clients):
+            r = await http.post("/api/auth/token", data={"username": f"clerk{i + 1}", "password": f"clerk{i + 1}-demo"})
+            if r.status_code != 200:
+                raise SystemExit(f"sign-in as clerk{i + 1} failed: {r.status_code} {r.text[:200]}")
+            headers.append({"Authorization": f"Bearer {r.json()['access_token']}"})
+        return headers
+
+
+async def client(url: str, index: int, stop_at: float, lat: dict[str, list[float]], errors: list[str],
+                 clerk: dict[str, str]) -> int:
     """One clerk+citizen pair looping full cycles; returns completed cycles."""
     window, service = index + 1, f"s{index:02d}"
     cycles = 0
+    kiosk = {"Authorization": f"Bearer hqd_demo-kiosk-k{1 + index % 2}"}  # the citizen takes it at a kiosk
     async with httpx.AsyncClient(base_url=url, timeout=10, limits=httpx.Limits(max_connections=1)) as http:
-        await http.post(f"/api/windows/{window}/open")
+        await http.post(f"/api/windows/{window}/open", headers=clerk)
         loop = asyncio.get_running_loop()
         while loop.time() < stop_at:
             for name, path in STEPS:
                 started = time.perf_counter()
                 if name == "issue":
-                    r = await http.post(path, json={"service": service})
+                    r = await http.post(path, json={"service": service}, headers=kiosk)
                 else:
-                    r = await http.post(path.format(w=window))
+                    r = await http.post(path.format(w=window), headers=clerk)
                 lat[name].append(time.perf_counter() - started)
                 if r.status_code >= 300:
                     errors.append(f"{name} {r.status_code} {r.text[:120]}")
@@ -120,10 +153,11 @@ def cpu_seconds(pid: int | None) -> float:
 
 async def run(url: str, clients: int, seconds: float, warmup: float, pid: int | None = None) -> dict[str, Any]:
     """Warm up, then measure ``seconds`` of cycles from ``clients`` concurrent clients."""
+    clerks = await sign_in(url, clients)
     if warmup > 0:
         scratch: dict[str, list[float]] = {name: [] for name, _ in STEPS}
         stop = asyncio.get_running_loop().time() + warmup
-        await asyncio.gather(*(client(url, i, stop, scratch, []) for i in range(clients)))
+        await asyncio.gather(*(client(url, i, stop, scratch, [], clerks[i]) for i in range(clients)))
     # the harness should not add its own collector pauses to the measured tail
     gc.collect()
     gc.freeze()
@@ -131,7 +165,7 @@ async def run(url: str, clients: int, seconds: float, warmup: float, pid: int | 
     errors: list[str] = []
     started, cpu_before, client_before = time.perf_counter(), cpu_seconds(pid), time.process_time()
     stop = asyncio.get_running_loop().time() + seconds
-    cycles = sum(await asyncio.gather(*(client(url, i, stop, lat, errors) for i in range(clients))))
+    cycles = sum(await asyncio.gather(*(client(url, i, stop, lat, errors, clerks[i]) for i in range(clients))))
     elapsed = time.perf_counter() - started
     server_cpu = cpu_seconds(pid) - cpu_before
     client_cpu = time.process_time() - client_before
@@ -166,7 +200,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--url", help="use a running server (its config must be bench.yaml's)")
+    parser.add_argument("--url", help="use a running server (its config must be bench.yaml's, accounts seeded)")
     parser.add_argument("--server-arg", action="append", default=[], help="extra `hallq serve` argument")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hallq-bench-") as tmp:

@@ -14,7 +14,10 @@ from server.settings import DEMO_CONFIG
 
 SIM_KINDS = ("printer", "idcard", "led", "keypads", "camera")
 
-DEMO_PAGES = ("/kiosk/k1", "/clerk", "/display/hall", "/display/window/1", "/supervisor", "/docs")
+# kiosk and screens sign in once with their demo device tokens; staff pages ask for an account
+# (demo accounts: admin/admin-demo, supervisor/supervisor-demo, clerk1/clerk1-demo … see README)
+DEMO_PAGES = ("/kiosk/k1?token=hqd_demo-kiosk-k1", "/clerk", "/display/hall?token=hqd_demo-display-hall",
+              "/display/window/1?token=hqd_demo-display-w1", "/supervisor", "/docs")
 
 
 def _device(value: str) -> tuple[str, str]:

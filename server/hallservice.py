@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from server.events import Hub
 from server.metrics import Metrics
 
+ROLLOVER_SECONDS = 300.0
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 GAP_SETTLE_SECONDS = 0.05
@@ -60,6 +61,7 @@ class HallService:
         self._publish_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
         self._drainer: asyncio.Task[None] | None = None
+        self._day_keeper: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     async def startup(self) -> None:
@@ -67,10 +69,12 @@ class HallService:
         self.hub.last_seq = await self.run(self._current_seq)
         if self.poll_seconds > 0:
             self._poller = asyncio.get_running_loop().create_task(self._poll())
+        if callable(getattr(self.store, "rollover", None)):
+            self._day_keeper = asyncio.get_running_loop().create_task(self._keep_days())
 
     async def shutdown(self) -> None:
         """Stop the poller and the thread pool."""
-        for task in (self._poller, self._drainer):
+        for task in (self._poller, self._drainer, self._day_keeper):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -96,6 +100,18 @@ class HallService:
                 await self._catch_up()
             except Exception:
                 log.exception("reading the event log failed")
+
+    async def _keep_days(self, every: float = ROLLOVER_SECONDS) -> None:
+        # Tickets left waiting when a business day ends become "expired" (never deleted);
+        # checking often is cheap and covers a server that runs across midnight for weeks.
+        while True:
+            try:
+                expired = await self.rollover()
+                if expired:
+                    log.info("day rollover: %d tickets expired", expired)
+            except Exception:
+                log.exception("day rollover failed")
+            await asyncio.sleep(every)
 
     async def _catch_up(self) -> None:
         async with self._publish_lock:

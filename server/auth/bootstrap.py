@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from server.auth import accounts as acc
+from server.auth.admin import router as admin_router
 from server.auth.audit import router as audit_router
+from server.auth.links import DeviceLinkMiddleware
 from server.auth.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.auth.passwords import one_time_password
 from server.auth.privacy import TokenRedactionMiddleware
@@ -137,8 +139,9 @@ def build_service(app: FastAPI, settings: AuthSettings | None = None) -> AuthSer
     config = app.state.config
     store = getattr(app.state, "store", None)
     engine = getattr(store, "engine", None)
-    if not isinstance(engine, Engine):
+    if not isinstance(engine, Engine):  # a test's in-memory store: an in-memory auth database with the demo accounts
         engine = memory_engine()
+        seed_demo_accounts(engine, config)
     secret = load_or_create_secret(config.server.secret_path)
     return AuthService(engine, secret, settings, tz=config.hall.tz)
 
@@ -161,6 +164,8 @@ AUTH_RESPONSES = {
     "401": _problem_response("Sign-in required (bearer token, device token or session cookie)"),
     "403": _problem_response("Not allowed for this role, window, kiosk or ticket; or CSRF token missing"),
 }
+BAD_BODY_RESPONSE = _problem_response("The body cannot be parsed (malformed JSON or form)")
+TOO_LARGE_RESPONSE = _problem_response("The body is larger than the server accepts (64 KiB by default)")
 NOT_FOUND_RESPONSE = _problem_response("No such resource (unknown id, number, token or file)")
 LIMIT_RESPONSE = _problem_response("Too many requests; `retry_after` seconds (also the Retry-After header)")
 
@@ -194,6 +199,13 @@ def document_auth(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                 if "text/html" in ok:  # a page: its 404 is a page too
                     spec = {**spec, "content": {**spec["content"], "text/html": {"schema": {"type": "string"}}}}
                 op.setdefault("responses", {}).setdefault("404", spec)
+            invalid = op.get("responses", {}).get("422")
+            if invalid is not None:  # FastAPI's default 422 says JSON; the problem handler answers problem+json
+                invalid.setdefault("content", {}).setdefault("application/problem+json",
+                                                             NOT_FOUND_RESPONSE["content"]["application/problem+json"])
+            if "requestBody" in op:  # any body can be unparseable or too large (BodyLimitMiddleware)
+                op.setdefault("responses", {}).setdefault("400", BAD_BODY_RESPONSE)
+                op["responses"].setdefault("413", TOO_LARGE_RESPONSE)
             if "limit_issue" in info.calls:
                 op.setdefault("responses", {}).setdefault("429", LIMIT_RESPONSE)
     return schema
@@ -216,13 +228,17 @@ def install(app: FastAPI, settings: AuthSettings | None = None) -> None:
     settings = settings or AuthSettings()
     app.add_exception_handler(AuthError, _auth_error)
     app.include_router(auth_router)
+    app.include_router(admin_router)
     app.include_router(audit_router)
     app.add_middleware(TokenRedactionMiddleware)
+    app.add_middleware(DeviceLinkMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost of the two: the 413 answer gets the headers too
     _document(app)
 
     async def start_auth(app: FastAPI) -> None:
+        if getattr(app.state, "auth", None) is not None:  # a test put its own in place
+            return
         auth = build_service(app, settings)
         app.state.auth = auth
         if getattr(app.state.settings, "demo", False):

@@ -151,7 +151,7 @@ def client_ip(request: Request) -> str:
 async def limit_issue(request: Request) -> None:
     """Dependency for ticket-issue routes: per kiosk, per address and per person rate limits."""
     auth = getattr(request.app.state, "auth", None)
-    if auth is None:
+    if auth is None or not hasattr(auth, "issue_window"):  # no auth service (or a test's stand-in)
         return
     policy: IssuePolicy = auth.settings.issue
     if not policy.enabled:

@@ -17,8 +17,9 @@ DOCS_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
 DOCS_PATHS = ("/docs", "/redoc")
 HEADERS = (
     (b"x-content-type-options", b"nosniff"),
-    # /t/<token> links carry the ticket's capability: never leak them to other sites
-    (b"referrer-policy", b"no-referrer"),
+    # /t/<token> links carry the ticket's capability: never leak them to other sites ("no-referrer"
+    # would also make Chromium send "Origin: null" on same-site form posts, breaking sign-in)
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
@@ -92,7 +93,7 @@ class BodyLimitMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Add CSP, nosniff, no-referrer, frame denial and related headers to every HTTP response."""
+    """Add CSP, nosniff, same-origin referrers, frame denial and related headers to every HTTP response."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

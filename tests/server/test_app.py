@@ -10,13 +10,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.auth.testing import DEMO_DEVICE_HOST, seeding_store_factory
 from server.settings import Settings
 
 
 def test_hooks_handlers_and_snapshot_providers(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'hall.db'}", event_poll_seconds=0,
                         devices={"printer-k1": "socket://127.0.0.1:9"})
-    app = create_app(settings)
+    app = create_app(settings, store_factory=seeding_store_factory)
     calls: list[str] = []
     received: list[dict[str, Any]] = []
     got_event = asyncio.Event()
@@ -41,7 +42,7 @@ def test_hooks_handlers_and_snapshot_providers(tmp_path: Path) -> None:
     app.state.shutdown_hooks.append(shutdown)
     with TestClient(app) as client:
         assert calls == ["start"]
-        ticket = client.post("/api/tickets", json={"service": "general"}).json()
+        ticket = client.post("/api/tickets", json={"service": "general"}, headers=DEMO_DEVICE_HOST).json()
         client.portal.call(asyncio.wait_for, got_event.wait(), 5)  # type: ignore[union-attr]
         with client.websocket_connect("/ws") as ws:
             ws.send_json({"op": "subscribe", "topics": ["devices"]})

@@ -75,7 +75,8 @@ def test_demo_starts_the_demo_hall_and_prints_the_pages(tmp_path: Path) -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        ticket = httpx.post(f"http://127.0.0.1:{port}/api/tickets", json={"service": "general"}, timeout=5)
+        ticket = httpx.post(f"http://127.0.0.1:{port}/api/tickets", json={"service": "general"}, timeout=5,
+                            headers={"Authorization": "Bearer hqd_demo-kiosk-k1"})  # demo accounts are seeded
         assert ticket.status_code == 201, ticket.text
     finally:
         proc.terminate()

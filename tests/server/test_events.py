@@ -12,6 +12,7 @@ import pytest
 import websockets
 
 from server.app import create_app
+from server.auth.testing import DEMO_DEVICE_HOST, seeding_store_factory
 from server.events import RESYNC, Hub
 from server.settings import Settings
 
@@ -72,8 +73,9 @@ async def _recv(ws: Any) -> dict[str, Any]:
 async def test_ws_subscriber_sees_every_event_in_order(
     store: str, tmp_path: Path, live_server: Any, fake_store_factory: Any
 ) -> None:
-    app = create_app(_settings(tmp_path), store_factory=fake_store_factory if store == "fake" else None)
-    async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+    factory = fake_store_factory if store == "fake" else seeding_store_factory
+    app = create_app(_settings(tmp_path), store_factory=factory)
+    async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10, headers=DEMO_DEVICE_HOST) as http:
         ws_url = base.replace("http", "ws") + "/ws"
         async with websockets.connect(ws_url) as ws:
             await ws.send(json.dumps({"op": "subscribe", "topics": ["hall"]}))
@@ -106,8 +108,8 @@ async def test_ws_subscriber_sees_every_event_in_order(
 
 
 async def test_ws_window_and_ticket_snapshots_then_events(tmp_path: Path, live_server: Any) -> None:
-    app = create_app(_settings(tmp_path))
-    async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+    app = create_app(_settings(tmp_path), store_factory=seeding_store_factory)
+    async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10, headers=DEMO_DEVICE_HOST) as http:
         await http.post("/api/windows/1/open", json={})
         ticket = (await http.post("/api/tickets", json={"service": "general"})).json()
         async with websockets.connect(base.replace("http", "ws") + "/ws") as ws:

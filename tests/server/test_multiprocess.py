@@ -60,11 +60,28 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"server did not become healthy:\n{log.read_text(errors='replace')[-3000:]}")
 
 
+def _seed_accounts(config: Path, database_url: str) -> None:
+    """Migrate and seed the demo accounts (clerk<n> for window n, kiosk tokens k1/k2) before the servers start."""
+    from server.auth import seed_demo_accounts
+    from server.config import load_config
+    from server.store import QueueStore
+
+    store = QueueStore(database_url, load_config(config))
+    try:
+        store.migrate()
+        seed_demo_accounts(store, store.config)
+    finally:
+        store.close()
+
+
 @contextlib.contextmanager
 def start_servers(tmp_path: Path, database_url: str, count: int) -> Iterator[list[str]]:
     """Start ``count`` server processes one after another (each migrates idempotently)."""
     config = _config(tmp_path)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HALLQ_EVENT_POLL_SECONDS="0.2")
+    _seed_accounts(config, database_url)
+    # 240 tickets in seconds from two kiosk tokens on one address: a load test, not a hall
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HALLQ_EVENT_POLL_SECONDS="0.2",
+               HALLQ_AUTH_KIOSK_RATE="100000/60", HALLQ_AUTH_IP_RATE="100000/60")
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
     try:
@@ -101,7 +118,9 @@ async def hammer(urls: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, 
     limits = httpx.Limits(max_connections=4)
 
     async def kiosk(i: int) -> None:
-        async with httpx.AsyncClient(base_url=urls[i % len(urls)], timeout=30, limits=limits) as http:
+        kiosk_token = {"Authorization": f"Bearer hqd_demo-kiosk-k{1 + i % 2}"}
+        async with httpx.AsyncClient(base_url=urls[i % len(urls)], timeout=30, limits=limits,
+                                     headers=kiosk_token) as http:
             for k in range(TICKETS_PER_KIOSK):
                 r = await http.post("/api/tickets", json={"service": ("alpha", "beta")[(i + k) % 2]})
                 assert r.status_code == 201, r.text
@@ -110,6 +129,10 @@ async def hammer(urls: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, 
     async def clerk(i: int) -> None:
         window = i + 1
         async with httpx.AsyncClient(base_url=urls[i % len(urls)], timeout=30, limits=limits) as http:
+            signed = await http.post("/api/auth/token", data={"username": f"clerk{window}",
+                                                              "password": f"clerk{window}-demo"})
+            assert signed.status_code == 200, signed.text
+            http.headers["Authorization"] = f"Bearer {signed.json()['access_token']}"
             assert (await http.post(f"/api/windows/{window}/open")).status_code == 200
             while True:
                 r = await http.post(f"/api/windows/{window}/call-next")
@@ -188,7 +211,8 @@ def test_websocket_sees_events_committed_by_another_process(tmp_path: Path) -> N
             await ws.send(json.dumps({"op": "subscribe", "topics": ["hall"]}))
             snapshot = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert snapshot["type"] == "snapshot"
-            async with httpx.AsyncClient(base_url=urls[1], timeout=10) as http:
+            async with httpx.AsyncClient(base_url=urls[1], timeout=10,
+                                         headers={"Authorization": "Bearer hqd_demo-kiosk-k1"}) as http:
                 for service in ("alpha", "beta", "alpha"):
                     assert (await http.post("/api/tickets", json={"service": service})).status_code == 201
             return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(3)]

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -25,7 +27,7 @@ from schemathesis.checks import (
 
 from server.auth.service import AuthSettings
 
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 15
 # These would end the fuzzer's own credentials (password change/reset bumps the account epoch).
 SKIP = {("POST", "/api/auth/password"), ("POST", "/api/accounts/{account_id}/password")}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -77,17 +79,21 @@ def test_fuzz_openapi(app: Any) -> None:
                 continue
             operations += 1
 
-            @given(case=operation.as_strategy())
-            @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck))
-            def run(case: Any) -> None:
-                for headers in ({"Authorization": f"Bearer {token}"}, {}):
-                    case.call_and_validate(base_url=base, session=session, headers=headers, checks=CHECKS,
-                                           timeout=20)
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):  # valid, then invalid requests
 
-            try:
-                run()
-            except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure, then report them all
-                failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:1500]}")
+                @given(case=operation.as_strategy(mode))
+                @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
+                          suppress_health_check=list(HealthCheck))
+                def run(case: Any) -> None:
+                    for headers in ({"Authorization": f"Bearer {token}"}, {}):
+                        case.call_and_validate(base_url=base, session=session, headers=headers, checks=CHECKS,
+                                               timeout=20)
+
+                try:
+                    run()
+                except Unsatisfiable:  # nothing to make invalid (no parameters, no body)
+                    continue
+                except (Exception, BaseExceptionGroup) as exc:  # collect every failure, then report them all
+                    failures.append(f"{mode.value} {operation.method.upper()} {operation.path}: {str(exc)[:1500]}")
         assert operations >= 10
         assert failures == [], "\n\n".join(failures)

@@ -153,7 +153,7 @@ def test_body_limit_and_security_headers() -> None:
         r = c.get("/page")
         csp = r.headers["content-security-policy"]
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "http" not in csp
-        assert r.headers["referrer-policy"] == "no-referrer" and r.headers["x-frame-options"] == "DENY"
+        assert r.headers["referrer-policy"] == "same-origin" and r.headers["x-frame-options"] == "DENY"
 
 
 def test_login_policy_defaults_are_sane() -> None:

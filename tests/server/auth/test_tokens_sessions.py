@@ -173,3 +173,12 @@ def test_page_password_change_flow(client: TestClient, bearer: Any) -> None:
     me = client.get("/api/auth/me").json()
     assert me["subject"] == "B0201" and me["window"] == 7 and me["must_change_password"] is False
     assert client.post("/api/auth/token", data={"username": "B0201", "password": "zhoumin-2026"}).status_code == 200
+
+
+def test_device_link_on_a_page_signs_in_once(client: TestClient) -> None:
+    r = client.get("/kiosk/k1?token=hqd_demo-kiosk-k1&lang=en", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/kiosk/k1?lang=en"
+    assert "hqd_demo" not in r.headers["location"]
+    me = client.get("/api/auth/me").json()
+    assert me["role"] == "kiosk" and me["kiosk"] == "k1"
+    assert client.get("/display/hall?token=hqd_wrong", follow_redirects=False).status_code == 400

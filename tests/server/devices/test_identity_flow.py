@@ -160,7 +160,8 @@ async def test_kiosk_flow_through_the_api(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     app, identity, db = app_with_identity
-    async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+    kiosk = {"Authorization": "Bearer hqd_demo-kiosk-k1"}  # demo mode seeds the kiosk tokens
+    async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10, headers=kiosk) as http:
         missing = await http.get("/api/kiosks/k1/session")
         assert missing.status_code == 404 and missing.json()["code"] == "no_session"
         await until(lambda: len(identity.readers) == 2)
