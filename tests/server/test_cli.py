@@ -85,3 +85,22 @@ def test_demo_starts_the_demo_hall_and_prints_the_pages(tmp_path: Path) -> None:
     for page in cli.DEMO_PAGES:
         assert f"http://127.0.0.1:{port}{page}" in printed
     assert (tmp_path / "var" / "demo.db").exists()
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "hall.example.yaml"])
+def test_check_config_validates_the_shipped_configs_and_their_devices(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from server.cli import main
+
+    assert main(["check-config", str(Path(__file__).resolve().parents[2] / "config" / name)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_check_config_names_a_device_with_an_unknown_driver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from server.cli import main
+
+    source = (Path(__file__).resolve().parents[2] / "config" / "hall.example.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(source.replace("driver: onbon_bx", "driver: no_such_led"), encoding="utf-8")
+    assert main(["check-config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "led-w1" in err and "no_such_led" in err

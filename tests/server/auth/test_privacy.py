@@ -51,8 +51,9 @@ def test_only_masked_identity_leaves_the_server(client: TestClient, app: Any, be
     raw = [CARD.id_number, CARD.name]
     seen: list[str] = []
     with client.websocket_connect("/ws") as ws:
-        ws.send_text(json.dumps({"op": "subscribe", "topics": ["hall", "window:1", "kiosk:k1"]}))
         _wire_identity(client, app)
+        ws.send_text(json.dumps({"op": "subscribe", "topics": ["hall", "window:1", "kiosk:k1"]}))
+        seen += [ws.receive_text() for _ in range(3)]  # one snapshot (or error) per topic: now subscribed
         r = client.post("/api/kiosks/k1/tickets", headers=DEVICE["kiosk"], json={"service": "general"})
         assert r.status_code == 201, r.text
         ticket = r.json()
@@ -102,6 +103,8 @@ def test_ticket_tokens_stay_with_their_holder(client: TestClient, bearer: Any) -
     sup = bearer("supervisor", "supervisor-demo")
     with client.websocket_connect("/ws") as ws:
         ws.send_text(json.dumps({"op": "subscribe", "topics": ["hall", "window:2"]}))
+        snapshots = [ws.receive_text() for _ in range(2)]  # subscribed before anything happens
+        assert all(token not in m for m in snapshots)
         for step in ("open", "call-next"):
             assert client.post(f"/api/windows/2/{step}", headers=sup).status_code == 200
         messages: list[str] = []
