@@ -283,6 +283,12 @@ def live_server() -> Any:
     return run
 
 
+@pytest.fixture
+def hall_config(demo_config: HallConfig) -> HallConfig:
+    """The demo hall without its simulated devices (``url: sim`` needs demo mode)."""
+    return demo_config.model_copy(update={"devices": []})
+
+
 @pytest.fixture(scope="session")
 def demo_config() -> HallConfig:
     """The demo hall configuration (config/demo.yaml; always open)."""

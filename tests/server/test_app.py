@@ -14,10 +14,9 @@ from server.auth.testing import DEMO_DEVICE_HOST, seeding_store_factory
 from server.settings import Settings
 
 
-def test_hooks_handlers_and_snapshot_providers(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hall.db'}", event_poll_seconds=0,
-                        devices={"printer-k1": "socket://127.0.0.1:9"})
-    app = create_app(settings, store_factory=seeding_store_factory)
+def test_hooks_handlers_and_snapshot_providers(tmp_path: Path, hall_config: Any) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hall.db'}", event_poll_seconds=0)
+    app = create_app(settings, config=hall_config, store_factory=seeding_store_factory)
     calls: list[str] = []
     received: list[dict[str, Any]] = []
     got_event = asyncio.Event()
@@ -31,7 +30,7 @@ def test_hooks_handlers_and_snapshot_providers(tmp_path: Path) -> None:
 
     async def startup(app: FastAPI) -> None:
         calls.append("start")
-        assert app.state.hall is not None and app.state.settings.devices["printer-k1"].startswith("socket://")
+        assert app.state.hall is not None and app.state.devices.snapshot()["devices"] == []
         app.state.hub.add_handler(on_event, topics=("hall",))
         app.state.hub.register_snapshot("devices", device_snapshot)
 

@@ -88,7 +88,9 @@ def test_demo_starts_the_demo_hall_and_prints_the_pages(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["demo.yaml", "hall.example.yaml"])
-def test_check_config_validates_the_shipped_configs_and_their_devices(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_config_validates_the_shipped_configs_and_their_devices(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     from server.cli import main
 
     assert main(["check-config", str(Path(__file__).resolve().parents[2] / "config" / name)]) == 0

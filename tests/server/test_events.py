@@ -71,10 +71,10 @@ async def _recv(ws: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("store", ["fake", "sqlite"])
 async def test_ws_subscriber_sees_every_event_in_order(
-    store: str, tmp_path: Path, live_server: Any, fake_store_factory: Any
+    store: str, tmp_path: Path, live_server: Any, fake_store_factory: Any, hall_config: Any
 ) -> None:
     factory = fake_store_factory if store == "fake" else seeding_store_factory
-    app = create_app(_settings(tmp_path), store_factory=factory)
+    app = create_app(_settings(tmp_path), config=hall_config, store_factory=factory)
     async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10, headers=DEMO_DEVICE_HOST) as http:
         ws_url = base.replace("http", "ws") + "/ws"
         async with websockets.connect(ws_url) as ws:
@@ -107,8 +107,8 @@ async def test_ws_subscriber_sees_every_event_in_order(
             }
 
 
-async def test_ws_window_and_ticket_snapshots_then_events(tmp_path: Path, live_server: Any) -> None:
-    app = create_app(_settings(tmp_path), store_factory=seeding_store_factory)
+async def test_ws_window_and_ticket_snapshots_then_events(tmp_path: Path, live_server: Any, hall_config: Any) -> None:
+    app = create_app(_settings(tmp_path), config=hall_config, store_factory=seeding_store_factory)
     async with live_server(app) as base, httpx.AsyncClient(base_url=base, timeout=10, headers=DEMO_DEVICE_HOST) as http:
         await http.post("/api/windows/1/open", json={})
         ticket = (await http.post("/api/tickets", json={"service": "general"})).json()
@@ -134,12 +134,14 @@ async def test_ws_window_and_ticket_snapshots_then_events(tmp_path: Path, live_s
             assert (await _recv(ws))["type"] == "pong"
 
 
-async def test_ephemeral_topics_reach_subscribers(tmp_path: Path, live_server: Any, fake_store_factory: Any) -> None:
-    app = create_app(_settings(tmp_path), store_factory=fake_store_factory)
+async def test_ephemeral_topics_reach_subscribers(
+    tmp_path: Path, live_server: Any, fake_store_factory: Any, hall_config: Any
+) -> None:
+    app = create_app(_settings(tmp_path), config=hall_config, store_factory=fake_store_factory)
     async with live_server(app) as base, websockets.connect(base.replace("http", "ws") + "/ws") as ws:
         await ws.send(json.dumps({"op": "subscribe", "topics": ["devices"]}))
         snap = await _recv(ws)
-        assert snap["type"] == "snapshot" and snap["data"] is None  # no provider registered yet
+        assert snap["type"] == "snapshot" and snap["data"]["devices"] == []  # the device manager's, empty
         app.state.hub.publish_ephemeral("device.health", ("devices",), {"id": "printer-k1", "state": "fault"})
         app.state.hub.publish_ephemeral("alert.raised", ("alerts",), {"kind": "long_wait"})
         message = await _recv(ws)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,10 +15,10 @@ from server.settings import Settings
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def client(tmp_path: Path, hall_config: Any) -> Iterator[TestClient]:
     """A started app (demo hall config) on a fresh SQLite database."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'hall.db'}", event_poll_seconds=0)
-    app = create_app(settings, store_factory=seeding_store_factory)
+    app = create_app(settings, config=hall_config, store_factory=seeding_store_factory)
     with TestClient(app, raise_server_exceptions=False) as c:
         c.headers.update(demo_bearer(c, "admin"))  # the demo admin; ratings use DEMO_DEVICE_HOST
         yield c

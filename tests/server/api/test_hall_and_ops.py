@@ -69,14 +69,16 @@ def test_hostile_input_never_produces_a_500(client: TestClient) -> None:
 
 
 def test_an_unexpected_error_is_a_logged_problem_not_a_bare_500(
-    tmp_path: Path, fake_store_factory: Any, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, fake_store_factory: Any, caplog: pytest.LogCaptureFixture, hall_config: Any
 ) -> None:
     class BrokenStore(fake_store_factory):  # type: ignore[misc, valid-type]
         def snapshot(self) -> Any:
             raise RuntimeError("disk on fire")
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", event_poll_seconds=0)
-    with TestClient(create_app(settings, store_factory=BrokenStore), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(settings, config=hall_config, store_factory=BrokenStore), raise_server_exceptions=False
+    ) as client:
         r = client.get("/api/hall")
     assert r.status_code == 500 and r.headers["content-type"].startswith("application/problem+json")
     body = r.json()
