@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from server.api import hall as hall_api
 from server.api import ops, problems, tickets, windows, ws
+from server.api.docs import mount_docs
 from server.api.ops import VERSION, TimingMiddleware
 from server.api.pages import mount_pages
 from server.auth import install as install_auth
@@ -126,6 +127,8 @@ def create_app(
         description="Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code` "
         "and Chinese (`zh`) and English (`en`) messages. Live updates: websocket `/ws`.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by server.api.docs
+        redoc_url=None,
     )
     metrics = Metrics()
     app.state.settings = settings
@@ -141,6 +144,7 @@ def create_app(
         app.include_router(router)
     install_auth(app)  # auth + audit routes, body limit / security headers / token redaction middleware
     install_devices(app)
+    mount_docs(app)
     mount_pages(app)  # last: it mounts /static
     return app
 

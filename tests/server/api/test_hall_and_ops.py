@@ -84,3 +84,12 @@ def test_an_unexpected_error_is_a_logged_problem_not_a_bare_500(
     body = r.json()
     assert body["code"] == "internal_error" and body["zh"] and "disk on fire" not in r.text
     assert "disk on fire" in caplog.text
+
+
+def test_api_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/static/swagger/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    asset = client.get("/static/swagger/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.content) > 100_000
+    assert client.get("/openapi.json").json()["info"]["title"] == "hallq"
