@@ -13,7 +13,7 @@ import os
 import tty
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 
 class Simulator(Protocol):
@@ -91,3 +91,66 @@ async def serve_pty(handler: Handler) -> PtyEndpoint:
 
     task = asyncio.create_task(run(), name=f"pty-sim-{os.ttyname(slave)}")
     return PtyEndpoint(os.ttyname(slave), task, master, slave)
+
+
+class StreamSimulator:
+    """Serving plumbing shared by the byte-protocol simulators: TCP or pty, clients, named faults.
+
+    Subclasses implement ``handle(reader, writer)`` (one connection) and add their device
+    state; they track connections in ``_writers`` and background tasks in ``_tasks`` so
+    that ``stop`` ends them all.
+    """
+
+    faults: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, device_id: str) -> None:
+        self.device_id = device_id
+        self.fault: str | None = None
+        self.url: str | None = None
+        self._server: asyncio.Server | None = None
+        self._pty: PtyEndpoint | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection (the device's side of the protocol)."""
+        raise NotImplementedError
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on TCP; returns the ``socket://`` URL."""
+        self._server, self.url = await serve_tcp(self.handle, host, port)
+        return self.url
+
+    async def start_pty(self) -> str:
+        """Serve on a new pty; returns the slave path for the driver."""
+        self._pty = await serve_pty(self.handle)
+        self.url = self._pty.path
+        return self.url
+
+    def close_connections(self) -> None:
+        """Drop every connected client (the ``drop`` fault, and stop)."""
+        for writer in list(self._writers):
+            with contextlib.suppress(Exception):  # a half-dead transport may refuse to close
+                writer.close()
+        self._writers.clear()
+
+    async def stop(self) -> None:
+        """Close the listener, every connection, the pty and background tasks."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._server is not None:
+            self._server.close()
+        self.close_connections()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+            self._server = None
+        if self._pty is not None:
+            await self._pty.close()
+            self._pty = None
+
+    def inject(self, fault: str | None) -> None:
+        """Set or clear (None) a fault; unknown names are a ValueError."""
+        if fault is not None and fault not in self.faults:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(self.faults)}")
+        self.fault = fault

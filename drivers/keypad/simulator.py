@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from drivers.keypad import codec
-from drivers.simulator import PtyEndpoint, serve_pty, serve_tcp
+from drivers.simulator import StreamSimulator
 
 
 def _option(options: Any, name: str, default: Any) -> Any:
@@ -32,13 +32,13 @@ def _digits_text(data: bytes) -> str:
     return "".join(" " if d == codec.BLANK else str(d) if d < 10 else "?" for d in data)
 
 
-class Ff68Simulator:
+class Ff68Simulator(StreamSimulator):
     """Implements ``drivers.simulator.Simulator`` for the ff68 driver."""
 
     faults: ClassVar[tuple[str, ...]] = ("silence", "garbage")
 
     def __init__(self, device_id: str, options: Any = None) -> None:
-        self.device_id = device_id
+        super().__init__(device_id)
         self.dialect = codec.DIALECTS[_option(options, "dialect", "ff68")]
         self.repeat_unacked: bool = bool(_option(options, "repeat_unacked", False))
         self.repeat_interval: float = float(_option(options, "repeat_interval", 0.3))
@@ -52,41 +52,11 @@ class Ff68Simulator:
         self.host_frames = 0
         self.sent = 0
         self.unacked: list[bytes] = []
-        self.fault: str | None = None
         self.changed = asyncio.Condition()
         # called with each host frame as it is applied (timestamps in the benchmark)
         self.observers: list[Callable[[codec.KeypadFrame], None]] = []
-        self._server: asyncio.Server | None = None
-        self._pty: PtyEndpoint | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- Simulator protocol ---------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen on TCP (an RS-485/Ethernet converter); returns the ``socket://`` URL."""
-        self._server, url = await serve_tcp(self.handle, host, port)
-        return url
-
-    async def start_pty(self) -> str:
-        """Serve on a pty (a serial bus); returns the slave path."""
-        self._pty = await serve_pty(self.handle)
-        return self._pty.path
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        for task in list(self._tasks):
-            task.cancel()
-        for writer in list(self._writers):
-            writer.close()
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
-            self._server = None
-        if self._pty is not None:
-            await self._pty.close()
-            self._pty = None
 
     def state(self) -> dict[str, Any]:
         """What each keypad shows, who is evaluating, ACK bookkeeping."""
@@ -106,9 +76,7 @@ class Ff68Simulator:
 
     def inject(self, fault: str | None) -> None:
         """Set or clear (None) a fault; ``garbage`` also sends a burst of noise at once."""
-        if fault is not None and fault not in self.faults:
-            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(self.faults)}")
-        self.fault = fault
+        super().inject(fault)
         if fault == "garbage":
             self._write_all(os.urandom(32).replace(b"\x68", b"\x00"))
 

@@ -9,13 +9,12 @@ Faults: ``silence`` (reads and drops everything, answers nothing) and ``corrupt`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from drivers.led import codec
-from drivers.simulator import PtyEndpoint, serve_pty, serve_tcp
+from drivers.simulator import StreamSimulator
 
 log = logging.getLogger("hallq.sim.led")
 
@@ -26,51 +25,24 @@ def _option(options: Any, name: str, default: Any) -> Any:
     return getattr(options, name, default)
 
 
-class BxSimulator:
+class BxSimulator(StreamSimulator):
     """Implements ``drivers.simulator.Simulator`` for the onbon_bx driver."""
 
     faults: ClassVar[tuple[str, ...]] = ("silence", "corrupt")
 
     def __init__(self, device_id: str, options: Any = None) -> None:
-        self.device_id = device_id
+        super().__init__(device_id)
         self.address: int | None = _option(options, "address", 1)
         self.encoding: str = _option(options, "encoding", "gb2312")
         self.areas: dict[int, str] = {}
         self.details: dict[int, dict[str, Any]] = {}
         self.frames = 0
         self.rejected = 0
-        self.fault: str | None = None
         self.changed = asyncio.Condition()  # notified after every accepted frame (tests, bench)
         # called with each accepted frame as it is applied (timestamps in the benchmark)
         self.observers: list[Callable[[codec.BxFrame], None]] = []
-        self._server: asyncio.Server | None = None
-        self._pty: PtyEndpoint | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
 
     # --- Simulator protocol ------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen on TCP; returns the ``socket://`` URL."""
-        self._server, url = await serve_tcp(self.handle, host, port)
-        return url
-
-    async def start_pty(self) -> str:
-        """Serve on a pty; returns the slave path."""
-        self._pty = await serve_pty(self.handle)
-        return self._pty.path
-
-    async def stop(self) -> None:
-        """Stop serving and drop clients."""
-        for writer in list(self._writers):
-            writer.close()
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
-            self._server = None
-        if self._pty is not None:
-            await self._pty.close()
-            self._pty = None
 
     def state(self) -> dict[str, Any]:
         """Current text per area, frame count and fault."""
@@ -81,12 +53,6 @@ class BxSimulator:
             "rejected": self.rejected,
             "fault": self.fault,
         }
-
-    def inject(self, fault: str | None) -> None:
-        """Set or clear (None) a fault."""
-        if fault is not None and fault not in self.faults:
-            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(self.faults)}")
-        self.fault = fault
 
     async def act(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """``clear`` wipes the screen locally (like a power cycle); nothing else is supported."""

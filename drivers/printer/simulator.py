@@ -17,12 +17,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from drivers.printer.escpos import DOTS_PER_COLUMN, PAPER_DOTS
 from drivers.printer.parser import EscposParser
 from drivers.printer.render import Page
-from drivers.simulator import PtyEndpoint, serve_pty, serve_tcp
+from drivers.simulator import StreamSimulator
 
 log = logging.getLogger("hallq.sim.escpos")
 
@@ -45,13 +45,13 @@ def _opt(options: Any, name: str, default: Any) -> Any:
     return getattr(options, name, default)
 
 
-class EscposSimulator:
+class EscposSimulator(StreamSimulator):
     """The printer simulator; implements ``drivers.simulator.Simulator``."""
 
-    faults: tuple[str, ...] = FAULTS
+    faults: ClassVar[tuple[str, ...]] = FAULTS
 
     def __init__(self, device_id: str = "printer", options: Any = None) -> None:
-        self.device_id = device_id
+        super().__init__(device_id)
         self.encoding: str = _opt(options, "encoding", "gb18030")
         paper_mm = int(_opt(options, "paper_mm", 80))
         self.columns = PAPER_DOTS.get(paper_mm, 576) // DOTS_PER_COLUMN
@@ -59,17 +59,12 @@ class EscposSimulator:
         self.render_png = bool(_opt(options, "render_png", True))
         png_dir = _opt(options, "png_dir", None)
         self.png_dir = Path(png_dir) if png_dir else Path(tempfile.mkdtemp(prefix=f"hallq-sim-{device_id}-"))
-        self.fault: str | None = None
         self.tickets: deque[dict[str, Any]] = deque(maxlen=self.keep)
         self.printed = 0
         self.lost = 0
         self.bytes_received = 0
         self.status_queries = 0
         self.connections = 0
-        self.url: str | None = None
-        self._server: asyncio.Server | None = None
-        self._pty: PtyEndpoint | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
         self._renders: set[asyncio.Task[None]] = set()
         self._ticket_waiters: list[tuple[int, asyncio.Future[dict[str, Any]]]] = []
         # called with each printed ticket (``hallq sim printer`` echoes the text)
@@ -77,29 +72,9 @@ class EscposSimulator:
 
     # --- Simulator protocol ----------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen on TCP; returns ``socket://host:port``."""
-        self._server, self.url = await serve_tcp(self._handle, host, port)
-        return self.url
-
-    async def start_pty(self) -> str:
-        """Serve on a new pty; returns the slave path for the driver."""
-        self._pty = await serve_pty(self._handle)
-        self.url = self._pty.path
-        return self.url
-
     async def stop(self) -> None:
-        """Close the listener, every connection and the pty."""
-        if self._server is not None:
-            self._server.close()
-        self._close_connections()
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
-            self._server = None
-        if self._pty is not None:
-            await self._pty.close()
-            self._pty = None
+        """Close everything, and cancel pending PNG renders."""
+        await super().stop()
         for task in list(self._renders):
             task.cancel()
 
@@ -119,12 +94,10 @@ class EscposSimulator:
         }
 
     def inject(self, fault: str | None) -> None:
-        """Set (or clear with None) the injected fault."""
-        if fault is not None and fault not in FAULTS:
-            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
-        self.fault = fault
+        """Set (or clear with None) the injected fault; ``drop`` closes every connection."""
+        super().inject(fault)
         if fault == "drop":
-            self._close_connections()
+            self.close_connections()
 
     async def act(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """``clear`` forgets tickets; ``png`` returns one ticket's PNG as base64 (``index``, default last)."""
@@ -211,13 +184,7 @@ class EscposSimulator:
 
     # --- the byte stream ----------------------------------------------------------------------
 
-    def _close_connections(self) -> None:
-        for writer in list(self._writers):
-            with contextlib.suppress(Exception):
-                writer.close()
-        self._writers.clear()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.fault == "drop":
             writer.close()
             return
