@@ -13,6 +13,8 @@ Server → client::
     {"type": "resync"}        the client fell behind: subscribe again for fresh snapshots
     {"type": "error", "code": "...", "zh": "...", "en": "...", "topic": "window:99"}
 
+Topics ``devices``, ``alerts`` and ``cameras`` are for supervisors, ``kiosk:<id>`` for that kiosk
+(``server/auth/topics.py``); others get ``{"type": "error", "code": "forbidden_topic"}``.
 Ticket tokens never travel on the stream (they are capabilities of the ticket's holder).
 ``pong`` comes after every event published before the ``ping`` arrived. A snapshot is
 complete up to its ``seq``; the server never sends an event of that topic
@@ -31,8 +33,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
-from server.auth import public
+from server.auth import Principal, get_principal, public
 from server.auth.privacy import strip_tokens
+from server.auth.topics import may_subscribe
 from server.errors import HallqError
 from server.events import CLOSED, Hub, Message, Subscriber
 
@@ -46,9 +49,10 @@ MAX_TOPIC_LEN = 64
 class Connection:
     """One websocket client: its subscriber, the per-topic snapshot floors, one writer at a time."""
 
-    def __init__(self, ws: WebSocket, hub: Hub, maxsize: int) -> None:
+    def __init__(self, ws: WebSocket, hub: Hub, maxsize: int, principal: Principal | None = None) -> None:
         self.ws = ws
         self.hub = hub
+        self.principal = principal
         self.sub: Subscriber = hub.subscribe((), maxsize)
         self.floor: dict[str, int] = {}
         self.lock = asyncio.Lock()
@@ -102,6 +106,10 @@ class Connection:
         """Add topics and send their snapshots before any newer event of them."""
         async with self.lock:  # the pump waits, so events queued meanwhile follow the snapshots
             for topic in topics:
+                if not may_subscribe(self.principal, topic):
+                    await self.send({"type": "error", "code": "forbidden_topic", "topic": topic,
+                                     "zh": f"无权订阅：{topic}", "en": f"Not allowed to follow: {topic}"})
+                    continue
                 seq = self.hub.last_seq  # read before the snapshot: the snapshot is at least this new
                 try:
                     data = await self.hub.snapshot(topic)
@@ -143,7 +151,7 @@ async def websocket(ws: WebSocket) -> None:
     """Subscribe to topics and receive snapshots, then events in seq order."""
     await ws.accept()
     hub: Hub = ws.app.state.hub
-    conn = Connection(ws, hub, ws.app.state.settings.subscriber_queue)
+    conn = Connection(ws, hub, ws.app.state.settings.subscriber_queue, await get_principal(ws))
     pump = asyncio.get_running_loop().create_task(conn.pump())
     try:
         while True:

@@ -12,7 +12,8 @@ import pytest
 import websockets
 
 from server.app import create_app
-from server.auth.testing import DEMO_DEVICE_HOST, seeding_store_factory
+from server.auth import Role
+from server.auth.testing import DEMO_DEVICE_HOST, account_token, memory_auth, seeding_store_factory
 from server.events import RESYNC, Hub
 from server.settings import Settings
 
@@ -138,7 +139,10 @@ async def test_ephemeral_topics_reach_subscribers(
     tmp_path: Path, live_server: Any, fake_store_factory: Any, hall_config: Any
 ) -> None:
     app = create_app(_settings(tmp_path), config=hall_config, store_factory=fake_store_factory)
-    async with live_server(app) as base, websockets.connect(base.replace("http", "ws") + "/ws") as ws:
+    supervisor = {"Authorization": f"Bearer {account_token(memory_auth(app), 'sup', Role.SUPERVISOR)}"}
+    async with live_server(app) as base, websockets.connect(
+        base.replace("http", "ws") + "/ws", additional_headers=supervisor
+    ) as ws:
         await ws.send(json.dumps({"op": "subscribe", "topics": ["devices"]}))
         snap = await _recv(ws)
         assert snap["type"] == "snapshot" and snap["data"]["devices"] == []  # the device manager's, empty
