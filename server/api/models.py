@@ -86,7 +86,9 @@ class TicketOut(_View):
     started_at: str | None = None
     finished_at: str | None = None
     recall_count: int = 0
-    token: str | None = Field(default=None, description="For the citizen's status page /t/<token>")
+    # the status-page token is its holder's capability: never in answers to screens and clerks
+    # (views pass unknown fields through, so it must be declared to be left out)
+    token: str | None = Field(default=None, exclude=True)
     ahead: int | None = Field(default=None, description="People ahead while waiting")
     eta_minutes: int | None = None
     parent_id: int | None = None
@@ -97,7 +99,13 @@ class TicketOut(_View):
     kiosk: str | None = None
 
 
-class IssuedTicketOut(TicketOut):
+class HeldTicketOut(TicketOut):
+    """A ticket as its holder sees it: with the token of its status page (issue and by-token answers only)."""
+
+    token: str | None = Field(default=None, description="For the citizen's status page /t/<token>")
+
+
+class IssuedTicketOut(HeldTicketOut):
     """A new ticket, with the outcome of printing it on the kiosk's printer."""
 
     printed: bool = Field(default=False, description="True when the kiosk's printer printed the ticket")

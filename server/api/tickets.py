@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 
 from server.api.deps import Hall, TicketId
-from server.api.models import IssuedTicketOut, IssueRequest, RatingRequest, TicketOut
+from server.api.models import HeldTicketOut, IssuedTicketOut, IssueRequest, RatingRequest, TicketOut
 from server.api.problems import responses
 from server.auth import STAFF, Role, allow, limit_issue, public
 from server.auth.deps import Actor, bound_kiosk
@@ -43,7 +43,7 @@ async def issue_ticket(body: IssueRequest, hall: Hall, request: Request, actor: 
     return {**ticket, "printed": printed, "print_fault": fault}
 
 
-@router.get("/by-token/{token}", response_model=TicketOut, summary="Ticket by its status-page token",
+@router.get("/by-token/{token}", response_model=HeldTicketOut, summary="Ticket by its status-page token",
             responses=responses(404, 422), dependencies=[Depends(public("the token is its holder's credential"))])
 async def ticket_by_token(
     hall: Hall, token: str = Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")

@@ -63,7 +63,7 @@ async def list_accounts(request: Request, principal: Admin) -> list[dict[str, An
     auth = _auth(request)
 
     def work() -> list[dict[str, Any]]:
-        with auth.engine.connect() as conn:
+        with auth.read() as conn:
             return [a.public() for a in acc.list_accounts(conn)]
 
     result: list[dict[str, Any]] = await auth.run(work)
@@ -150,7 +150,7 @@ async def list_device_tokens(request: Request, principal: Admin) -> list[dict[st
     auth = _auth(request)
 
     def work() -> list[dict[str, Any]]:
-        with auth.engine.connect() as conn:
+        with auth.read() as conn:
             return [d.public() for d in acc.list_device_tokens(conn)]
 
     result: list[dict[str, Any]] = await auth.run(work)

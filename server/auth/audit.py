@@ -128,7 +128,7 @@ async def _run(request: Request, filters: dict[str, Any]) -> tuple[list[dict[str
     auth = request.app.state.auth
 
     def work() -> tuple[list[dict[str, Any]], bool]:
-        with auth.engine.connect() as conn:
+        with auth.read() as conn:
             return query(conn, tz=auth.tz, **filters)
 
     result: tuple[list[dict[str, Any]], bool] = await auth.run(work)

@@ -192,7 +192,7 @@ async def password_submit(request: Request, principal: StaffMe, old_password: An
         await auth.run(_revoke, auth, old)
 
     def reload() -> acc.Account:
-        with auth.engine.connect() as conn:
+        with auth.read() as conn:
             return acc.require_account(conn, principal.account_id or 0)
 
     account = await auth.run(reload)  # the new epoch: sessions made under the old one are dead

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
@@ -24,19 +23,28 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from server.auth import accounts as acc
+from server.auth.cache import REFRESH_SECONDS, ShortCache, SingleFlight
 from server.auth.limits import IssuePolicy, LoginPolicy, SlidingWindow, client_ip
 from server.auth.roles import DEVICE_ROLES, Principal, Role
 from server.auth.sessions import SESSION_COOKIE, find_session
 from server.auth.tables import audit_log
 from server.auth.tokens import TokenSigner, is_device_token
+from server.store.engine import READ
 
 T = TypeVar("T")
-_in_loop: ContextVar[bool] = ContextVar("hallq_auth_in_loop", default=False)
+
+
+class _LoopRead:
+    """Marks a resolution running on the event loop; notes whether it used entries due for a re-read."""
+
+    aging = False
+
+
+_on_loop: ContextVar[_LoopRead | None] = ContextVar("hallq_auth_on_loop", default=None)
 
 
 class _Miss(Exception):
     """A lookup needs the database (raised only while resolving on the event loop)."""
-CACHE_SECONDS = 3.0  # how long another process's revocation may take to bite
 
 
 def _rate(value: str) -> tuple[int, float]:
@@ -100,8 +108,8 @@ class AuthService:
         self.tz = tz or dt.UTC
         self.signer = TokenSigner(secret)
         self.issue_window = SlidingWindow()
-        self._cache: dict[str, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
+        self._cache = ShortCache()
+        self._misses = SingleFlight()
         self.sleep: Callable[[float], Any] | None = None  # tests replace the sign-in delay
 
     # -- plumbing --------------------------------------------------------------------
@@ -115,73 +123,105 @@ class AuthService:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read-only transaction.
+
+        On SQLite the store's engine opens every other transaction with BEGIN IMMEDIATE: a
+        lookup would take the write lock and stall the queue's writer in the busy handler.
+        """
+        with self.engine.connect().execution_options(**{READ: True}) as conn:
+            yield conn
+
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking database work off the event loop."""
         return await run_in_threadpool(fn, *args, **kwargs)
 
-    def _cached(self, key: str, load: Callable[[], T]) -> T:
-        stamp = self.monotonic()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and stamp - hit[0] < CACHE_SECONDS:
-                return hit[1]
-        if _in_loop.get():
+    def _remembered(self, key: str) -> tuple[float, Any] | None:
+        """(stamp, value) of a usable cache entry: one due for a re-read serves only on the event loop."""
+        now = self.monotonic()
+        hit = self._cache.get(key, now)
+        if hit is None or now - hit[0] < REFRESH_SECONDS:
+            return hit
+        loop_read = _on_loop.get()
+        if loop_read is None:  # the (background) re-read in the thread pool
+            return None
+        loop_read.aging = True
+        return hit
+
+    def _cached(self, key: str, load: Callable[[], T]) -> tuple[float, T]:
+        """(stamp, value): remembered, else loaded (only off the event loop)."""
+        hit = self._remembered(key)
+        if hit is not None:
+            return hit
+        if _on_loop.get() is not None:
             raise _Miss  # the caller retries in the thread pool, where waiting for the database is fine
+        generation, stamp = self._cache.generation, self.monotonic()
         value = load()
-        with self._lock:
-            if len(self._cache) > 5000:
-                self._cache.clear()
-            self._cache[key] = (stamp, value)
-        return value
+        self._cache.put(key, stamp, value, generation)
+        return stamp, value
 
     def forget(self) -> None:
         """Drop cached lookups (after a revocation or password change in this process)."""
-        with self._lock:
-            self._cache.clear()
+        self._cache.clear()
 
     # -- resolving callers -----------------------------------------------------------
-    def _account(self, account_id: int) -> acc.Account | None:
+    def _account(self, account_id: int) -> tuple[float, acc.Account | None]:
         def load() -> acc.Account | None:
-            with self.engine.connect() as conn:
+            with self.read() as conn:
                 return acc.get_account(conn, account_id)
 
         return self._cached(f"a:{account_id}", load)
 
     def _device_live(self, subject: str) -> bool:
         def load() -> bool:
-            with self.engine.connect() as conn:
+            with self.read() as conn:
                 return acc.device_principal_live(conn, subject)
 
-        return self._cached(f"p:{subject}", load)
+        return self._cached(f"p:{subject}", load)[1]
+
+    def _device(self, token: str) -> Principal | None:
+        def load() -> Principal | None:
+            with self.read() as conn:
+                device = acc.lookup_device_token(conn, token)
+            return device.as_principal() if device is not None else None
+
+        return self._cached(f"d:{token}", load)[1]
+
+    def _access(self, token: str) -> Principal | None:
+        # The verified principal is remembered per token (no signature check or account
+        # lookup per request) with its account's stamp: revocations bite as fast as before.
+        now = self.clock().timestamp()
+        hit = self._remembered(f"t:{token}")
+        if hit is not None:
+            known: Principal | None = hit[1][0]
+            return known if hit[1][1] > now else None
+        payload = self.signer.verify(token, now)
+        if payload is None:  # forged or expired: nothing is remembered for tokens anyone can make up
+            return None
+        generation = self._cache.generation
+        stamp, account = self._account(int(payload["aid"]))
+        principal: Principal | None = None
+        if account is not None and account.active and account.epoch == payload.get("ep"):
+            windows = payload.get("w") or []
+            principal = account.principal(windows[0] if windows else None, via="token")
+        self._cache.put(f"t:{token}", stamp, (principal, payload["exp"]), generation)
+        return principal
 
     def _bearer(self, token: str) -> Principal | None:
-        if is_device_token(token):
-            def load() -> acc.DeviceToken | None:
-                with self.engine.connect() as conn:
-                    return acc.lookup_device_token(conn, token)
-
-            device = self._cached(f"d:{token}", load)
-            return device.as_principal() if device is not None else None
-        payload = self.signer.verify(token, self.clock().timestamp())
-        if payload is None:
-            return None
-        account = self._account(int(payload["aid"]))
-        if account is None or not account.active or account.epoch != payload.get("ep"):
-            return None
-        windows = payload.get("w") or []
-        return account.principal(windows[0] if windows else None, via="token")
+        return self._device(token) if is_device_token(token) else self._access(token)
 
     def _session(self, token: str) -> Principal | None:
         def load() -> Any:
-            with self.engine.connect() as conn:
+            with self.read() as conn:
                 return find_session(conn, token, self.now_ms())
 
-        row = self._cached(f"s:{token}", load)
+        row = self._cached(f"s:{token}", load)[1]
         if row is None or row.expires_at <= self.now_ms():
             return None
         principal: Principal = row.principal
         if row.account_id is not None:
-            account = self._account(row.account_id)
+            account = self._account(row.account_id)[1]
             if account is None or not account.active or account.epoch != row.epoch:
                 return None
             principal = replace(principal, must_change_password=account.must_change_password)
@@ -206,14 +246,24 @@ class AuthService:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not authorization and not cookie:
             return None
-        token = _in_loop.set(True)
+        key = (authorization, cookie)
+
+        def reread() -> Awaitable[Principal | None]:
+            return self.run(self.resolve, authorization, cookie)
+
+        loop_read = _LoopRead()
+        token = _on_loop.set(loop_read)
         try:  # most requests are answered from the cache without leaving the event loop
-            return self.resolve(authorization, cookie)
+            principal, missed = self.resolve(authorization, cookie), False
         except _Miss:
-            pass
+            principal, missed = None, True
         finally:
-            _in_loop.reset(token)
-        return await self.run(self.resolve, authorization, cookie)
+            _on_loop.reset(token)  # before any task starts: the thread-pool re-read copies this context
+        if missed:  # when an entry expires, every concurrent request with these credentials misses at once
+            return await self._misses.run(key, reread)
+        if loop_read.aging:  # busy credentials never wait for the database: re-read before expiry
+            self._misses.start(key, reread)
+        return principal
 
     async def citizen(self, request: Request, token: str) -> Principal | None:
         """A ticket holder, from the ticket's status-page token."""

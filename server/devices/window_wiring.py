@@ -252,8 +252,8 @@ class WindowWiring:
         if not self.options.announce:
             return
         announcer = next((a for a in self.announcers if _available(a)), None)
-        if announcer is None:
-            log.info("no announcer available for %s", ticket.get("number"))
+        if announcer is None:  # none configured, or all down (their health logged that once)
+            log.debug("no announcer available for %s", ticket.get("number"))
             return
         voice = speech.voice_from_options(_voice_options(announcer))
         spoken = speech.sentence(ticket["number"], number, kind=kind, voice=voice)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from server.app import create_app
-from server.auth.testing import DEMO_DEVICE_HOST, seeding_store_factory
+from server.auth.testing import DEMO_DEVICE_HOST, demo_bearer, seeding_store_factory
 from server.settings import Settings
 
 
@@ -43,7 +43,7 @@ def test_hooks_handlers_and_snapshot_providers(tmp_path: Path, hall_config: Any)
         assert calls == ["start"]
         ticket = client.post("/api/tickets", json={"service": "general"}, headers=DEMO_DEVICE_HOST).json()
         client.portal.call(asyncio.wait_for, got_event.wait(), 5)  # type: ignore[union-attr]
-        with client.websocket_connect("/ws") as ws:
+        with client.websocket_connect("/ws", headers=demo_bearer(client, "supervisor")) as ws:
             ws.send_json({"op": "subscribe", "topics": ["devices"]})
             snap = ws.receive_json()
             assert snap["topic"] == "devices" and snap["data"] == [{"id": "printer-k1", "state": "ready"}]

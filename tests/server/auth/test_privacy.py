@@ -126,3 +126,21 @@ def test_strip_tokens() -> None:
             "list": [{"number": "B002", "state": "called", "token": "u", "x": 1}]}
     assert strip_tokens(data) == {"token": "keep-not-a-ticket", "ticket": {"number": "A001", "state": "issued"},
                                   "list": [{"number": "B002", "state": "called", "x": 1}]}
+
+
+def test_answers_leave_tokens_out_without_the_guard(app: Any) -> None:
+    from server.auth.privacy import TokenRedactionMiddleware
+
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not TokenRedactionMiddleware]
+    with TestClient(app) as client:
+        issued = client.post("/api/tickets", headers=DEVICE["kiosk"], json={"service": "general", "kiosk": "k1"})
+        assert issued.status_code == 201 and issued.json()["token"]
+        token, ticket_id = issued.json()["token"], issued.json()["id"]
+        r = client.post("/api/auth/token", data={"username": "supervisor", "password": "supervisor-demo"})
+        sup = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        answers = [client.post(f"/api/windows/2/{step}", headers=sup) for step in ("open", "call-next", "start")]
+        answers += [client.get("/api/hall"), client.get("/api/windows/2", headers=sup),
+                    client.get(f"/api/tickets/{ticket_id}", headers=sup)]
+        for r in answers:
+            assert r.status_code == 200 and token not in r.text, r.request.url
+        assert client.get(f"/api/tickets/by-token/{token}").json()["token"] == token
