@@ -17,7 +17,7 @@ SIM_KINDS = ("printer", "idcard", "led", "keypads", "camera")
 # kiosk and screens sign in once with their demo device tokens; staff pages ask for an account
 # (demo accounts: admin/admin-demo, supervisor/supervisor-demo, clerk1/clerk1-demo … see README)
 DEMO_PAGES = ("/kiosk/k1?token=hqd_demo-kiosk-k1", "/clerk", "/display/hall?token=hqd_demo-display-hall",
-              "/display/window/1?token=hqd_demo-display-w1", "/supervisor", "/docs")
+              "/display/window/1?token=hqd_demo-display-w1", "/supervisor", "/supervisor/video", "/docs")
 
 
 def _device(value: str) -> tuple[str, str]:
@@ -139,6 +139,7 @@ def demo(args: argparse.Namespace) -> int:
     print("hallq 演示大厅 demo hall —", DEMO_CONFIG)
     for page in DEMO_PAGES:
         print(f"  {base}{page}")
+    print("演示账号 demo accounts: supervisor / supervisor-demo, clerk1…clerk16 / clerk1-demo…, admin / admin-demo")
     print("Ctrl+C 停止 / to stop", flush=True)
     _run(args.host, args.port, 1, "info", False)
     return 0
