@@ -111,6 +111,16 @@ class StreamSimulator:
         self._pty: PtyEndpoint | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.changed = asyncio.Condition()  # subclasses notify it when their state changes (tests, bench)
+
+    async def wait_for(self, predicate: Callable[[Any], bool], timeout: float = 2.0) -> bool:
+        """Wait until ``predicate(self)`` holds after a change; False on timeout."""
+        async with self.changed:
+            try:
+                await asyncio.wait_for(self.changed.wait_for(lambda: predicate(self)), timeout)
+            except TimeoutError:
+                return False
+        return True
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection (the device's side of the protocol)."""

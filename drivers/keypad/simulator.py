@@ -52,7 +52,6 @@ class Ff68Simulator(StreamSimulator):
         self.host_frames = 0
         self.sent = 0
         self.unacked: list[bytes] = []
-        self.changed = asyncio.Condition()
         # called with each host frame as it is applied (timestamps in the benchmark)
         self.observers: list[Callable[[codec.KeypadFrame], None]] = []
 
@@ -100,15 +99,6 @@ class Ff68Simulator(StreamSimulator):
             task.add_done_callback(self._tasks.discard)
         acked = await self.wait_for(lambda s: frame not in s.unacked, float(params.get("wait", 0.5)))
         return {"sent": True, "acked": acked, "frame": frame.hex(" ")}
-
-    async def wait_for(self, predicate: Any, timeout: float = 2.0) -> bool:
-        """Wait until ``predicate(self)`` holds; False on timeout."""
-        async with self.changed:
-            try:
-                await asyncio.wait_for(self.changed.wait_for(lambda: predicate(self)), timeout)
-            except TimeoutError:
-                return False
-        return True
 
     # --- bytes ---------------------------------------------------------------------------
 

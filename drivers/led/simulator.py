@@ -38,7 +38,6 @@ class BxSimulator(StreamSimulator):
         self.details: dict[int, dict[str, Any]] = {}
         self.frames = 0
         self.rejected = 0
-        self.changed = asyncio.Condition()  # notified after every accepted frame (tests, bench)
         # called with each accepted frame as it is applied (timestamps in the benchmark)
         self.observers: list[Callable[[codec.BxFrame], None]] = []
 
@@ -61,15 +60,6 @@ class BxSimulator(StreamSimulator):
             self.details.clear()
             return self.state()
         raise ValueError(f"unknown action {action!r}; known: clear")
-
-    async def wait_for(self, predicate: Any, timeout: float = 2.0) -> bool:
-        """Wait until ``predicate(self)`` holds; False on timeout."""
-        async with self.changed:
-            try:
-                await asyncio.wait_for(self.changed.wait_for(lambda: predicate(self)), timeout)
-            except TimeoutError:
-                return False
-        return True
 
     # --- bytes -----------------------------------------------------------------------
 
