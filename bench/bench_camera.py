@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from drivers.camera.broadcast import JpegBroadcaster  # noqa: E402
 from drivers.camera.driver import OpenCvCamera  # noqa: E402
 from drivers.camera.options import DEFAULT_SEATS, DEFAULT_WAITING_AREA, CameraOptions  # noqa: E402
-from server.devices.cameras import CameraWiring, CameraWiringOptions  # noqa: E402
+from server.cameras.wiring import CameraWiring, CameraWiringOptions  # noqa: E402
 
 FPS = 10.0
 

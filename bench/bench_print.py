@@ -4,11 +4,11 @@
 
 Runs the real app (SQLite store, uvicorn on 127.0.0.1) in demo mode with the ESC/POS
 simulators, in this process, so the simulator's receive time (the cut command parsed)
-and the client's clock are the same ``perf_counter``. When ``POST /api/tickets`` prints
-kiosk tickets itself (its answer has ``printed``), one sample is POST start -> ticket at
-the simulator; until that wiring exists it is POST + ``devices.print_ticket_for`` (what
-the wiring will call). Also measures the driver alone (bytes build + status before and
-after + send). Prints JSON; target p99 < 100 ms.
+and the client's clock are the same ``perf_counter``. One sample is ``POST
+/api/kiosks/k1/tickets`` start -> ticket at the simulator (the kiosk path: print job,
+claimed by the embedded device host's printer wiring, server/kiosk/printing.py). Also
+measures the driver alone (bytes build + status before and after + send). Prints JSON;
+target p99 < 100 ms.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import uvicorn  # noqa: E402
 from drivers.contract import TicketContent  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.config import HallConfig, load_config  # noqa: E402
-from server.devices.setup import install  # noqa: E402
 from server.settings import DEMO_CONFIG, Settings  # noqa: E402
 
 PRINTERS = [
@@ -76,7 +75,6 @@ async def run(tickets: int, token: str = "hqd_demo-kiosk-k1") -> dict[str, Any]:
     settings = Settings(database_url=f"sqlite:///{tmp / 'hall.db'}", demo=True, event_poll_seconds=0,
                         host="127.0.0.1", port=port)
     app = create_app(settings, config=_config())
-    install(app)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False, lifespan="on"))
     serve = asyncio.create_task(server.serve())
@@ -84,7 +82,7 @@ async def run(tickets: int, token: str = "hqd_demo-kiosk-k1") -> dict[str, Any]:
         while not server.started:
             await asyncio.sleep(0.01)
     try:
-        manager = app.state.devices
+        manager = app.state.services.devices.manager
         printer_id = next(d for d in manager.specs.values() if d.kind == "ticket_printer" and d.config.kiosk == "k1").id
         sim = manager.simulators[printer_id]
         async with asyncio.timeout(10):
@@ -92,21 +90,15 @@ async def run(tickets: int, token: str = "hqd_demo-kiosk-k1") -> dict[str, Any]:
                 await asyncio.sleep(0.01)
         sim.render_png = False  # PNG rendering is for eyes, not part of the printer's latency
         samples: list[float] = []
-        wired = None
         headers = {"Authorization": f"Bearer {token}"} if token else {}  # the demo kiosk's device token
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10, headers=headers) as client:
             for i in range(tickets):
                 before = sim.printed
                 t0 = time.perf_counter()
-                r = await client.post("/api/tickets", json={"service": "general", "channel": "kiosk", "kiosk": "k1"})
+                r = await client.post("/api/kiosks/k1/tickets", json={"service": "general"})
                 r.raise_for_status()
-                ticket = r.json()
-                if wired is None:
-                    wired = "printed" in ticket
-                if not wired:
-                    result = await manager.print_ticket_for("k1", ticket)
-                    if not result.printed:
-                        raise RuntimeError(f"ticket {i} not printed: {result}")
+                if not r.json()["print"]["printed"]:
+                    raise RuntimeError(f"ticket {i} not printed: {r.json()['print']}")
                 got = await sim.wait_ticket(before + 1, 5.0)
                 samples.append(got["received_at"] - t0)
         printer = manager.device(printer_id)
@@ -122,8 +114,7 @@ async def run(tickets: int, token: str = "hqd_demo-kiosk-k1") -> dict[str, Any]:
         return {
             "benchmark": "issue at API -> last ticket byte at ESC/POS simulator",
             "tickets": tickets,
-            "path": "POST /api/tickets prints (wired)" if wired
-            else "POST /api/tickets, then devices.print_ticket_for (not yet wired into the route)",
+            "path": "POST /api/kiosks/k1/tickets -> print job -> device host printer wiring",
             "transport": "socket:// to the in-process simulator, DLE EOT 1,2,4 before and after each ticket",
             "ticket_bytes": got["bytes"],
             "api_to_printer": _stats(samples),

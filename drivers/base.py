@@ -1,9 +1,16 @@
-"""A connected device: supervises its transport, reconnects with backoff, tracks health.
+"""Driver lifecycle (:class:`Device`) and byte-stream supervision (:class:`ConnectedDevice`).
 
-Drivers subclass :class:`ConnectedDevice` and override ``on_connect`` (a handshake,
-e.g. a status query) and optionally ``run`` (a polling loop). Request/response work
-takes the transport with ``async with self.exclusive() as t:`` so writes are
-serialised per device (one RS-485 bus, one printer).
+``Device`` is what every driver shares: its id, URL, parsed options, a health tracker
+(which logs once per drop and once per return), ``open``/``close`` and ``async with``.
+Drivers whose I/O is not a byte stream (announcers, cameras, CUPS) subclass it and
+override ``on_open``/``on_close``.
+
+``ConnectedDevice`` adds a supervised :class:`drivers.transport.Transport`: it
+reconnects with backoff, and drivers override ``on_connect`` (a handshake, e.g. a
+status query) and optionally ``run`` (a polling loop). Request/response work takes the
+transport with ``async with self.exclusive() as t:`` so writes are serialised per device
+(one RS-485 bus, one printer). Serial framing comes from ``serial_options()``, which
+reads the options' :class:`drivers.transport.SerialOptions` fields.
 """
 
 from __future__ import annotations
@@ -11,43 +18,103 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
 
 from drivers.errors import DeviceError, DeviceFault, ProtocolError, TransportError
 from drivers.health import DISCONNECTED, PROTOCOL_ERROR, DeviceState, Health, HealthTracker
-from drivers.transport import Backoff, Transport, open_transport
+from drivers.transport import Backoff, SerialOptions, Transport, open_transport
+
+__all__ = ["ConnectedDevice", "Device", "NoOptions", "SerialOptions"]
 
 log = logging.getLogger("hallq.devices")
 
 
-class ConnectedDevice:
-    """Base for drivers that talk bytes over a :class:`Transport`."""
+class NoOptions(BaseModel):
+    """Options of a driver that has none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Device:
+    """Lifecycle shared by every driver: options, health, open/close, ``async with``."""
 
     kind: ClassVar[str] = ""
     name: ClassVar[str] = ""
-    connect_timeout: float = 2.0
-    serial_options: ClassVar[dict[str, Any]] = {}
+    Options: ClassVar[type[BaseModel]] = NoOptions
 
-    def __init__(self, device_id: str, url: str, options: Any = None) -> None:
+    options: Any
+
+    def __init__(self, device_id: str, url: str, options: BaseModel | Mapping[str, Any] | None = None) -> None:
         self.device_id = device_id
         self.url = url
-        self.options = options
+        self.options = self.parse_options(options)
         self.tracker = HealthTracker(device_id)
+
+    @classmethod
+    def parse_options(cls, options: BaseModel | Mapping[str, Any] | None) -> Any:
+        """The driver's ``Options`` instance: as given when already parsed (the registry's case)."""
+        if isinstance(options, cls.Options):
+            return options
+        if isinstance(options, BaseModel):
+            options = options.model_dump()
+        return cls.Options.model_validate(dict(options or {}))
+
+    @property
+    def health(self) -> Health:
+        """Current health snapshot."""
+        return self.tracker.health
+
+    async def open(self) -> None:
+        """Start the device (``on_open``)."""
+        await self.on_open()
+
+    async def close(self) -> None:
+        """Stop the device (``on_close``) and mark it closed."""
+        try:
+            await self.on_close()
+        finally:
+            self.tracker.set(DeviceState.CLOSED)
+
+    async def on_open(self) -> None:
+        """Driver hook: acquire resources, set the first health; default: ready."""
+        self.tracker.set(DeviceState.READY)
+
+    async def on_close(self) -> None:
+        """Driver hook: release resources."""
+
+    async def __aenter__(self) -> Any:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class ConnectedDevice(Device):
+    """Base for drivers that talk bytes over a supervised :class:`Transport`."""
+
+    connect_timeout: float = 2.0
+
+    def __init__(self, device_id: str, url: str, options: BaseModel | Mapping[str, Any] | None = None) -> None:
+        super().__init__(device_id, url, options)
         self.backoff = Backoff()
         self._transport: Transport | None = None
         self._connected = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
-        self.trace = bool(getattr(options, "trace", False))
+        self.trace = bool(getattr(self.options, "trace", False))
+
+    def serial_options(self) -> dict[str, Any]:
+        """Serial framing for the transport, from the options (empty for drivers without it)."""
+        if isinstance(self.options, SerialOptions):
+            return self.options.serial_kwargs()
+        return {}
 
     # --- lifecycle ---------------------------------------------------------------
-
-    @property
-    def health(self) -> Health:
-        """Current health snapshot."""
-        return self.tracker.health
 
     async def open(self) -> None:
         """Start supervising the connection; returns at once (the first attempt runs in the background)."""
@@ -63,7 +130,7 @@ class ConnectedDevice:
             return False
         return True
 
-    async def close(self) -> None:
+    async def on_close(self) -> None:
         """Stop supervising and close the transport."""
         if self._task is not None:
             self._task.cancel()
@@ -71,14 +138,6 @@ class ConnectedDevice:
                 await self._task
             self._task = None
         await self._drop_transport()
-        self.tracker.set(DeviceState.CLOSED)
-
-    async def __aenter__(self) -> ConnectedDevice:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- hooks for drivers ---------------------------------------------------------
 
@@ -129,7 +188,7 @@ class ConnectedDevice:
         while True:
             try:
                 transport = await open_transport(
-                    self.url, timeout=self.connect_timeout, trace=self.trace, serial_options=self.serial_options
+                    self.url, timeout=self.connect_timeout, trace=self.trace, serial_options=self.serial_options()
                 )
             except DeviceError as exc:
                 self.set_offline(str(exc))

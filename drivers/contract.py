@@ -17,7 +17,7 @@ from drivers.health import Health
 
 @runtime_checkable
 class Device(Protocol):
-    """Lifecycle and health common to every device."""
+    """Lifecycle and health common to every device (``drivers.base.Device`` implements it)."""
 
     kind: ClassVar[str]
     device_id: str
@@ -125,11 +125,13 @@ class KeypadEvent:
 
     address: int
     kind: str  # "caller" | "evaluator"
-    # caller: call_next, recall, rate, pause, transfer, no_show, suspend, callback, cancel;
+    # caller: call_next, recall, rate, pause, transfer, no_show, suspend, callback, cancel,
+    # call_number (a number typed + OK on a caller model that supports it; value = the number);
     # evaluator: "rating"
     key: str
-    value: int | None = None  # evaluator: 1..5 好差评 level after the key map
+    value: int | None = None  # evaluator: 1..5 好差评 level after the key map; call_number: the number
     raw: bytes = b""
+    digits: str = ""  # call_number: the digits as typed (keeps leading zeros)
 
 
 class KeypadBus(Device, Protocol):

@@ -8,7 +8,7 @@ The tree::
     ├── ProtocolError           bytes arrived but do not form a valid frame/reply
     │   └── ChecksumError       a frame whose checksum does not match
     ├── DeviceFault             the device answered and reports a fault (paper out …)
-    └── ConfigurationError      bad URL, unknown driver, invalid options
+    └── DeviceConfigError       bad URL, unknown driver, invalid options
 
 pyserial and OS errors are mapped to TransportError in ``drivers.transport`` only;
 drivers above the transport never see ``OSError`` or ``serial.SerialException``.
@@ -45,5 +45,9 @@ class DeviceFault(DeviceError):
         self.fault = fault
 
 
-class ConfigurationError(DeviceError):
+class DeviceConfigError(DeviceError):
     """A device entry cannot be built: bad URL, unknown driver, invalid options."""
+
+
+# The old name, still imported by server code and tests outside drivers/; same class.
+ConfigurationError = DeviceConfigError

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -31,6 +32,11 @@ NO_ANSWER = "no_answer"
 SELF_TEST_FAILED = "self_test_failed"
 PROTOCOL_ERROR = "protocol_error"
 DISCONNECTED = "disconnected"
+TICKET_IN_PRESENTER = "ticket_in_presenter"  # presenter printers: printed, not yet taken
+
+# Named conditions that are reported but do not stop the device (it stays available);
+# alerting and UIs should show them as notices, not faults.
+NOTICES = frozenset({PAPER_NEAR_END, TICKET_IN_PRESENTER})
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,8 @@ class Health:
     faults: tuple[str, ...] = ()
     detail: str | None = None
     since: float = 0.0
+    # running totals a driver reports (rejected frames, unmapped keys …); never reset by set()
+    counters: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def available(self) -> bool:
@@ -55,6 +63,7 @@ class Health:
             "faults": list(self.faults),
             "detail": self.detail,
             "since": self.since,
+            "counters": dict(self.counters),
         }
 
 
@@ -72,6 +81,7 @@ class HealthTracker:
     def __post_init__(self) -> None:
         self._health = Health(DeviceState.CLOSED, since=self.clock())
         self._ever_available = False
+        self.counters: Counter[str] = Counter()
 
     @property
     def health(self) -> Health:
@@ -84,8 +94,18 @@ class HealthTracker:
         old = self._health
         if old.state == state and old.faults == faults:
             return
-        self._health = Health(state, faults, detail, self.clock())
+        self._health = Health(state, faults, detail, self.clock(), dict(self.counters))
         self._log_transition(old, self._health)
+        self._notify()
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Add ``n`` to the counter ``name`` and publish the new totals (state unchanged)."""
+        self.counters[name] += n
+        old = self._health
+        self._health = Health(old.state, old.faults, old.detail, old.since, dict(self.counters))
+        self._notify()
+
+    def _notify(self) -> None:
         for listener in list(self.listeners):
             try:
                 listener(self.device_id, self._health)
@@ -93,7 +113,9 @@ class HealthTracker:
                 log.exception("health listener failed for %s", self.device_id)
 
     def _log_transition(self, old: Health, new: Health) -> None:
-        if old.available and not new.available:
+        if new.state == DeviceState.CLOSED:  # a deliberate close is not a drop
+            log.info("device %s closed", self.device_id)
+        elif old.available and not new.available:
             faults = ",".join(new.faults)
             log.warning("device %s dropped: %s %s %s", self.device_id, new.state, faults, new.detail or "")
         elif not old.available and new.available:

@@ -1,7 +1,9 @@
 """Finding driver classes by name: built-ins plus the ``hallq.drivers`` entry points.
 
 A driver class has ``kind`` (a key of ``drivers.contract.KINDS``), ``name``, an
-``Options`` pydantic model, and is built as ``cls(device_id, url, options)``.
+``Options`` pydantic model, and is built as ``cls(device_id, url, options)`` where
+``options`` is already an ``Options`` instance: :func:`build` validates once, here, and
+drivers (``drivers.base.Device``) take the parsed object as it is.
 Third-party packages register with::
 
     [project.entry-points."hallq.drivers"]
@@ -16,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from drivers.errors import ConfigurationError
+from drivers.errors import DeviceConfigError
 
 # name -> "module:Class"; imported lazily so a missing optional extra (pycups) only
 # matters to halls that configure that driver.
@@ -52,11 +54,11 @@ def _load(target: str, name: str) -> type[Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigurationError(f"driver {name!r} cannot be loaded: {exc}") from exc
+        raise DeviceConfigError(f"driver {name!r} cannot be loaded: {exc}") from exc
     try:
         cls: type[Any] = getattr(module, attr)
     except AttributeError as exc:
-        raise ConfigurationError(f"driver {name!r}: {module_name} has no {attr}") from exc
+        raise DeviceConfigError(f"driver {name!r}: {module_name} has no {attr}") from exc
     return cls
 
 
@@ -72,17 +74,17 @@ def driver_class(name: str, kind: str | None = None) -> type[Any]:
     """The driver class called ``name``; checks its ``kind`` when given."""
     known = available()
     if name not in known:
-        raise ConfigurationError(f"unknown driver {name!r}; known: {', '.join(sorted(known))}")
+        raise DeviceConfigError(f"unknown driver {name!r}; known: {', '.join(sorted(known))}")
     cls = _load(known[name], name)
     if kind is not None and getattr(cls, "kind", None) != kind:
-        raise ConfigurationError(f"driver {name!r} is for {getattr(cls, 'kind', '?')!r} devices, not {kind!r}")
+        raise DeviceConfigError(f"driver {name!r} is for {getattr(cls, 'kind', '?')!r} devices, not {kind!r}")
     return cls
 
 
 def simulator_class(driver: str) -> type[Any]:
     """The simulator class for a driver name."""
     if driver not in SIMULATORS:
-        raise ConfigurationError(f"driver {driver!r} has no simulator")
+        raise DeviceConfigError(f"driver {driver!r} has no simulator")
     return _load(SIMULATORS[driver], driver)
 
 
@@ -95,6 +97,6 @@ def build(device_id: str, kind: str, name: str, url: str, options: dict[str, Any
         return cls(device_id, url, parsed)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigurationError(f"device {device_id!r}: invalid options: {problems}") from exc
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"device {device_id!r}: {exc}") from exc
+        raise DeviceConfigError(f"device {device_id!r}: invalid options: {problems}") from exc
+    except DeviceConfigError as exc:
+        raise DeviceConfigError(f"device {device_id!r}: {exc}") from exc

@@ -14,8 +14,10 @@ import json
 import sys
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from drivers import registry
-from drivers.errors import ConfigurationError
+from drivers.errors import DeviceConfigError
 
 # short CLI names -> driver names
 KINDS: dict[str, str] = {
@@ -33,7 +35,7 @@ def driver_for(kind: str) -> str:
     driver = KINDS.get(kind, kind)
     if driver not in registry.SIMULATORS:
         known = sorted(set(KINDS) | set(registry.SIMULATORS))
-        raise ConfigurationError(f"no simulator for {kind!r}; known: {', '.join(known)}")
+        raise DeviceConfigError(f"no simulator for {kind!r}; known: {', '.join(known)}")
     return driver
 
 
@@ -43,7 +45,7 @@ def parse_listen(listen: str) -> tuple[str, int] | None:
         return None
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigurationError(f"--listen {listen!r}: expected HOST:PORT or pty")
+        raise DeviceConfigError(f"--listen {listen!r}: expected HOST:PORT or pty")
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
@@ -51,9 +53,14 @@ def _options(driver: str, options: dict[str, Any]) -> Any:
     """The driver's Options model when the driver loads (simulators accept it or a dict)."""
     try:
         model = getattr(registry.driver_class(driver), "Options", None)
-    except ConfigurationError:
+    except DeviceConfigError:
         return options
-    return model.model_validate(options) if model is not None else options
+    if model is None:
+        return options
+    try:
+        return model.model_validate(options)
+    except ValidationError:  # simulator-only options (a reader model, repeat_unacked …): the simulator reads the dict
+        return options
 
 
 async def serve_sim(
@@ -86,7 +93,7 @@ def run_sim(kind: str, listen: str, options: dict[str, Any] | None = None) -> in
     """Blocking entry point for ``hallq sim``; Ctrl+C stops. Returns a process exit code."""
     try:
         asyncio.run(serve_sim(kind, listen, options))
-    except ConfigurationError as exc:
+    except DeviceConfigError as exc:
         print(f"hallq sim: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -7,6 +7,11 @@ Supported URLs:
   options ``baudrate``, ``bytesize``, ``parity``, ``stopbits``; a pty slave path works too
 - ``rfc2217://…`` and other pyserial URL handlers go through pyserial as well
 - ``file:///dev/usb/lp0`` — a device file (USB printer class), opened read/write
+- ``memory://name`` — an in-memory device from :mod:`drivers.testing` (tests only)
+
+Serial framing (baud rate, byte size, parity, stop bits, RTS/CTS) is one options
+block, :class:`SerialOptions`, that every serial driver's options inherit; the
+driver's values override a ``?baudrate=`` query in the URL.
 
 This module is the one boundary where ``OSError`` and ``serial.SerialException``
 become :class:`drivers.errors.TransportError`.
@@ -19,15 +24,77 @@ import logging
 import os
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from drivers.errors import ConfigurationError, TransportError, TransportTimeout
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from drivers.errors import DeviceConfigError, TransportError, TransportTimeout
 
 log = logging.getLogger("hallq.transport")
 trace_log = logging.getLogger("hallq.trace")
 
 DEFAULT_TIMEOUT = 2.0
+
+# pyserial URL handlers passed through as URLs (rfc2217://host:port and friends).
+PYSERIAL_SCHEMES = ("rfc2217", "spy", "alt", "hwgrep")
+# Every scheme ``open_transport`` understands; "" is a bare device path (/dev/ttyUSB0).
+SCHEMES = ("socket", "serial", "file", "memory", "", *PYSERIAL_SCHEMES)
+
+BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+
+
+class SerialOptions(BaseModel):
+    """Serial framing, inherited by every serial driver's options (ignored on socket:// and file://)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    baudrate: int = 9600
+    bytesize: Literal[5, 6, 7, 8] = 8
+    parity: Literal["N", "E", "O", "M", "S"] = "N"
+    stopbits: float = 1
+    rtscts: bool = False
+
+    @field_validator("baudrate")
+    @classmethod
+    def _standard_rate(cls, value: int) -> int:
+        if value not in BAUDRATES:
+            raise ValueError(f"baudrate must be one of {', '.join(map(str, BAUDRATES))}")
+        return value
+
+    @field_validator("stopbits")
+    @classmethod
+    def _stop_bits(cls, value: float) -> float:
+        if value not in (1, 1.5, 2):
+            raise ValueError("stopbits must be 1, 1.5 or 2")
+        return value
+
+    def serial_kwargs(self) -> dict[str, Any]:
+        """The pyserial keyword arguments of this framing."""
+        return {
+            "baudrate": self.baudrate, "bytesize": self.bytesize, "parity": self.parity,
+            "stopbits": self.stopbits, "rtscts": self.rtscts,
+        }  # fmt: skip
+
+
+def check_url(url: str) -> None:
+    """Raise DeviceConfigError unless ``url`` is a transport URL ``open_transport`` can open (no I/O)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise DeviceConfigError(f"bad URL {url!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise DeviceConfigError(
+            f"bad URL {url!r}: unsupported scheme {scheme!r} (use socket://host:port, /dev/… or file:///dev/…)"
+        )
+    if scheme == "socket" and (not parts.hostname or port is None):
+        raise DeviceConfigError(f"bad URL {url!r}: expected socket://host:port")
+    if scheme in ("", "serial", "file") and not parts.path.startswith("/"):
+        raise DeviceConfigError(f"bad URL {url!r}: expected an absolute device path such as /dev/ttyUSB0")
+    if scheme == "memory" and not parts.netloc:
+        raise DeviceConfigError(f"bad URL {url!r}: expected memory://name")
 
 
 def _hexdump(data: bytes) -> str:
@@ -150,37 +217,41 @@ async def open_transport(
     trace: bool = False,
     serial_options: dict[str, Any] | None = None,
 ) -> Transport:
-    """Open a byte stream to ``url``; raises ConfigurationError or TransportError."""
+    """Open a byte stream to ``url``; raises DeviceConfigError or TransportError."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     try:
         if scheme == "socket":
             if not parts.hostname or parts.port is None:
-                raise ConfigurationError(f"{url}: expected socket://host:port")
+                raise DeviceConfigError(f"{url}: expected socket://host:port")
             reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port), timeout)
             return Transport(url, reader, writer, trace=trace)
         if scheme == "file":
             return await _open_device_file(url, parts.path, trace)
-        if scheme in ("", "serial") or scheme in ("rfc2217", "spy", "alt", "hwgrep"):
+        if scheme == "memory":
+            from drivers.testing import connect_memory  # test double; never needed in production
+
+            return connect_memory(url, trace=trace)
+        if scheme in ("", "serial") or scheme in PYSERIAL_SCHEMES:
             import serial_asyncio_fast  # heavy import, only for serial devices
 
             port = parts.path if scheme in ("", "serial") else url.split("?", 1)[0]
             if not port:
-                raise ConfigurationError(f"{url}: no serial port path")
+                raise DeviceConfigError(f"{url}: no serial port path")
             kwargs = _serial_kwargs(parts.query, serial_options or {})
             reader, writer = await asyncio.wait_for(
                 serial_asyncio_fast.open_serial_connection(url=port, **kwargs), timeout
             )
             return Transport(url, reader, writer, trace=trace)
-    except (ConfigurationError, TransportError):
+    except (DeviceConfigError, TransportError):
         raise
     except TimeoutError as exc:
         raise TransportTimeout(f"{url}: connect timed out") from exc
     except ValueError as exc:
-        raise ConfigurationError(f"{url}: {exc}") from exc
+        raise DeviceConfigError(f"{url}: {exc}") from exc
     except Exception as exc:  # OSError, serial.SerialException
         raise TransportError(f"{url}: cannot open: {exc}") from exc
-    raise ConfigurationError(f"{url}: unsupported URL scheme {scheme!r}")
+    raise DeviceConfigError(f"{url}: unsupported URL scheme {scheme!r}")
 
 
 async def _open_device_file(url: str, path: str, trace: bool) -> Transport:

@@ -1,43 +1,54 @@
-"""The ASGI application factory: ``create_app(settings)``.
+"""The composition root: ``create_app(settings)`` builds the app, its lifespan builds ``Services``.
 
-Extension points for other components (device manager, pages, reports):
+What is built when:
 
-* ``app.state.hub`` — the event hub (``hub.add_handler`` to follow queue events,
-  ``hub.publish_ephemeral`` for device/alert events, ``hub.register_snapshot`` for a
-  websocket topic prefix such as ``devices``);
-* ``app.state.hall`` — the async queue facade (implements ``server.devices.ports.QueueOps``),
-  available once the app has started;
-* ``app.state.startup_hooks`` / ``app.state.shutdown_hooks`` — async callables taking the
-  app, run in order after the queue is up / in reverse order before it goes down.
+* ``create_app`` — the middleware stack, the one problem handler, every router of
+  ``server.api.ROUTERS``, the static bundles, and the parts that exist before the database
+  opens (settings, hall config, metrics, event hub); the ``devices:`` config is validated here
+  so a bad entry fails before serving;
+* ``lifespan`` — opens the store, starts the queue facade, the auth service, the kiosk and
+  camera services and the device manager, and stores them as ``app.state.services``
+  (``server/services.py``), the only attribute of ``app.state``. Routes read it through
+  ``server/deps.py``.
+
+``on_startup`` / ``on_shutdown`` callables (taking the ``Services``) run after everything
+is up / before anything goes down.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from server.api import hall as hall_api
-from server.api import ops, problems, tickets, windows, ws
-from server.api.docs import mount_docs
-from server.api.ops import VERSION, TimingMiddleware
-from server.api.pages import mount_pages
-from server.auth import install as install_auth
+from server.api import ROUTERS
+from server.api.ops import VERSION
+from server.auth import document as document_auth
+from server.auth import start_auth
+from server.auth.links import DeviceLinkMiddleware
+from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from server.auth.service import AuthSettings
 from server.config import HallConfig, load_config
-from server.devices.setup import install as install_devices
-from server.events import Hub
-from server.hallservice import HallService
+from server.devices import setup as devices
+from server.hall.hub import Hub
+from server.hall.service import HallService
+from server.http import docs, problems
+from server.http.pages import mount_static
+from server.http.timing import TimingMiddleware
 from server.metrics import Metrics
+from server.services import Services
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
-Hook = Callable[[FastAPI], Awaitable[None]]
+Hook = Callable[[Services], Awaitable[None]]
+StoreFactory = Callable[[str, HallConfig], Any]
 
 
 def database_url(settings: Settings, config: HallConfig) -> str:
@@ -74,82 +85,106 @@ def _register_snapshots(hub: Hub, hall: HallService) -> None:
     hub.register_snapshot("ticket", ticket_topic)
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the store, start the facade and hooks; undo in reverse order."""
-    settings: Settings = app.state.settings
-    config: HallConfig = app.state.config
-    hub: Hub = app.state.hub
-    url = database_url(settings, config)
-    store = app.state.store_factory(url, config)
-    inline = settings.store_writes == "inline" or (
-        settings.store_writes == "auto" and make_url(url).get_backend_name() == "sqlite"
-    )
-    hall = HallService(store, hub, app.state.metrics, threads=settings.store_threads,
-                       poll_seconds=settings.event_poll_seconds, inline_writes=inline)
-    app.state.store = store
-    app.state.hall = hall
-    await hall.startup()
-    _register_snapshots(hub, hall)
-    hub.start()
-    ran: list[Hook] = []
-    try:
-        for hook in app.state.startup_hooks:
-            await hook(app)
-            ran.append(hook)
-        log.info("hallq ready: %s, %d services, %d windows", config.hall.name, len(config.services),
-                 len(config.windows))
-        yield
-    finally:
-        for hook in reversed(app.state.shutdown_hooks):
-            try:
-                await hook(app)
-            except Exception:
-                log.exception("shutdown hook %r failed", hook)
-        await hub.stop()
-        await hall.shutdown()
-        store.close()
+@dataclass
+class Blueprint:
+    """What ``create_app`` decided and the lifespan builds from."""
+
+    settings: Settings
+    config: HallConfig
+    metrics: Metrics
+    hub: Hub
+    store_factory: StoreFactory
+    auth_settings: AuthSettings
+    on_startup: list[Hook]
+    on_shutdown: list[Hook]
+
+
+def _lifespan(plan: Blueprint) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Open the store, start the services; undo in reverse order."""
+        settings, config, hub = plan.settings, plan.config, plan.hub
+        url = database_url(settings, config)
+        store = plan.store_factory(url, config)
+        inline = settings.store_writes == "inline" or (
+            settings.store_writes == "auto" and make_url(url).get_backend_name() == "sqlite"
+        )
+        hall = HallService(store, hub, plan.metrics, threads=settings.store_threads,
+                           poll_seconds=settings.event_poll_seconds, inline_writes=inline)
+        await hall.startup()
+        services: Services | None = None
+        try:
+            auth = await start_auth(config, store, demo=settings.demo, settings=plan.auth_settings)
+            services = Services(settings=settings, config=config, metrics=plan.metrics, hub=hub, store=store,
+                                hall=hall, auth=auth, kiosks=devices.build_kiosks(settings, config, store, hall),
+                                cameras=devices.build_cameras(config))
+            _register_snapshots(hub, hall)
+            hub.start()
+            services.kiosks.start(hub)
+            app.state.services = services
+            services.devices = await devices.start(services)
+            for hook in plan.on_startup:
+                await hook(services)
+            log.info("hallq ready: %s, %d services, %d windows", config.hall.name, len(config.services),
+                     len(config.windows))
+            yield
+        finally:
+            if services is not None:
+                for hook in reversed(plan.on_shutdown):
+                    try:
+                        await hook(services)
+                    except Exception:
+                        log.exception("shutdown hook %r failed", hook)
+                await devices.stop(services)
+                await services.kiosks.stop()
+            await hub.stop()
+            await hall.shutdown()
+            store.close()
+
+    return lifespan
 
 
 def create_app(
     settings: Settings | None = None,
     *,
     config: HallConfig | None = None,
-    store_factory: Callable[[str, HallConfig], Any] | None = None,
+    store_factory: StoreFactory | None = None,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
 ) -> FastAPI:
-    """Build the app for one hall; the store opens when the app starts (lifespan)."""
+    """Build the app for one hall; the store and the services start with the app (lifespan)."""
     settings = settings or Settings()
     config = config or load_config(settings.config)
+    devices.validate(settings, config)
+    auth_settings = AuthSettings()
+    plan = Blueprint(settings=settings, config=config, metrics=Metrics(), hub=Hub(settings.subscriber_queue),
+                     store_factory=store_factory or open_store, auth_settings=auth_settings,
+                     on_startup=list(on_startup), on_shutdown=list(on_shutdown))
     app = FastAPI(
         title="hallq",
         version=VERSION,
         summary="Queue management for government service halls (政务服务中心排队叫号)",
         description="Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code` "
         "and Chinese (`zh`) and English (`en`) messages. Live updates: websocket `/ws`.",
-        lifespan=lifespan,
-        docs_url=None,  # served offline by server.api.docs
+        lifespan=_lifespan(plan),
+        docs_url=None,  # served offline by server.http.docs
         redoc_url=None,
     )
-    metrics = Metrics()
-    app.state.settings = settings
-    app.state.config = config
-    app.state.metrics = metrics
-    app.state.hub = Hub(settings.subscriber_queue)
-    app.state.store_factory = store_factory or open_store
-    app.state.startup_hooks = []
-    app.state.shutdown_hooks = []
     problems.install(app)
-    app.add_middleware(TimingMiddleware, metrics=metrics)
-    for router in (tickets.router, windows.router, hall_api.router, ws.router, ops.router):
+    # innermost first: each add_middleware wraps the ones before it
+    app.add_middleware(TimingMiddleware, metrics=plan.metrics)
+    app.add_middleware(DeviceLinkMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_body=auth_settings.max_body)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413 answer gets the headers too
+    for router in ROUTERS:
         app.include_router(router)
-    install_auth(app)  # auth + audit routes, body limit / security headers / token redaction middleware
-    install_devices(app)
-    mount_docs(app)
-    mount_pages(app)  # last: it mounts /static
+    document_auth(app)
+    docs.mount_assets(app)
+    mount_static(app)  # last: /static would shadow nothing after it
     return app
 
 
-async def freeze_gc(app: FastAPI) -> None:
+async def freeze_gc(_: Services) -> None:
     """Move start-up objects (routes, models, config) out of the collector's full passes.
 
     They live as long as the process; without this a full collection adds tens of ms to the
@@ -161,6 +196,4 @@ async def freeze_gc(app: FastAPI) -> None:
 
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn workers (``hallq serve``): settings come from the ``HALLQ_*`` environment."""
-    app = create_app(Settings())
-    app.state.startup_hooks.append(freeze_gc)
-    return app
+    return create_app(Settings(), on_startup=[freeze_gc])

@@ -1,4 +1,4 @@
-"""The ``hallq`` command: serve, demo, check-config, sim."""
+"""The ``hallq`` command: serve, demo, devices, check-config, sim."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from server.settings import DEMO_CONFIG
 
@@ -41,8 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--device", type=_device, action="append", default=[], metavar="ID=URL",
                        help="override a device URL (repeatable), e.g. printer-k1=/dev/usb/lp0")
     serve.add_argument("--demo", action="store_true", help="start device simulators (demo mode)")
+    serve.add_argument("--no-devices", action="store_true",
+                       help="open no devices here: a `hallq devices` process runs them elsewhere")
     serve.add_argument("--log-level", default=None)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+
+    dev = sub.add_parser("devices", help="run the device host: this machine's devices, through a hallq server's API")
+    dev.add_argument("--server", required=True, help="the hallq server, e.g. http://10.0.0.5:8000")
+    dev.add_argument("--token", default=None, help="device token (default: $HALLQ_DEVICE_TOKEN)")
+    dev.add_argument("--config", type=Path, default=None, help="hall YAML (default: $HALLQ_CONFIG or demo)")
+    dev.add_argument("--device", type=_device, action="append", default=[], metavar="ID=URL",
+                     help="override a device URL (repeatable), e.g. printer-k1=/dev/usb/lp0")
+    dev.add_argument("--only", action="append", default=[], metavar="ID",
+                     help="run only these devices of the config (repeatable; default: all)")
+    dev.add_argument("--name", default=None, help="this host's name in claims (default: hostname-pid)")
 
     demo = sub.add_parser("demo", help="run the demo hall (config/demo.yaml, fresh var/demo.db) on 127.0.0.1:8000")
     demo.add_argument("--host", default="127.0.0.1")
@@ -82,6 +95,9 @@ def _export(env: dict[str, str | None]) -> None:
 def _run(host: str, port: int, workers: int, log_level: str, access_log: bool) -> None:
     import uvicorn
 
+    from server.auth.serving import restrict_files, uvicorn_options
+
+    restrict_files()  # database, WAL and snapshots: 0600/0700
     uvicorn.run(
         "server.app:create_app_from_env",
         factory=True,
@@ -89,10 +105,10 @@ def _run(host: str, port: int, workers: int, log_level: str, access_log: bool) -
         port=port,
         workers=workers if workers > 1 else None,
         loop="uvloop",
-        http="httptools",
         log_level=log_level,
         access_log=access_log,
         timeout_graceful_shutdown=5,
+        **uvicorn_options(),  # header/idle timeouts, connection caps, ws frame size, trusted proxies (issue 12)
     )
 
 
@@ -113,10 +129,53 @@ def serve(args: argparse.Namespace) -> int:
         "HALLQ_ACCESS_LOG": "1" if args.access_log else None,
     })
     settings = Settings()
+    if args.no_devices or settings.workers > 1:
+        os.environ["HALLQ_DEVICE_HOST"] = "external"  # workers never open a device
     if check_config(settings.config) != 0:
         return 2
-    _run(settings.host, settings.port, settings.workers, settings.log_level, settings.access_log)
+    if args.no_devices or settings.workers <= 1:
+        _run(settings.host, settings.port, settings.workers, settings.log_level, settings.access_log)
+        return 0
+    return _serve_with_host(settings, devices)
+
+
+def _serve_with_host(settings: Any, devices: dict[str, str]) -> int:
+    """Workers plus exactly one device-host child process, with a token minted for it."""
+    from server.app import database_url
+    from server.config import load_config
+    from server.devices.process import HostChild, mint_host_token, revoke_host_token
+
+    config = load_config(settings.config)
+    url = database_url(settings, config)
+    token_id, token = mint_host_token(url, config)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    child = HostChild(f"http://{host}:{settings.port}", token, settings.config, devices)
+    try:
+        _run(settings.host, settings.port, settings.workers, settings.log_level, settings.access_log)
+    finally:
+        child.stop()
+        revoke_host_token(url, config, token_id)
     return 0
+
+
+def devices_command(args: argparse.Namespace) -> int:
+    """``hallq devices``: a DeviceHost with a RemoteQueue (public API + /ws, device token)."""
+    import asyncio
+
+    from server.config import load_config
+    from server.devices.process import TOKEN_ENV, run_devices
+    from server.settings import Settings
+
+    token = args.token or os.environ.get(TOKEN_ENV)
+    if not token:
+        print(f"hallq devices: a device token is needed (--token or ${TOKEN_ENV})", file=sys.stderr)
+        return 2
+    settings = Settings(**({"config": args.config} if args.config else {}))
+    config = load_config(settings.config)
+    if args.only:
+        config = config.model_copy(update={"devices": [d for d in config.devices if d.id in set(args.only)]})
+    return asyncio.run(run_devices(config, args.server, token, name=args.name, overrides=dict(args.device),
+                                   heartbeat_seconds=settings.device_heartbeat_seconds))
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -147,14 +206,14 @@ def demo(args: argparse.Namespace) -> int:
 
 def check_config(path: Path) -> int:
     """``hallq check-config FILE``: 0 when valid, 1 with every problem listed otherwise."""
-    from drivers.errors import ConfigurationError
-    from server.config import ConfigError, load_config
+    from drivers.errors import DeviceConfigError
+    from server.config import HallConfigError, load_config
     from server.devices.validation import validate_devices
 
     try:
         cfg = load_config(path)
         validate_devices(cfg, allow_sim=True)
-    except (ConfigError, ConfigurationError) as exc:
+    except (HallConfigError, DeviceConfigError) as exc:
         print(exc, file=sys.stderr)
         return 1
     print(f"{path}: OK — {cfg.hall.name}: {len(cfg.services)} services, {len(cfg.windows)} windows, "
@@ -171,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     if args.command == "demo":
         return demo(args)
+    if args.command == "devices":
+        return devices_command(args)
     if args.command == "sim":
         from drivers.simcli import run_sim
 

@@ -1,6 +1,6 @@
 """The hall configuration: one YAML file validated by pydantic (unknown keys are errors).
 
-``load_config(path)`` returns a ``HallConfig`` or raises ``ConfigError`` listing every
+``load_config(path)`` returns a ``HallConfig`` or raises ``HallConfigError`` listing every
 problem as ``services[3].prefix: message (line 12)``.
 """
 
@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from server.configerrors import ConfigError, Loc, from_validation, problem
+from server.configerrors import HallConfigError, Loc, from_validation, problem
 
 __all__ = [
-    "ConfigError",
     "DeviceConfig",
     "HallConfig",
+    "HallConfigError",
     "HallSettings",
     "IdentityConfig",
     "KioskConfig",
@@ -174,6 +174,8 @@ class Policy(_Model):
     sla_promotion: bool = True
     max_recalls: int = Field(default=2, ge=0)
     callback_minutes: int = Field(default=30, ge=0)
+    # seconds a window's evaluator (评价器) may rate a ticket after it finished or a rating was asked
+    rating_seconds: int = Field(default=180, ge=0)
     elderly_age: int | None = Field(default=65, ge=1)
     per_person_daily_total: int | None = Field(default=None, ge=1)
     # with an identity (ID card), a person may hold one open ticket per service at a time
@@ -337,23 +339,23 @@ def cross_check(cfg: HallConfig) -> list[tuple[Loc, str]]:
 
 
 def parse_config(text: str, source: str = "") -> HallConfig:
-    """Validate YAML text; raises ``ConfigError`` listing every problem with its line."""
+    """Validate YAML text; raises ``HallConfigError`` listing every problem with its line."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError([f"(yaml): {getattr(exc, 'problem', None) or exc}{where}"], source) from exc
+        raise HallConfigError([f"(yaml): {getattr(exc, 'problem', None) or exc}{where}"], source) from exc
     if not isinstance(data, dict):
-        raise ConfigError(["(top level): expected a mapping (hall:, services:, windows: …)"], source)
+        raise HallConfigError(["(top level): expected a mapping (hall:, services:, windows: …)"], source)
     try:
         cfg = HallConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(from_validation(root, exc), source) from exc
+        raise HallConfigError(from_validation(root, exc), source) from exc
     problems = [problem(root, loc, msg) for loc, msg in cross_check(cfg)]
     if problems:
-        raise ConfigError(problems, source)
+        raise HallConfigError(problems, source)
     return cfg
 
 
@@ -363,5 +365,5 @@ def load_config(path: str | Path) -> HallConfig:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"(file): cannot read: {exc.strerror or exc}"], str(p)) from exc
+        raise HallConfigError([f"(file): cannot read: {exc.strerror or exc}"], str(p)) from exc
     return parse_config(text, str(p))

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 Loc = tuple[str | int, ...]
 
 
-class ConfigError(Exception):
+class HallConfigError(Exception):
     """The hall configuration is invalid; ``problems`` holds one line per problem."""
 
     def __init__(self, problems: Sequence[str], source: str = "") -> None:

@@ -37,8 +37,8 @@ class Metrics:
             kind = _COUNTED.get(event.type)
             if kind is None:
                 continue
-            ticket = event.data.get("ticket") or {}
-            self._counters[kind].labels(service=str(ticket.get("service", "?"))).inc()
+            ticket = event.ticket  # a typed server.queue.events.Event: no dict built per event
+            self._counters[kind].labels(service=ticket.service if ticket is not None else "?").inc()
 
     def set_waiting(self, waiting: Mapping[str, int]) -> None:
         """Set the waiting gauges from a snapshot."""

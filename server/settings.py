@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     event_poll_seconds: float = 0.5
     # Bounded per-subscriber websocket queue; a slower client is told to resync.
     subscriber_queue: int = 256
+    # Who runs the devices (server/devices/host.py): "embedded" = a device host inside this
+    # process (``hallq serve`` with one worker); "external" = a ``hallq devices`` process
+    # (``--workers N`` starts one, ``--no-devices`` expects one elsewhere): workers open none.
+    device_host: Literal["embedded", "external"] = "embedded"
+    # device hosts beat every device_heartbeat_seconds; a host silent for device_stale_seconds
+    # is shown offline and its device claims are free for another host
+    device_heartbeat_seconds: float = 5.0
+    device_stale_seconds: float = 15.0
+    # a kiosk's ticket answer waits this long for its printer (server/kiosk/service.py), then shows the QR
+    kiosk_print_wait_seconds: float = 5.0
     log_level: str = "info"
     access_log: bool = False
 

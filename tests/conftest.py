@@ -19,7 +19,16 @@ import pytest
 
 from server.config import HallConfig
 from server.errors import Conflict, unknown_ticket, unknown_window, window_not_open
-from server.store.views import Event, HallSnapshot, HallStatus, Outcome, ServiceStatus, TicketView, WindowView
+from server.store.views import (
+    Event,
+    HallSnapshot,
+    HallStatus,
+    IssuedTicket,
+    Outcome,
+    ServiceStatus,
+    TicketView,
+    WindowView,
+)
 
 # -- PostgreSQL ---------------------------------------------------------------------
 
@@ -120,11 +129,23 @@ class FakeStore:
         """Highest event seq."""
         return len(self.events)
 
+    def now_ms(self) -> int:
+        """The store's clock in ms."""
+        return int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+
+    def device_claims(self) -> list[Any]:
+        """No device host holds anything here."""
+        return []
+
+    def device_statuses(self) -> dict[str, tuple[dict[str, Any], int]]:
+        """No device reported."""
+        return {}
+
     def _ticket(self, t: dict[str, Any]) -> TicketView:
         return TicketView(
             id=t["id"], number=t["number"], service=t["service"], service_name=t["service"], state=t["state"],
             priority="normal", channel="kiosk", window=t["window"], issued_at=t["at"], called_at=None,
-            started_at=None, finished_at=None, recall_count=0, token=t["token"], ahead=None, eta_minutes=None,
+            started_at=None, finished_at=None, recall_count=0, ahead=None, eta_minutes=None,
             parent_id=None, masked_id=None, masked_name=None, rating=None, business_day="2026-11-27", kiosk=None,
         )
 
@@ -137,7 +158,7 @@ class FakeStore:
                           pause_reason=None, current=current, services=[s.code for s in cfg.services])
 
     def _emit(self, type: str, topics: tuple[str, ...], data: dict[str, Any]) -> Event:
-        event = Event(type, topics, data, len(self.events) + 1, dt.datetime.now(dt.UTC).isoformat())
+        event = Event.of(type, topics, data, len(self.events) + 1, dt.datetime.now(dt.UTC).isoformat())
         self.events.append(event)
         return event
 
@@ -160,12 +181,12 @@ class FakeStore:
                 raise unknown_ticket(ticket_id)
             return self._ticket(self.tickets[ticket_id])
 
-    def get_ticket_by_token(self, token: str) -> TicketView:
+    def get_ticket_by_token(self, token: str) -> IssuedTicket:
         """One ticket by token."""
         with self.lock:
             for t in self.tickets.values():
                 if t["token"] == token:
-                    return self._ticket(t)
+                    return IssuedTicket(self._ticket(t), token)
             raise unknown_ticket(token)
 
     def window(self, number: int) -> WindowView:
@@ -184,7 +205,7 @@ class FakeStore:
         with self.lock:
             return self.events[after_seq : after_seq + limit]
 
-    def issue(self, service: str, **_: Any) -> Outcome[TicketView]:
+    def issue(self, service: str, **_: Any) -> Outcome[IssuedTicket]:
         """Issue a ticket."""
         with self.lock:
             cfg = self.config.service(service)
@@ -194,7 +215,7 @@ class FakeStore:
                                  "window": None, "token": secrets.token_urlsafe(8), "at": "2026-11-27T09:00:00+08:00"}
             view = self._ticket(self.tickets[tid])
             ev = self._emit("ticket.issued", ("hall", f"ticket:{tid}"), {"ticket": view.to_dict()})
-            return Outcome(view, (ev,))
+            return Outcome(IssuedTicket(view, self.tickets[tid]["token"]), (ev,))
 
     def open_window(self, number: int, *, clerk: str | None = None, actor: str = "clerk") -> Outcome[WindowView]:
         """Open a window."""

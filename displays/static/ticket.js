@@ -56,7 +56,9 @@ async function main() {
   await setLang(initialLang(navigator.language && navigator.language.startsWith("en") ? "en" : "zh-CN"));
   $("cancel").addEventListener("click", cancelTicket);
   $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); render(); });
-  new Feed([`ticket:${ID}`, "hall"], { onSnapshot, onEvent, onStatus: bindStatus($("conn"), t) }).start();
+  // ticket:<id> is for its holder only: the subscribe message shows the ticket's token
+  new Feed([`ticket:${ID}`, "hall"], { onSnapshot, onEvent, onStatus: bindStatus($("conn"), t),
+    subscribe: { ticket_token: document.body.dataset.token } }).start();
 }
 
 main();

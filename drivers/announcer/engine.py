@@ -25,9 +25,10 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.announcer import audio
+from drivers.base import Device
 from drivers.contract import Announcement
-from drivers.errors import ConfigurationError, DeviceFault
-from drivers.health import DeviceState, Health, HealthTracker
+from drivers.errors import DeviceConfigError, DeviceFault
+from drivers.health import DeviceState
 
 log = logging.getLogger("hallq.devices.announcer")
 
@@ -68,19 +69,16 @@ class AnnouncerOptions(BaseModel):
     trace: bool = False
 
 
-class AnnouncerBase:
+class AnnouncerBase(Device):
     """Cache, chime, repeat and queue around an engine's :meth:`synthesize`."""
 
     kind: ClassVar[str] = "announcer"
-    name: ClassVar[str] = ""
-    Options: ClassVar[type[AnnouncerOptions]] = AnnouncerOptions
+    Options: ClassVar[type[BaseModel]] = AnnouncerOptions
+    options: AnnouncerOptions
 
     def __init__(self, device_id: str, url: str = "local", options: Any = None) -> None:
-        opts = options if isinstance(options, self.Options) else self.Options.model_validate(options or {})
-        self.device_id = device_id
-        self.url = url
-        self.options = opts
-        self.tracker = HealthTracker(device_id)
+        super().__init__(device_id, url, options)
+        opts = self.options
         self.cache_dir = Path(opts.cache_dir)
         self._memory: OrderedDict[str, Announcement] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[Announcement]] = {}
@@ -94,14 +92,9 @@ class AnnouncerBase:
     def check_url(cls, url: str) -> None:
         """Announcers run on this machine: the URL is ``local`` (the output is an option)."""
         if url != "local":
-            raise ConfigurationError(f"announcer url must be 'local', not {url!r} (set options.output instead)")
+            raise DeviceConfigError(f"announcer url must be 'local', not {url!r} (set options.output instead)")
 
     # --- lifecycle --------------------------------------------------------------------
-
-    @property
-    def health(self) -> Health:
-        """Current health."""
-        return self.tracker.health
 
     def check(self) -> list[str]:
         """Faults found now (missing programs); engines extend."""
@@ -109,7 +102,7 @@ class AnnouncerBase:
             return [NO_AUDIO_OUTPUT]
         return []
 
-    async def open(self) -> None:
+    async def on_open(self) -> None:
         """Check dependencies, start the playback worker."""
         faults = self.check()
         if faults:
@@ -119,7 +112,7 @@ class AnnouncerBase:
         if self._worker is None:
             self._worker = asyncio.create_task(self._play_loop(), name=f"announcer-{self.device_id}")
 
-    async def close(self) -> None:
+    async def on_close(self) -> None:
         """Stop playing."""
         if self._worker is not None:
             self._worker.cancel()
@@ -129,14 +122,6 @@ class AnnouncerBase:
         if self._player is not None and self._player.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._player.kill()
-        self.tracker.set(DeviceState.CLOSED)
-
-    async def __aenter__(self) -> AnnouncerBase:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- engine hook -------------------------------------------------------------------
 

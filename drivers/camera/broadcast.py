@@ -2,7 +2,8 @@
 
 A viewer's queue holds one frame: a slow viewer skips frames instead of slowing the
 encoder or the other viewers. The encoder runs only while someone watches, encodes in
-a worker thread, and never re-encodes a frame it has already sent.
+a worker thread, and never re-encodes a frame it has already sent. How the frames reach
+a browser (MJPEG multipart over HTTP) is the server's business: ``server/cameras/stream.py``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,6 @@ import numpy as np
 
 # source() -> (key, BGR image) or None; the same key twice means "no new frame".
 Source = Callable[[], tuple[object, np.ndarray] | None]
-
-MULTIPART_BOUNDARY = "frame"
-MULTIPART_CONTENT_TYPE = f"multipart/x-mixed-replace; boundary={MULTIPART_BOUNDARY}"
-
-
-def multipart_part(jpeg: bytes) -> bytes:
-    """One part of a ``multipart/x-mixed-replace`` MJPEG stream."""
-    head = f"--{MULTIPART_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
-    return head.encode("ascii") + jpeg + b"\r\n"
-
 
 def encode_jpeg(image: np.ndarray, width: int | None = None, quality: int = 80) -> bytes:
     """Encode a BGR image as JPEG, scaled down to ``width`` when it is wider."""

@@ -1,12 +1,12 @@
 """OpenCV camera driver: RTSP, HTTP MJPEG, a USB index or a video file, newest frame only.
 
-OpenCV owns the I/O here, so this driver does not use ``ConnectedDevice``; it follows
-the same health model: ``connecting`` until the first frame, ``ready`` while frames
-arrive, ``offline`` (fault ``no_answer`` or ``disconnected``) after the timeouts, and
-reconnects with ``Backoff``. A background thread reads continuously (a live stream
-must be drained or it lags) and keeps only the newest frame, at most ``fps`` per
-second. Health changes are handed to the event loop so listeners run on the loop
-thread, as with every other driver.
+OpenCV owns the I/O here, so this driver is a ``drivers.base.Device`` (lifecycle only),
+not a ``ConnectedDevice``; it follows the same health model: ``connecting`` until the
+first frame, ``ready`` while frames arrive, ``offline`` (fault ``no_answer`` or
+``disconnected``) after the timeouts, and reconnects with ``Backoff``. A background
+thread reads continuously (a live stream must be drained or it lags) and keeps only
+the newest frame, at most ``fps`` per second. Health changes are handed to the event
+loop so listeners run on the loop thread, as with every other driver.
 
 URLs: ``rtsp://…`` (FFmpeg with open/read timeouts; set
 ``OPENCV_FFMPEG_CAPTURE_OPTIONS=rtsp_transport;tcp`` for cameras that drop UDP),
@@ -25,11 +25,13 @@ from typing import Any, ClassVar
 
 import cv2
 import numpy as np
+from pydantic import BaseModel
 
+from drivers.base import Device
 from drivers.camera.options import CameraOptions
 from drivers.contract import Frame
-from drivers.errors import ConfigurationError
-from drivers.health import DISCONNECTED, NO_ANSWER, DeviceState, Health, HealthTracker
+from drivers.errors import DeviceConfigError
+from drivers.health import DISCONNECTED, NO_ANSWER, DeviceState
 from drivers.transport import Backoff
 
 log = logging.getLogger("hallq.devices.camera")
@@ -40,18 +42,16 @@ def _usb_index(url: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-class OpenCvCamera:
+class OpenCvCamera(Device):
     """A camera read through ``cv2.VideoCapture`` by a background thread."""
 
     kind: ClassVar[str] = "camera"
     name: ClassVar[str] = "opencv"
-    Options: ClassVar[type[CameraOptions]] = CameraOptions
+    Options: ClassVar[type[BaseModel]] = CameraOptions
+    options: CameraOptions
 
     def __init__(self, device_id: str, url: str, options: CameraOptions | dict[str, Any] | None = None) -> None:
-        self.device_id = device_id
-        self.url = url
-        self.options = options if isinstance(options, CameraOptions) else CameraOptions.model_validate(options or {})
-        self.tracker = HealthTracker(device_id)
+        super().__init__(device_id, url, options)
         self.backoff = Backoff(initial=0.5, maximum=15.0)
         self.frames_read = 0
         self._frame: Frame | None = None
@@ -63,24 +63,19 @@ class OpenCvCamera:
 
     @staticmethod
     def check_url(url: str) -> None:
-        """Raise ConfigurationError unless OpenCV can be pointed at ``url`` (checked before serving)."""
+        """Raise DeviceConfigError unless OpenCV can be pointed at ``url`` (checked before serving)."""
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
         if scheme in ("rtsp", "rtsps", "http", "https", "file") or _usb_index(url) is not None:
             return
         if scheme == "" and url.startswith("/"):
             return
-        raise ConfigurationError(
+        raise DeviceConfigError(
             f"bad camera URL {url!r}: expected rtsp://…, http://…/stream.mjpg, usb:N or an absolute file path"
         )
 
     # --- Device protocol ----------------------------------------------------------------
 
-    @property
-    def health(self) -> Health:
-        """Current health snapshot."""
-        return self.tracker.health
-
-    async def open(self) -> None:
+    async def on_open(self) -> None:
         """Start the reader thread; returns at once."""
         if self._thread is not None:
             return
@@ -91,7 +86,7 @@ class OpenCvCamera:
         self._thread.start()
         self._watchdog = asyncio.create_task(self._watch(), name=f"camera-watchdog-{self.device_id}")
 
-    async def close(self) -> None:
+    async def on_close(self) -> None:
         """Stop the reader (waits at most the read timeout for a blocked read)."""
         self._stop.set()
         if self._watchdog is not None:
@@ -102,14 +97,6 @@ class OpenCvCamera:
         thread, self._thread = self._thread, None
         if thread is not None:
             await asyncio.to_thread(thread.join, self.options.read_timeout + self.options.open_timeout + 1)
-        self.tracker.set(DeviceState.CLOSED)
-
-    async def __aenter__(self) -> OpenCvCamera:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     def latest(self) -> Frame | None:
         """The newest frame, or None before the first one."""

@@ -24,12 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from drivers.camera.broadcast import MULTIPART_CONTENT_TYPE, JpegBroadcaster, encode_jpeg, multipart_part
+from drivers.camera.broadcast import JpegBroadcaster, encode_jpeg
 from drivers.camera.options import CameraOptions
 from drivers.camera.scene import HallScene, scenario_from
-from drivers.errors import ConfigurationError
+from drivers.errors import DeviceConfigError
 
 log = logging.getLogger("hallq.sim.camera")
+# The wire format of a typical IP camera's MJPEG endpoint (what cv2.VideoCapture reads).
+BOUNDARY = "frame"
 
 
 class SimClock:
@@ -87,7 +89,7 @@ class CameraSimulator:
 
     async def start_pty(self) -> str:
         """Cameras have no serial line."""
-        raise ConfigurationError("the camera simulator serves HTTP only")
+        raise DeviceConfigError("the camera simulator serves HTTP only")
 
     async def stop(self) -> None:
         """Close every connection and the server."""
@@ -189,10 +191,11 @@ class CameraSimulator:
     async def _stream(self, writer: asyncio.StreamWriter) -> None:
         head = (
             "HTTP/1.0 200 OK\r\nCache-Control: no-cache\r\nConnection: close\r\n"
-            f"Content-Type: {MULTIPART_CONTENT_TYPE}\r\n\r\n"
+            f"Content-Type: multipart/x-mixed-replace; boundary={BOUNDARY}\r\n\r\n"
         )
         writer.write(head.encode("ascii"))
         await writer.drain()
         async for jpeg in self.broadcaster.frames():
-            writer.write(multipart_part(jpeg))
+            part = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+            writer.write(part.encode("ascii") + jpeg + b"\r\n")
             await asyncio.wait_for(writer.drain(), 5.0)

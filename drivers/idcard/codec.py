@@ -1,6 +1,6 @@
 """SAM frames of second-generation ID-card readers (GA/T 467): build requests, parse replies.
 
-Frame layout (see shared/protocols/idcard-sam.md)::
+Frame layout (see docs/protocols/idcard-sam.md)::
 
     AA AA AA 96 69 | LEN_H LEN_L | body… | CHK
 
@@ -175,6 +175,36 @@ class Response:
     def __repr__(self) -> str:
         # Reply data may carry personal data: show only its size.
         return f"Response(sw3={self.sw3:#04x}, {len(self.data)} data bytes)"
+
+
+# How a card's presence is answered without reading it again (see docs/protocols/idcard-sam.md):
+# a SELECT answers 90 while a card is in the field, 81 when it is gone; READ_ADDRESS (30 03)
+# answers 90 (appended address) or 91 (none) while a card is there, 41 when it is gone.
+PRESENCE_YES: dict[Command, frozenset[int]] = {
+    Command.FIND: frozenset((SamStatus.CARD_FOUND,)),
+    Command.SELECT: frozenset((SamStatus.OK,)),
+    Command.READ_ADDRESS: frozenset((SamStatus.OK, SamStatus.ITEM_ABSENT)),
+}
+PRESENCE_NO: dict[Command, frozenset[int]] = {
+    Command.FIND: frozenset((SamStatus.FIND_FAILED,)),
+    Command.SELECT: frozenset((SamStatus.SELECT_FAILED,)),
+    Command.READ_ADDRESS: frozenset((SamStatus.READ_FAILED,)),
+}
+
+
+def card_present(command: Command, response: Response) -> bool:
+    """Whether ``response`` to a presence ``command`` says a card is in the field.
+
+    Raises SamCodecError for an answer that says neither (a checksum error, a busy SAM):
+    the caller treats that as "unknown", not as a lifted card.
+    """
+    if command not in PRESENCE_YES:
+        raise SamCodecError(f"{command.name} is not a presence query")
+    if response.sw3 in PRESENCE_YES[command]:
+        return True
+    if response.sw3 in PRESENCE_NO[command]:
+        return False
+    raise SamCodecError(f"{command.name} answered {response.sw3:#04x}: presence unknown")
 
 
 @dataclass(frozen=True)

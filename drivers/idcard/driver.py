@@ -5,6 +5,11 @@ every ``poll_interval``; on 9F (card found) select and read at once. Replies are
 framed by their LEN field, so chunked delivery works; a reply that does not arrive
 in time is a timeout, after which stale input is discarded (resync). A card lying
 on the reader is reported once (``placed``) and ``removed`` when it is lifted.
+
+Many readers answer FIND with 80 (no card) after a successful read while the card still
+lies there. With ``presence: select`` (default) or ``read_address`` a FIND of 80 after a
+read is double-checked with that command (no re-read): a card lying still is one
+placement until it is lifted.
 """
 
 from __future__ import annotations
@@ -12,33 +17,38 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from drivers.base import ConnectedDevice
 from drivers.contract import CardEvent
 from drivers.errors import TransportTimeout
+from drivers.events import EventFanout
 from drivers.health import NO_ANSWER, SELF_TEST_FAILED, DeviceState
 from drivers.idcard.card import IdCard, parse_read_reply
 from drivers.idcard.codec import (
     FIND,
     READ,
+    READ_ADDRESS,
     READ_FINGERPRINT,
     SELECT,
     STATUS,
     CardDataError,
+    Command,
     FrameParser,
     Response,
+    SamCodecError,
     SamStatus,
+    card_present,
     describe,
 )
-from drivers.transport import Transport
+from drivers.transport import SerialOptions, Transport
 
 log = logging.getLogger("hallq.devices.idcard")
 
 
-class SamReaderOptions(BaseModel):
+class SamReaderOptions(SerialOptions):
     """Options of a SAM reader entry in the hall config."""
 
     model_config = ConfigDict(extra="forbid")
@@ -51,32 +61,12 @@ class SamReaderOptions(BaseModel):
     offline_after: int = Field(default=2, ge=1, description="unanswered polls before the reader counts as offline")
     removal_misses: int = Field(default=2, ge=1, description="finds without a card before it counts as lifted")
     fingerprint: bool = Field(default=False, description="read with 30 10 (text, photo and fingerprint)")
+    presence: Literal["find", "select", "read_address"] = Field(
+        default="select",
+        description="after a read, how a FIND answering 80 is double-checked: many readers answer 80 "
+        "while the read card still lies there; 'find' trusts FIND alone",
+    )
     # No ``trace`` option on purpose: a hex dump of a read reply is the citizen's ID data.
-
-
-class _Subscription:
-    """One consumer's queue of card events; registered as soon as it is created."""
-
-    def __init__(self, owner: SamReader, maxsize: int = 64) -> None:
-        self._owner = owner
-        self.queue: asyncio.Queue[CardEvent] = asyncio.Queue(maxsize)
-        owner._subscribers.append(self)
-
-    def put(self, event: CardEvent) -> None:
-        if self.queue.full():  # a stalled consumer loses its oldest events, not the reader
-            self.queue.get_nowait()
-        self.queue.put_nowait(event)
-
-    def __aiter__(self) -> _Subscription:
-        return self
-
-    async def __anext__(self) -> CardEvent:
-        return await self.queue.get()
-
-    async def aclose(self) -> None:
-        """Stop receiving events."""
-        if self in self._owner._subscribers:
-            self._owner._subscribers.remove(self)
 
 
 class SamReader(ConnectedDevice):
@@ -85,38 +75,29 @@ class SamReader(ConnectedDevice):
     kind: ClassVar[str] = "idcard_reader"
     name: ClassVar[str] = "sam"
     Options: ClassVar[type[SamReaderOptions]] = SamReaderOptions
+    options: SamReaderOptions
 
     def __init__(self, device_id: str, url: str, options: SamReaderOptions | dict[str, Any] | None = None) -> None:
-        opts = options if isinstance(options, SamReaderOptions) else SamReaderOptions.model_validate(options or {})
-        super().__init__(device_id, url, opts)
-        self.opts = opts
-        self._subscribers: list[_Subscription] = []
+        super().__init__(device_id, url, options)
+        self.opts = self.options  # the name this driver's methods use
+        self._fanout: EventFanout[CardEvent] = EventFanout(device_id, maxsize=64)
         self._parser = FrameParser()
         self._present = False  # a card was reported and not yet lifted
         self._failure_reported = False  # read_failed already sent for the card on the reader
         self._misses = 0
+        self._halted = False  # FIND answered 80 while the card read lay there (this reader's habit)
         self._silent = 0
         self._last_status = float("-inf")
         self.reads = 0  # successful card reads (observability and tests)
-
-    @property
-    def serial_options(self) -> dict[str, Any]:  # the base's class default; ours follows the options
-        """Serial settings for the transport: the configured baud rate."""
-        return {"baudrate": self.opts.baudrate}
-
-    @serial_options.setter
-    def serial_options(self, value: dict[str, Any]) -> None:
-        raise AttributeError("serial_options follow the reader's options")
 
     # --- contract -----------------------------------------------------------------------------
 
     def events(self) -> AsyncIterator[CardEvent]:
         """Card events (placed / removed / read_failed) from now on, for one consumer."""
-        return _Subscription(self)
+        return self._fanout.subscribe()
 
     def _emit(self, event: CardEvent) -> None:
-        for sub in list(self._subscribers):
-            sub.put(event)
+        self._fanout.publish(event)
 
     async def refresh(self) -> None:
         """Query the SAM status now (the manager calls this after a simulator fault change)."""
@@ -169,13 +150,36 @@ class SamReader(ConnectedDevice):
             return
         if found.sw3 == SamStatus.CARD_FOUND:
             self._misses = 0
+            if self._present and self._halted:
+                # This reader fell silent to FIND after the read; a card found again is a new
+                # placement (the card was swapped between two polls), not the one read.
+                self._end_placement("card replaced")
             if not self._present:
                 await self._read_card()
             return
+        if self._present and self.opts.presence != "find":
+            there = await self._still_there()
+            if there is None:
+                return  # no clear answer: neither lifted nor confirmed; ask again next poll
+            if there:
+                self._misses = 0
+                self._halted = True
+                return
         self._misses += 1
         if self._misses >= self.opts.removal_misses:
             self._failure_reported = False
             self._end_placement(None)
+
+    async def _still_there(self) -> bool | None:
+        """Ask (without reading) whether the card read last still lies on the reader; None: unknown."""
+        command = Command.SELECT if self.opts.presence == "select" else Command.READ_ADDRESS
+        response = await self._request(SELECT if command == Command.SELECT else READ_ADDRESS, self.opts.reply_timeout)
+        if response is None:
+            return None
+        try:
+            return card_present(command, response)
+        except SamCodecError:
+            return None  # neither yes nor no (e.g. a busy SAM): not a lifted card either
 
     async def _read_card(self) -> None:
         selected = await self._request(SELECT, self.opts.reply_timeout)
@@ -217,6 +221,7 @@ class SamReader(ConnectedDevice):
         if self._present:
             self._present = False
             self._misses = 0
+            self._halted = False
             log.info("reader %s: card removed%s", self.device_id, f" ({detail})" if detail else "")
             self._emit(CardEvent("removed", detail=detail))
 

@@ -10,6 +10,13 @@ long replies in chunks like real readers do, and injects faults::
     silence            nothing is answered at all
     garbage            every reply is preceded by junk bytes
 
+Reader models (option ``model``)::
+
+    standard           FIND answers 9F for as long as a card lies there (the default)
+    halt_after_read    after a successful read FIND answers 80 while the card still lies
+                       there, until it is lifted (and placed again); SELECT answers 90 and
+                       READ_ADDRESS 91 while it is there, 81 / 41 once it is gone
+
 Standalone: ``python -m drivers.idcard.simulator --listen 127.0.0.1:9200`` then type
 ``place elderly``, ``remove``, ``fault silence``, ``fault none``, ``state`` on stdin.
 """
@@ -43,6 +50,7 @@ log = logging.getLogger("hallq.sim.idcard")
 SAM_SERIAL = bytes.fromhex("0501000000000000000000000000a1b2")
 SELECT_DATA = bytes(8)
 FIND_DATA = bytes(4)
+MODELS = ("standard", "halt_after_read")
 GARBAGE = b"\x00\xff\xaa\xaa\x13\x37\xaa\xaa\xaa\x96\x69\xff\xff"  # includes a false preamble
 
 
@@ -101,6 +109,10 @@ class SamSimulator:
         self.device_id = device_id
         self.chunks = int(opts.get("chunks", 3))
         self.chunk_delay = float(opts.get("chunk_delay", 0.005))
+        self.model = str(opts.get("model", "standard"))
+        if self.model not in MODELS:
+            raise ValueError(f"unknown reader model {self.model!r}; known: {', '.join(MODELS)}")
+        self._halted = False  # halt_after_read: the card on the reader was read and is silent to FIND
         self.card: IdCard | None = None
         self.card_label: str | None = None
         self.fault: str | None = None
@@ -162,6 +174,8 @@ class SamSimulator:
             },
             "fault": self.fault,
             "faults": list(self.faults),
+            "model": self.model,
+            "halted": self._halted,
             "requests": dict(self.requests),
         }
 
@@ -177,7 +191,7 @@ class SamSimulator:
             self._place(params.get("card", "young"))
         elif action == "remove_card":
             self.card, self.card_label = None, None
-            self._found = self._selected = False
+            self._found = self._selected = self._halted = False
         elif action == "inject":
             self.inject(params.get("fault"))
         else:
@@ -195,7 +209,7 @@ class SamSimulator:
             self.card, self.card_label = card_from_dict(spec), str(spec.get("sample", "custom"))
         else:
             raise ValueError("card must be a sample name or a dict of fields")
-        self._found = self._selected = False
+        self._found = self._selected = self._halted = False
 
     # --- the byte protocol -----------------------------------------------------------------------
 
@@ -255,13 +269,14 @@ class SamSimulator:
         if command == Command.SAM_ID:
             return build_response(SamStatus.OK, SAM_SERIAL)
         if command == Command.FIND:
-            self._found = self.card is not None
+            self._found = self.card is not None and not self._halted
             self._selected = False
             return build_response(SamStatus.CARD_FOUND, FIND_DATA) if self._found else build_response(
                 SamStatus.FIND_FAILED
             )
         if command == Command.SELECT:
-            self._selected = self._found and self.card is not None
+            # a halted card is still in the field: it answers a select (not a find)
+            self._selected = (self._found or self._halted) and self.card is not None
             return build_response(SamStatus.OK, SELECT_DATA) if self._selected else build_response(
                 SamStatus.SELECT_FAILED
             )
@@ -280,6 +295,7 @@ class SamSimulator:
         if card is None or not selected or self.fault == "read_failure":
             return build_response(SamStatus.READ_FAILED)
         frame = build_response(SamStatus.OK, encode_read_data(card, fingerprint))
+        self._halted = self.model == "halt_after_read"
         if self.fault == "bad_checksum":
             return frame[:-1] + bytes([frame[-1] ^ 0x5A])
         if self.fault == "truncated":

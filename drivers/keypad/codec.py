@@ -1,6 +1,6 @@
 """The "FF 68" keypad-bus codec: frames, an incremental parser, key tables, evaluator maps.
 
-See shared/protocols/ff68-keypad-bus.md. A frame is::
+See docs/protocols/ff68-keypad-bus.md. A frame is::
 
     FF 68 | L | L | 68 | ADDR | FUNC | DATA… | CS | 16      CS = (ADDR + FUNC + ΣDATA) mod 256
 
@@ -63,14 +63,35 @@ class Dialect:
 
 
 FF68 = Dialect("ff68")
-DIALECTS: dict[str, Dialect] = {FF68.name: FF68}
+# Numeric callers that send longer digit entries in one frame (unverified on hardware).
+FF68_LONG = Dialect("ff68_long", max_len_in=8)
+DIALECTS: dict[str, Dialect] = {FF68.name: FF68, FF68_LONG.name: FF68_LONG}
 
-# Evaluator value -> 好差评 level (5 非常满意 … 1 非常不满意). Defaults from the protocol
-# page; real models differ, so halls override them in the device options.
+# Evaluator value -> 好差评 level (5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意).
+# Every default is "verify on site" (``hallq devices commission`` confirms them):
+# - four_key follows the one public FF 68 host (a C# hall system in production), which
+#   maps 0 不满意 … 3 非常满意 — the reverse of hallq's earlier default;
+# - five_key (0 非常满意 … 4 非常不满意) has no independent source: it is hallq's own guess;
+# - three_key (0 不满意, 1 基本满意, 2 满意) follows the four_key order; no source either.
 EVALUATOR_MAPS: dict[str, dict[int, int]] = {
+    "three_key": {0: 2, 1: 3, 2: 4},
+    "four_key": {0: 2, 1: 3, 2: 4, 3: 5},
     "five_key": {0: 5, 1: 4, 2: 3, 3: 2, 4: 1},
-    "four_key": {0: 5, 1: 4, 2: 3, 3: 2},
 }
+MAP_SOURCES: dict[str, str] = {
+    "three_key": "hallq default, no independent source (verify on site)",
+    "four_key": "the public C# FF 68 host: 0 不满意 … 3 非常满意 (verify on site)",
+    "five_key": "hallq default, no independent source (verify on site)",
+}
+LEVEL_NAMES: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+# Caller models: what a digit entry followed by OK means.
+# - standard: the public host's caller; only "one digit + OK" acts (ok_codes); more
+#   digits + OK is refused with a beep (``1 0 OK`` must not suspend);
+# - numeric: a caller whose "number + OK" means "call this ticket number"; in the ff68
+#   dialect (L ≤ 5) a frame carries at most 2 digits + OK, ``ff68_long`` (L ≤ 8) up to 5.
+CALLER_MODELS: dict[str, bool] = {"standard": False, "numeric": True}  # model -> call-number support
+MAX_DISPLAY = 999
 
 
 @dataclass(frozen=True)
@@ -93,17 +114,22 @@ def encode(address: int, func: int, data: bytes = b"", dialect: Dialect = FF68) 
     return head + body + bytes((dialect.checksum(body), dialect.end))
 
 
-def digits(value: int | None, width: int = 3) -> bytes:
-    """``value`` as ``width`` raw digits (last digits kept), or blanks for None."""
+def digits(value: int | None, width: int = 3, *, saturate: bool = True) -> bytes:
+    """``value`` as ``width`` raw digits, or blanks for None.
+
+    A count saturates (1234 waiting shows 999: "234" would understate the queue); a ticket
+    number (``saturate=False``) keeps its last digits, the part a citizen compares.
+    """
     if value is None:
         return bytes([BLANK] * width)
-    text = str(abs(value))[-width:].rjust(width, "0")
+    value = abs(value)
+    text = str(min(value, 10**width - 1) if saturate else value % 10**width).rjust(width, "0")
     return bytes(int(c) for c in text)
 
 
 def display(address: int, ticket: int | None, waiting: int | None = None, dialect: Dialect = FF68) -> bytes:
     """Show the waiting count (left 3 digits) and the ticket number (right 3 digits)."""
-    return encode(address, dialect.func_display, digits(waiting) + digits(ticket), dialect)
+    return encode(address, dialect.func_display, digits(waiting) + digits(ticket, saturate=False), dialect)
 
 
 def beep(address: int, dialect: Dialect = FF68) -> bytes:
@@ -149,14 +175,48 @@ def is_evaluator(frame: KeypadFrame, dialect: Dialect = FF68) -> bool:
     return frame.func == dialect.func_evaluator
 
 
-def caller_key(frame: KeypadFrame, dialect: Dialect = FF68) -> str | None:
-    """The key name of a caller frame, or None when the code is unknown."""
+@dataclass(frozen=True)
+class CallerInput:
+    """What a caller frame says: a named key, a digit entry + OK, or nothing known."""
+
+    key: str | None  # a key name, "entry" (digits + OK without a one-digit meaning) or None
+    digits: str = ""  # the digits typed before OK ("" for plain keys)
+
+
+def caller_input(
+    frame: KeypadFrame,
+    dialect: Dialect = FF68,
+    keys: Mapping[int, str] | None = None,
+    ok_codes: Mapping[int, str] | None = None,
+) -> CallerInput:
+    """Decode a caller frame: OK acts on a digit code only when exactly one digit precedes it."""
+    keys = dialect.keys if keys is None else keys
+    ok_codes = dialect.ok_codes if ok_codes is None else ok_codes
     if not frame.data:
-        return None
+        return CallerInput(None)
     last = frame.data[-1]
-    if last == dialect.ok_key:
-        return dialect.ok_codes.get(frame.data[-2]) if len(frame.data) >= 2 else None
-    return dialect.keys.get(last)
+    if last != dialect.ok_key:
+        return CallerInput(keys.get(last))
+    typed = frame.data[:-1]
+    if not typed or any(d > 9 for d in typed):
+        return CallerInput(None)
+    text = "".join(str(d) for d in typed)
+    if len(typed) == 1 and typed[0] in ok_codes:
+        return CallerInput(ok_codes[typed[0]], text)
+    return CallerInput("entry", text)
+
+
+def caller_key(frame: KeypadFrame, dialect: Dialect = FF68) -> str | None:
+    """The key name of a caller frame, or None (a multi-digit entry is not a key)."""
+    key = caller_input(frame, dialect).key
+    return None if key == "entry" else key
+
+
+def entry_frame(address: int, typed: str, dialect: Dialect = FF68) -> bytes:
+    """What a caller sends for digits ``typed`` followed by OK (simulator and tests)."""
+    if not typed or not typed.isdigit():
+        raise ValueError(f"not a digit entry: {typed!r}")
+    return encode(address, dialect.func_key, bytes(int(c) for c in typed) + bytes((dialect.ok_key,)), dialect)
 
 
 class KeypadParser:

@@ -2,47 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from drivers.base import ConnectedDevice
 from drivers.contract import KeypadEvent
-from drivers.errors import ConfigurationError, TransportTimeout
+from drivers.errors import TransportTimeout
+from drivers.events import EventFanout
 from drivers.keypad import codec
+from drivers.keypad.options import CallerSpec, EvaluatorSpec, Ff68Options
 from drivers.transport import Transport
 
 log = logging.getLogger("hallq.devices.keypad")
 
+__all__ = ["CallerSpec", "EvaluatorSpec", "Ff68Bus", "Ff68Options"]
 
-class Ff68Options(BaseModel):
-    """Bus options: which address is which window's caller or evaluator, and key maps."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    callers: dict[int, int] = Field(default_factory=dict)  # address -> window
-    evaluators: dict[int, int] = Field(default_factory=dict)  # address -> window
-    evaluator_model: str = "five_key"
-    # model -> {evaluator value -> 好差评 level 1..5}; merged over the built-in defaults
-    key_maps: dict[str, dict[int, int]] = Field(default_factory=dict)
-    dialect: str = "ff68"
-    baudrate: int = 9600
-    # An identical frame again within this many seconds is a keypad re-sending a press whose
-    # ACK it missed, not a new press (a double call_next would skip a citizen). 0 disables.
-    dedup_seconds: float = Field(0.3, ge=0)
-    trace: bool = False
-
-    @field_validator("key_maps")
-    @classmethod
-    def _levels(cls, value: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
-        for model, mapping in value.items():
-            if any(not 1 <= level <= 5 for level in mapping.values()):
-                raise ValueError(f"key map {model!r}: levels must be 1..5")
-        return value
+# health counters (drivers.health.Health.counters)
+REJECTED_FRAMES = "rejected_frames"  # bad checksum / end byte
+UNMAPPED_VALUES = "unmapped_evaluator_values"  # beeped, never acknowledged
+REJECTED_ENTRIES = "rejected_entries"  # digits + OK a standard caller cannot act on
+UNKNOWN_KEYS = "unknown_keys"
 
 
 class Ff68Bus(ConnectedDevice):
@@ -51,24 +32,18 @@ class Ff68Bus(ConnectedDevice):
     kind: ClassVar[str] = "keypad_bus"
     name: ClassVar[str] = "ff68"
     Options: ClassVar[type[Ff68Options]] = Ff68Options
+    options: Ff68Options
 
     def __init__(self, device_id: str, url: str, options: Ff68Options | dict[str, object] | None = None) -> None:
-        opts = options if isinstance(options, Ff68Options) else Ff68Options.model_validate(options or {})
-        super().__init__(device_id, url, opts)
-        self.options: Ff68Options = opts
-        if opts.dialect not in codec.DIALECTS:
-            raise ConfigurationError(f"unknown keypad dialect {opts.dialect!r}")
+        super().__init__(device_id, url, options)
+        opts = self.options
         self.dialect = codec.DIALECTS[opts.dialect]
-        maps = {**codec.EVALUATOR_MAPS, **opts.key_maps}
-        if opts.evaluator_model not in maps:
-            raise ConfigurationError(f"unknown evaluator model {opts.evaluator_model!r}; known: {', '.join(maps)}")
-        self.key_map: dict[int, int] = maps[opts.evaluator_model]
-        self._subscribers: set[asyncio.Queue[KeypadEvent]] = set()
+        self.key_map: dict[int, int] = {**codec.EVALUATOR_MAPS, **opts.key_maps}[opts.evaluator_model]
+        self._fanout: EventFanout[KeypadEvent] = EventFanout(device_id, maxsize=1000)
+        self._frames: EventFanout[codec.KeypadFrame] = EventFanout(f"{device_id} frames", maxsize=1000)
         self._display: dict[int, tuple[int | None, int | None]] = {}  # address -> (waiting, ticket)
         self._last: dict[bytes, float] = {}
         self.frames_in = 0
-        # serial_options is a ClassVar in the base; this bus's baud rate is per instance.
-        vars(self)["serial_options"] = {"baudrate": opts.baudrate}
         self.acks_sent = 0
 
     def window_of(self, address: int) -> int | None:
@@ -85,36 +60,45 @@ class Ff68Bus(ConnectedDevice):
 
     # --- events ----------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[KeypadEvent]:
+    def events(self) -> AsyncIterator[KeypadEvent]:
         """Key presses and ratings, as they arrive (each call is an independent subscriber)."""
-        queue: asyncio.Queue[KeypadEvent] = asyncio.Queue(maxsize=1000)
-        self._subscribers.add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._subscribers.discard(queue)
+        return self._fanout.subscribe()
+
+    def frames(self) -> AsyncIterator[codec.KeypadFrame]:
+        """Every valid frame from the keypads, mapped or not (commissioning), repeats left out."""
+        return self._frames.subscribe()
 
     def _emit(self, event: KeypadEvent) -> None:
-        for queue in list(self._subscribers):
-            try:
-                queue.put_nowait(event)
-            except asyncio.QueueFull:
-                log.warning("%s: event queue full, dropping %s", self.device_id, event)
+        self._fanout.publish(event)
 
     def _event_for(self, frame: codec.KeypadFrame) -> KeypadEvent | None:
+        """The event a frame means, or None when it must be refused (see ``_refusal``)."""
         if codec.is_evaluator(frame, self.dialect):
             value = frame.data[-1] if frame.data else None
-            level = self.key_map.get(value) if value is not None else None
+            level = self.options.evaluator_map(frame.address).get(value) if value is not None else None
             if level is None:
-                log.warning("%s: evaluator %d sent unmapped value %s", self.device_id, frame.address, value)
                 return None
             return KeypadEvent(frame.address, "evaluator", "rating", level, frame.raw)
-        key = codec.caller_key(frame, self.dialect)
-        if key is None:
-            log.info("%s: unknown key frame from %d: %s", self.device_id, frame.address, frame.raw.hex(" "))
+        spec = self.options.caller_spec(frame.address)
+        keys = {**self.dialect.keys, **(spec.keys or {})}
+        ok_codes = {**self.dialect.ok_codes, **(spec.ok_codes or {})}
+        typed = codec.caller_input(frame, self.dialect, keys, ok_codes)
+        if typed.key is None:
             return None
-        return KeypadEvent(frame.address, "caller", key, None, frame.raw)
+        if typed.key == "entry":
+            if not codec.CALLER_MODELS[spec.model]:
+                return None
+            return KeypadEvent(frame.address, "caller", "call_number", int(typed.digits), frame.raw, typed.digits)
+        return KeypadEvent(frame.address, "caller", typed.key, None, frame.raw)
+
+    def _refusal(self, frame: codec.KeypadFrame) -> str:
+        """Why ``_event_for`` refused ``frame``: the health counter to bump."""
+        if codec.is_evaluator(frame, self.dialect):
+            return UNMAPPED_VALUES
+        spec = self.options.caller_spec(frame.address)
+        keys = {**self.dialect.keys, **(spec.keys or {})}
+        typed = codec.caller_input(frame, self.dialect, keys, {**self.dialect.ok_codes, **(spec.ok_codes or {})})
+        return REJECTED_ENTRIES if typed.key == "entry" else UNKNOWN_KEYS
 
     def _is_repeat(self, frame: codec.KeypadFrame) -> bool:
         now = time.monotonic()
@@ -127,22 +111,38 @@ class Ff68Bus(ConnectedDevice):
     # --- supervision hooks -----------------------------------------------------------------
 
     async def run(self, transport: Transport) -> None:
-        """Read frames, acknowledge each at once, publish events; garbage is skipped."""
+        """Read frames, answer each at once (ACK, or the error beep), publish events."""
         parser = codec.KeypadParser(self.dialect)
         while not self._lost.is_set():
             try:
                 chunk = await transport.read(4096, timeout=5.0)
             except TransportTimeout:
                 continue  # a quiet bus is normal
-            for frame in parser.feed(chunk):
+            rejected = parser.error_count
+            frames = parser.feed(chunk)
+            if parser.error_count > rejected:
+                self.tracker.count(REJECTED_FRAMES, parser.error_count - rejected)
+            for frame in frames:
                 self.frames_in += 1
-                async with self._lock:  # writes are serialised per bus
-                    await transport.write(codec.ack_for(frame, self.dialect))
-                self.acks_sent += 1
-                if self._is_repeat(frame):
-                    continue
+                repeat = self._is_repeat(frame)
                 event = self._event_for(frame)
-                if event is not None:
+                # A press hallq cannot act on is answered with the error beep, never the ACK:
+                # the keypad must not show the citizen or clerk that it counted.
+                answer = codec.ack_for(frame, self.dialect) if event is not None else codec.beep(
+                    frame.address, self.dialect
+                )
+                async with self._lock:  # writes are serialised per bus
+                    await transport.write(answer)
+                if not repeat:
+                    self._frames.publish(frame)
+                if event is None:
+                    if not repeat:
+                        reason = self._refusal(frame)
+                        self.tracker.count(reason)
+                        log.warning("%s: %s from %d: %s", self.device_id, reason, frame.address, frame.raw.hex(" "))
+                    continue
+                self.acks_sent += 1
+                if not repeat:
                     self._emit(event)
 
     # --- host -> keypad ---------------------------------------------------------------------

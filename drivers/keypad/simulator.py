@@ -2,7 +2,10 @@
 
 One simulator is the whole bus (all callers and evaluators of a hall). Actions:
 ``press`` {address, key} (call_next, recall, rate, pause, transfer, no_show, suspend,
-callback, cancel) and ``rate`` {address, value} (raw evaluator key index 0..n-1).
+callback, cancel), ``enter`` {address, digits} (digits typed, then OK: ``"10"`` sends
+``01 00 0F``), ``raw`` {address, data} (any key frame, DATA in hex, e.g. a vendor's own
+key code) and ``rate`` {address, value} (raw evaluator key index 0..n-1). A press the
+host refuses is answered with a beep instead of the ACK (``beeps`` counts them).
 Options (dict or the driver's options): ``repeat_unacked`` (re-send a press until the
 host acknowledges it, as we infer keypads do), ``repeat_interval``, ``max_repeats``.
 Faults: ``silence`` (drops every host frame: no display updates, no ACKs seen) and
@@ -52,6 +55,7 @@ class Ff68Simulator(StreamSimulator):
         self.host_frames = 0
         self.sent = 0
         self.unacked: list[bytes] = []
+        self.refused: list[bytes] = []  # presses the host answered with the error beep
         # called with each host frame as it is applied (timestamps in the benchmark)
         self.observers: list[Callable[[codec.KeypadFrame], None]] = []
 
@@ -80,15 +84,20 @@ class Ff68Simulator(StreamSimulator):
             self._write_all(os.urandom(32).replace(b"\x68", b"\x00"))
 
     async def act(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        """``press`` {address, key} or ``rate`` {address, value}; waits briefly for the ACK."""
+        """``press`` {address, key}, ``enter`` {address, digits}, ``raw`` {address, data} or ``rate``
+        {address, value}; waits briefly for the ACK."""
         address = int(params["address"])
         if action == "press":
             frame = codec.key_frame(address, str(params["key"]), self.dialect)
+        elif action == "enter":
+            frame = codec.entry_frame(address, str(params["digits"]), self.dialect)
+        elif action == "raw":
+            frame = codec.encode(address, self.dialect.func_key, bytes.fromhex(str(params["data"])), self.dialect)
         elif action == "rate":
             frame = codec.rating_frame(address, int(params["value"]), self.dialect)
             self.evaluating.discard(address)
         else:
-            raise ValueError(f"unknown action {action!r}; known: press, rate")
+            raise ValueError(f"unknown action {action!r}; known: press, enter, raw, rate")
         if not self._writers:
             return {"sent": False, "acked": False, "frame": frame.hex(" "), "detail": "no host connected"}
         self.unacked.append(frame)
@@ -97,10 +106,17 @@ class Ff68Simulator(StreamSimulator):
             task = asyncio.create_task(self._repeat(frame))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        acked = await self.wait_for(lambda s: frame not in s.unacked, float(params.get("wait", 0.5)))
-        return {"sent": True, "acked": acked, "frame": frame.hex(" ")}
+        answered = await self.wait_for(lambda s: frame not in s.unacked, float(params.get("wait", 0.5)))
+        refused = answered and frame in self.refused
+        if refused:
+            self.refused.remove(frame)
+        return {"sent": True, "acked": answered and not refused, "frame": frame.hex(" "), "refused": refused}
 
     # --- bytes ---------------------------------------------------------------------------
+
+    def send_bytes(self, data: bytes) -> None:
+        """Put raw bytes on the bus (a damaged frame, noise) as a keypad would."""
+        self._write_all(data)
 
     def _write_all(self, data: bytes) -> None:
         for writer in list(self._writers):
@@ -167,7 +183,76 @@ class Ff68Simulator(StreamSimulator):
                 self.stars[frame.address] = frame.data[0]
             elif frame.func == d.func_beep:
                 self.beeps[frame.address] += 1
+                # a beep is the host's answer to a press it refuses: that press is answered
+                pending = next((p for p in self.unacked if p[5] == frame.address), None)
+                if pending is not None:
+                    self.unacked.remove(pending)
+                    self.refused.append(pending)
             elif frame.func == d.func_evaluate and frame.data == bytes((d.evaluate_code,)):
                 self.evaluating.add(frame.address)
         async with self.changed:
             self.changed.notify_all()
+
+
+# --- command line: python -m drivers.keypad.simulator --listen 127.0.0.1:9300 -------------------
+
+HELP = (
+    "commands: press ADDR KEY | enter ADDR DIGITS | raw ADDR HEX | rate ADDR VALUE | state | quit; "
+    "keys: call_next recall rate pause transfer no_show suspend callback cancel"
+)
+
+
+def _command(line: str) -> tuple[str, dict[str, Any]] | None:
+    """``press 1 call_next`` -> ("press", {...}); None for state/help."""
+    words = line.split()
+    if len(words) != 3 or words[0] not in ("press", "enter", "raw", "rate"):
+        return None
+    field = {"press": "key", "enter": "digits", "raw": "data", "rate": "value"}[words[0]]
+    return words[0], {"address": int(words[1]), field: words[2], "wait": 1.0}
+
+
+async def _console(sim: Ff68Simulator, lines: Any, out: Any) -> None:
+    """Read control commands (one per line) until EOF or ``quit``."""
+    import json
+
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, lines.readline)
+        if not line or line.strip() == "quit":
+            return
+        try:
+            command = _command(line.strip())
+            if command is not None:
+                result: Any = await sim.act(*command)
+            else:
+                result = sim.state() if line.strip() == "state" else HELP
+        except (ValueError, KeyError) as exc:
+            result = f"error: {exc}"
+        print(json.dumps(result, ensure_ascii=False), file=out, flush=True)
+
+
+async def _main(argv: list[str] | None = None) -> None:
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m drivers.keypad.simulator", description=__doc__, epilog=HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT, or pty")
+    args = parser.parse_args(argv)
+    sim = Ff68Simulator("sim-keypads", {})
+    if args.listen == "pty":
+        url = await sim.start_pty()
+    else:
+        host, _, port = args.listen.rpartition(":")
+        url = await sim.start(host or "127.0.0.1", int(port))
+    print(json.dumps({"simulator": "ff68", "url": url, "help": HELP}, ensure_ascii=False), flush=True)
+    try:
+        await _console(sim, sys.stdin, sys.stdout)
+    finally:
+        await sim.stop()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main())

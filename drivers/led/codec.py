@@ -1,6 +1,6 @@
 """Onbon BX-5K/6K frame codec: header, CRC-16/ARC, escaping, and an incremental parser.
 
-See shared/protocols/onbon-bx.md. A frame on the wire is::
+See docs/protocols/onbon-bx.md. A frame on the wire is::
 
     A5 ×8 | escaped( HEADER(14) + DATA(N) + CRC16(2) ) | 5A
 
@@ -34,6 +34,22 @@ CMD_ACK = (0xA0, 0x00)
 CMD_PING = (0xA2, 0x00)
 CMD_CLEAR = (0xA3, 0x10)
 CMD_DYNAMIC_TEXT = (0xA3, 0x06)
+
+# CmdError values of a controller reply (the vendor SDK's error table; verify on site).
+# Busy and checksum errors are transient: the request is sent again.
+ERR_BUSY = 0x03
+ERR_CHECKSUM = 0x05
+ERRORS: dict[int, str] = {
+    0x01: "command group out of range", 0x02: "no such command", ERR_BUSY: "controller busy",
+    0x04: "memory volume exceeded", ERR_CHECKSUM: "checksum (CRC) error in the request",
+    0x06: "file does not exist", 0x07: "flash error",
+}  # fmt: skip
+
+
+def describe_error(code: int) -> str:
+    """A readable name for a CmdError value."""
+    return f"{code:#04x} {ERRORS.get(code, 'unknown error')}"
+
 
 ALIGN_H = {"left": 0b00, "right": 0b01, "center": 0b10}
 ALIGN_V = {"top": 0b00, "bottom": 0b01, "middle": 0b10}

@@ -7,14 +7,14 @@ import contextlib
 import logging
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from drivers.base import ConnectedDevice
 from drivers.contract import LedText
 from drivers.errors import ProtocolError, TransportError, TransportTimeout
 from drivers.health import NO_ANSWER, PROTOCOL_ERROR, DeviceState
 from drivers.led import codec
-from drivers.transport import Transport
+from drivers.transport import SerialOptions, Transport
 
 log = logging.getLogger("hallq.devices.led")
 
@@ -30,7 +30,7 @@ class AreaOptions(BaseModel):
     height: int | None = None
 
 
-class BxOptions(BaseModel):
+class BxOptions(SerialOptions):
     """Per-display options (config ``devices[].options``)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -50,7 +50,24 @@ class BxOptions(BaseModel):
     ping_interval: float = Field(5.0, gt=0)
     ack_timeout: float = Field(0.5, gt=0)
     retries: int = Field(2, ge=0, le=10)
+    # controller errors worth sending the request again for (busy, CRC error), and the pause first
+    retry_errors: list[int] = Field(default_factory=lambda: [codec.ERR_BUSY, codec.ERR_CHECKSUM])
+    retry_delay: float = Field(0.05, ge=0, le=5)
+    # controller generation; 6th-generation (0xF0) controllers are not spoken yet (docs/protocols/onbon-bx.md)
+    protocol: Literal["bx5k"] = "bx5k"
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _generation(cls, value: object) -> object:
+        if value == "bx6":
+            raise ValueError("protocol bx6 (6th generation, version 0xF0) is not supported yet: "
+                             "no published frame source to build it from (docs/protocols/onbon-bx.md)")  # fmt: skip
+        return value
     trace: bool = False
+
+
+class _Transient(Exception):
+    """A controller reply worth retrying (busy, CRC error)."""
 
 
 class BxDisplay(ConnectedDevice):
@@ -59,11 +76,11 @@ class BxDisplay(ConnectedDevice):
     kind: ClassVar[str] = "led_display"
     name: ClassVar[str] = "onbon_bx"
     Options: ClassVar[type[BxOptions]] = BxOptions
+    options: BxOptions
 
     def __init__(self, device_id: str, url: str, options: BxOptions | dict[str, object] | None = None) -> None:
-        opts = options if isinstance(options, BxOptions) else BxOptions.model_validate(options or {})
-        super().__init__(device_id, url, opts)
-        self.options: BxOptions = opts
+        super().__init__(device_id, url, options)
+        opts = self.options
         self.shown: dict[int, LedText] = {}  # what we last told each area (for /api/devices)
         self._reply_sources = {opts.address, codec.BROADCAST_REPLY}
 
@@ -95,28 +112,46 @@ class BxDisplay(ConnectedDevice):
             return codec.BxFrame(codec.HOST_ADDRESS, codec.BROADCAST, bytes((*codec.CMD_ACK, 0, 0, 0)))
         parser = codec.BxParser()
         last_error: Exception | None = None
-        for _attempt in range(self.options.retries + 1):
+        for attempt in range(self.options.retries + 1):
+            if attempt and isinstance(last_error, _Transient):
+                await asyncio.sleep(self.options.retry_delay)
             await t.write(frame)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.options.ack_timeout
-            while (left := deadline - loop.time()) > 0:
-                try:
-                    chunk = await t.read(4096, timeout=left)
-                except TransportTimeout:
-                    break
-                for reply in parser.feed(chunk):
-                    # On a shared RS-485 line, skip other controllers' replies; controllers may
-                    # answer from their own address or from 0xFFFE (as in the vendor's ACK sample).
-                    if reply.dst != codec.HOST_ADDRESS or reply.src not in self._reply_sources:
-                        continue
-                    if reply.status != 0:
-                        raise codec.BxProtocolError(f"controller error {reply.status:#04x}")
-                    return reply
-                if parser.errors:
-                    last_error = parser.errors.pop()
+            reply = await self._await_reply(t, parser)
+            if isinstance(reply, codec.BxFrame):
+                return reply
+            if reply is not None:
+                last_error = reply
+        if isinstance(last_error, _Transient):
+            self.tracker.count("controller_errors_final")
+            raise codec.BxProtocolError(f"{self.device_id}: {last_error} after {self.options.retries + 1} tries")
         if last_error is not None:
             raise codec.BxProtocolError(f"{self.device_id}: no valid reply ({last_error})")
         raise TransportTimeout(f"{self.device_id}: no ACK after {self.options.retries + 1} tries")
+
+    async def _await_reply(self, t: Transport, parser: codec.BxParser) -> codec.BxFrame | Exception | None:
+        """The controller's ok reply; or why not (a transient error, a bad frame); None on silence."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.ack_timeout
+        error: Exception | None = None
+        while (left := deadline - loop.time()) > 0:
+            try:
+                chunk = await t.read(4096, timeout=left)
+            except TransportTimeout:
+                break
+            for reply in parser.feed(chunk):
+                # On a shared RS-485 line, skip other controllers' replies; controllers may
+                # answer from their own address or from 0xFFFE (as in the vendor's ACK sample).
+                if reply.dst != codec.HOST_ADDRESS or reply.src not in self._reply_sources:
+                    continue
+                if reply.status == 0:
+                    return reply
+                if reply.status in self.options.retry_errors:
+                    self.tracker.count("controller_retries")
+                    return _Transient(f"controller error {codec.describe_error(reply.status)}")
+                raise codec.BxProtocolError(f"controller error {codec.describe_error(reply.status)}")
+            if parser.errors:
+                error = parser.errors.pop()
+        return error
 
     async def _request(self, frame: bytes) -> None:
         try:

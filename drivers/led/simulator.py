@@ -3,7 +3,9 @@
 One simulator is one controller (one address), like one strip on the network; the
 demo runs one per window. ``address: null`` in the options answers every address.
 Faults: ``silence`` (reads and drops everything, answers nothing) and ``corrupt``
-(processes frames but replies with a bad CRC).
+(processes frames but replies with a bad CRC). The action ``fail_next`` {count, error}
+answers the next ``count`` requests with a controller error (``busy``, ``crc`` or a
+number) without applying them, as a busy controller does.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class BxSimulator(StreamSimulator):
         self.details: dict[int, dict[str, Any]] = {}
         self.frames = 0
         self.rejected = 0
+        self.errors_sent = 0
+        self._fail_next: list[int] = []
         # called with each accepted frame as it is applied (timestamps in the benchmark)
         self.observers: list[Callable[[codec.BxFrame], None]] = []
 
@@ -50,16 +54,24 @@ class BxSimulator(StreamSimulator):
             "details": {k: dict(v) for k, v in self.details.items()},
             "frames": self.frames,
             "rejected": self.rejected,
+            "errors_sent": self.errors_sent,
             "fault": self.fault,
         }
 
     async def act(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        """``clear`` wipes the screen locally (like a power cycle); nothing else is supported."""
+        """``clear`` wipes the screen locally (like a power cycle); ``fail_next`` {count, error}."""
         if action == "clear":
             self.areas.clear()
             self.details.clear()
             return self.state()
-        raise ValueError(f"unknown action {action!r}; known: clear")
+        if action == "fail_next":
+            error = params.get("error", "busy")
+            code = {"busy": codec.ERR_BUSY, "crc": codec.ERR_CHECKSUM}.get(error) if isinstance(error, str) else error
+            if code is None:
+                raise ValueError(f"unknown controller error {error!r}; known: busy, crc, or a number")
+            self._fail_next = [int(code)] * int(params.get("count", 1))
+            return self.state()
+        raise ValueError(f"unknown action {action!r}; known: clear, fail_next")
 
     # --- bytes -----------------------------------------------------------------------
 
@@ -91,6 +103,9 @@ class BxSimulator(StreamSimulator):
     async def _apply(self, frame: codec.BxFrame) -> bytes | None:
         if not self._addressed(frame):
             return None
+        if self._fail_next and frame.status != 0 and frame.dst != codec.BROADCAST:
+            self.errors_sent += 1
+            return codec.ack(dst=frame.src, src=frame.dst, error=self._fail_next.pop(0))  # not applied
         error = 0
         command = frame.command
         if command == codec.CMD_CLEAR:

@@ -15,15 +15,18 @@ import logging
 import os
 import tempfile
 import time
-from typing import Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from drivers.base import Device
 from drivers.contract import PrintResult, TicketContent
-from drivers.errors import ConfigurationError
-from drivers.health import DeviceState, Health, HealthTracker
+from drivers.errors import DeviceConfigError
+from drivers.health import DeviceState
 from drivers.printer.escpos import PrinterProfile, ticket_bytes
+from drivers.printer.escpos_driver import TicketLayoutOptions
 
 log = logging.getLogger("hallq.devices.cups")
 
@@ -41,7 +44,7 @@ def _import_cups() -> Any:
     try:
         import cups
     except ImportError as exc:
-        raise ConfigurationError(
+        raise DeviceConfigError(
             "the CUPS drivers need pycups: pip install 'hallq[cups]' (builds against libcups2-dev)"
         ) from exc
     return cups
@@ -52,7 +55,7 @@ def queue_name(url: str) -> str:
     parts = urlsplit(url)
     name = unquote(parts.netloc or parts.path.lstrip("/"))
     if parts.scheme != "cups" or not name or "/" in name:
-        raise ConfigurationError(f"bad URL {url!r}: expected cups://QueueName")
+        raise DeviceConfigError(f"bad URL {url!r}: expected cups://QueueName")
     return name
 
 
@@ -66,41 +69,28 @@ class CupsOptions(BaseModel):
     poll_interval: float = Field(default=10.0, gt=0)
 
 
-class CupsTicketOptions(CupsOptions):
-    """A raw CUPS queue in front of an ESC/POS printer: the ESC/POS profile plus CUPS settings."""
+class CupsTicketOptions(CupsOptions, TicketLayoutOptions):
+    """A raw CUPS queue in front of an ESC/POS printer: the ESC/POS layout plus CUPS settings."""
 
-    encoding: Literal["gb18030", "gbk", "big5"] = "gb18030"
-    paper_mm: Literal[58, 80] = 80
-    qr: Literal["native", "raster"] = "native"
-    qr_size: int = Field(default=6, ge=1, le=16)
-    chinese_mode_cmd: bool = False
+    model_config = ConfigDict(extra="forbid")
 
 
-class _CupsQueue:
+class _CupsQueue(Device):
     """Shared machinery: connection per call, queue health polling, job tracking."""
 
-    kind: ClassVar[str] = ""
-    name: ClassVar[str] = ""
-    Options: ClassVar[type[CupsOptions]] = CupsOptions
+    Options: ClassVar[type[BaseModel]] = CupsOptions
+    options: CupsOptions
 
-    def __init__(self, device_id: str, url: str, options: Any = None) -> None:
+    def __init__(self, device_id: str, url: str, options: BaseModel | Mapping[str, Any] | None = None) -> None:
         self.cups = _import_cups()
-        self.device_id = device_id
-        self.url = url
         self.queue = queue_name(url)
-        self.options = options if isinstance(options, self.Options) else self.Options.model_validate(options or {})
-        self.tracker = HealthTracker(device_id)
+        super().__init__(device_id, url, options)
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
     def check_url(cls, url: str) -> None:
         """Validate a ``cups://`` URL (used by config validation)."""
         queue_name(url)
-
-    @property
-    def health(self) -> Health:
-        """Current health."""
-        return self.tracker.health
 
     def _connect(self) -> Any:
         # cupsSetServer is per thread and also sets the port that job URIs are built with
@@ -112,28 +102,20 @@ class _CupsQueue:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    async def open(self) -> None:
+    async def on_open(self) -> None:
         """Check the queue once now, then poll its state in the background."""
         if self._task is None:
             self.tracker.set(DeviceState.CONNECTING)
             await self.refresh()
             self._task = asyncio.create_task(self._poll(), name=f"cups-{self.device_id}")
 
-    async def close(self) -> None:
+    async def on_close(self) -> None:
         """Stop polling."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        self.tracker.set(DeviceState.CLOSED)
-
-    async def __aenter__(self) -> _CupsQueue:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def _poll(self) -> None:
         while True:
@@ -217,7 +199,7 @@ class CupsTicketPrinter(_CupsQueue):
         """The ESC/POS profile of the printer behind the queue."""
         o = self.options
         assert isinstance(o, CupsTicketOptions)
-        return PrinterProfile(o.encoding, o.paper_mm, o.qr, o.chinese_mode_cmd, o.qr_size)
+        return o.profile()
 
     async def print_ticket(self, ticket: TicketContent) -> PrintResult:
         """Submit the ticket's ESC/POS bytes as a raw job and wait for it to complete."""

@@ -1,7 +1,10 @@
 """ESC/POS byte builder: pure functions from content to printer bytes (no I/O).
 
-Facts and golden vectors: shared/protocols/escpos.md. Text is encoded per printer
-(gb18030 default, gbk, big5); characters the encoding lacks print as ``?``.
+Facts and golden vectors: docs/protocols/escpos.md. Text is encoded per printer
+(gb18030 default, gbk, big5); characters the encoding lacks print as ``?``. The QR
+code is sized to the paper (docs/protocols/escpos.md, "QR width"): the module size
+is the largest one up to the configured ``qr_size`` at which the symbol and its quiet
+zone fit the printable width (58 mm: 384 dots = 48 bytes, 80 mm: 576 dots = 72 bytes).
 """
 
 from __future__ import annotations
@@ -138,11 +141,33 @@ def raster(width: int, height: int, rows: bytes, mode: int = 0) -> bytes:
     return GS + b"v0" + bytes([mode, row_bytes & 0xFF, row_bytes >> 8, height & 0xFF, height >> 8]) + rows
 
 
+# Quiet zone, in modules, on each side of the QR symbol: drawn into the raster image;
+# for native QR the printer's own margin is unknown, so the standard's 4 modules are assumed.
+QR_BORDER = 2
+NATIVE_QR_BORDER = 4
+
+
+def qr_modules(data: str | bytes) -> int:
+    """Modules per side of the smallest model-2 QR (EC level L) holding ``data``, quiet zone excluded."""
+    import qrcode
+
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, box_size=1, border=0)
+    qr.add_data(data)
+    qr.make(fit=True)
+    return len(qr.get_matrix())
+
+
+def qr_fit(data: str | bytes, wanted: int, dots: int, border: int = QR_BORDER) -> int:
+    """The largest module size <= ``wanted`` at which the QR and its quiet zone fit ``dots``; 0: none."""
+    side = qr_modules(data) + 2 * border
+    return max(0, min(wanted, dots // side))
+
+
 def qr_raster(data: str, module_size: int = 6) -> bytes:
     """The QR code rendered by the ``qrcode`` package and sent as a GS v 0 raster image."""
     import qrcode  # only printers without native QR need it
 
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, box_size=1, border=2)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, box_size=1, border=QR_BORDER)
     qr.add_data(data)
     qr.make(fit=True)
     matrix = qr.get_matrix()  # list of rows of bools, border included
@@ -230,6 +255,23 @@ class _Doc:
         self.out += size(1, 1) + bold(False)
 
 
+def qr_bytes(data: str, profile: PrinterProfile) -> bytes:
+    """The QR for ``data`` at the largest module size that fits the paper; b"" when none does.
+
+    Native QR first; when no native module size fits (the symbol is wider than the paper
+    even at size 1 with the assumed quiet zone) the raster path is tried, and when that
+    does not fit either the QR is left out rather than printed cut off.
+    """
+    try:
+        if profile.qr == "native" and (size := qr_fit(data, profile.qr_size, profile.dots, NATIVE_QR_BORDER)):
+            return qr_native(data, size)
+        if size := qr_fit(data, profile.qr_size, profile.dots):
+            return qr_raster(data, size)
+    except Exception:  # qrcode.exceptions.DataOverflowError: too long for any QR version
+        return b""
+    return b""
+
+
 def _fits(value: str, columns: int, scale: int) -> bool:
     return text_columns(value) * scale <= columns
 
@@ -256,12 +298,10 @@ def ticket_bytes(ticket: TicketContent, profile: PrinterProfile | None = None) -
     if ticket.window_hint:
         doc.line(ticket.window_hint)
     doc.line(f"取号时间：{ticket.issued_at:%Y-%m-%d %H:%M:%S}")
-    if ticket.qr_url:
+    qr = qr_bytes(ticket.qr_url, p) if ticket.qr_url else b""
+    if qr:
         doc.raw(feed(1))
-        if p.qr == "native":
-            doc.raw(qr_native(ticket.qr_url, p.qr_size))
-        else:
-            doc.raw(qr_raster(ticket.qr_url, p.qr_size))
+        doc.raw(qr)
         doc.line("扫码查看排队进度")
     if ticket.notice:
         doc.raw(align("left"))

@@ -3,7 +3,13 @@
 It parses the stream, answers DLE EOT, renders every cut ticket to text and PNG, keeps
 the last ``keep`` tickets, and injects faults: ``paper_out``, ``paper_near_end``,
 ``cover_open`` (status bytes as a real printer sends them; tickets sent meanwhile are
-lost), ``silence`` (no status answers) and ``drop`` (connections are closed).
+lost), ``silence`` (no status answers), ``late_status`` (every answer comes
+``late_delay`` seconds late) and ``drop`` (connections are closed).
+
+Printer models follow the driver's ``status`` option (docs/protocols/escpos.md):
+``escpos`` answers as above; ``presenter`` holds each cut ticket in its presenter until
+``act("take")`` (or ``take_after`` seconds) and sets bit 7 of the DLE EOT 1 answer
+meanwhile (0x92); ``none`` is write-only and never answers.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from drivers.simulator import StreamSimulator
 
 log = logging.getLogger("hallq.sim.escpos")
 
-FAULTS = ("paper_out", "paper_near_end", "cover_open", "silence", "drop")
+FAULTS = ("paper_out", "paper_near_end", "cover_open", "silence", "late_status", "drop")
+PRESENTER_BIT = 0x80
 
-# DLE EOT n -> reply byte, per fault (shared/protocols/escpos.md).
+# DLE EOT n -> reply byte, per fault (docs/protocols/escpos.md).
 _OK = 0x12
 _STATUS: dict[str | None, dict[int, int]] = {
     None: {1: _OK, 2: _OK, 3: _OK, 4: _OK},
@@ -65,6 +72,13 @@ class EscposSimulator(StreamSimulator):
         self.bytes_received = 0
         self.status_queries = 0
         self.connections = 0
+        self.model: str = _opt(options, "status", "escpos")  # escpos | presenter | none
+        self.late_delay = 0.8  # seconds, for the late_status fault (> the driver's default status_timeout)
+        self.take_after: float | None = None  # presenter: the citizen takes the ticket after this many s
+        self.in_presenter = False
+        self.taken = 0  # presenter: tickets taken by the citizen
+        self.replaced = 0  # presenter: tickets still there when the next one came (retracted/ejected)
+        self._take_timer: asyncio.TimerHandle | None = None
         self._renders: set[asyncio.Task[None]] = set()
         self._ticket_waiters: list[tuple[int, asyncio.Future[dict[str, Any]]]] = []
         # called with each printed ticket (``hallq sim printer`` echoes the text)
@@ -77,6 +91,8 @@ class EscposSimulator(StreamSimulator):
         await super().stop()
         for task in list(self._renders):
             task.cancel()
+        if self._take_timer is not None:
+            self._take_timer.cancel()
 
     def state(self) -> dict[str, Any]:
         """Printed tickets (newest last) as text + PNG path, the fault, and counters."""
@@ -90,6 +106,10 @@ class EscposSimulator(StreamSimulator):
             "bytes_received": self.bytes_received,
             "status_queries": self.status_queries,
             "connections": self.connections,
+            "model": self.model,
+            "in_presenter": self.in_presenter,
+            "taken": self.taken,
+            "replaced": self.replaced,
             "tickets": [{k: v for k, v in t.items() if k != "_page"} for t in self.tickets],
         }
 
@@ -100,7 +120,7 @@ class EscposSimulator(StreamSimulator):
             self.close_connections()
 
     async def act(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        """``clear`` forgets tickets; ``png`` returns one ticket's PNG as base64 (``index``, default last)."""
+        """``clear`` forgets tickets; ``png`` gives a ticket PNG (base64, ``index``); ``take`` empties the presenter."""
         if action == "clear":
             self.tickets.clear()
             return {"cleared": True}
@@ -109,7 +129,27 @@ class EscposSimulator(StreamSimulator):
             return {"index": ticket["index"], "png_base64": base64.b64encode(self.png(ticket["index"])).decode()}
         if action == "last_ticket":
             return {k: v for k, v in self.ticket(-1).items() if k != "_page"}
-        raise ValueError(f"unknown action {action!r}; known: clear, png, last_ticket")
+        if action == "take":
+            return {"taken": self.take()}
+        raise ValueError(f"unknown action {action!r}; known: clear, png, last_ticket, take")
+
+    def take(self) -> bool:
+        """The citizen takes the ticket from the presenter; False when none was there."""
+        if self._take_timer is not None:
+            self._take_timer.cancel()
+            self._take_timer = None
+        if not self.in_presenter:
+            return False
+        self.in_presenter = False
+        self.taken += 1
+        return True
+
+    def status_byte(self, n: int) -> int:
+        """The answer to DLE EOT ``n`` now (fault table, plus the presenter bit)."""
+        value = _STATUS.get(self.fault, _STATUS[None]).get(n, _OK)
+        if n == 1 and self.in_presenter:
+            value |= PRESENTER_BIT
+        return value
 
     # --- tickets -------------------------------------------------------------------------------
 
@@ -146,6 +186,14 @@ class EscposSimulator(StreamSimulator):
             return
         page.finish()
         self.printed += 1
+        if self.model == "presenter":
+            if self.in_presenter:
+                self.replaced += 1
+            self.in_presenter = True
+            if self.take_after is not None:
+                if self._take_timer is not None:
+                    self._take_timer.cancel()
+                self._take_timer = asyncio.get_running_loop().call_later(self.take_after, self.take)
         ticket: dict[str, Any] = {
             "index": self.printed,
             "text": page.text(),
@@ -184,6 +232,15 @@ class EscposSimulator(StreamSimulator):
 
     # --- the byte stream ----------------------------------------------------------------------
 
+    def _late_reply(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        """Answer after ``late_delay`` seconds (in order: the timers run first-in first-out)."""
+
+        def send() -> None:
+            with contextlib.suppress(Exception):  # the driver may have gone meanwhile
+                writer.write(data)
+
+        asyncio.get_running_loop().call_later(self.late_delay, send)
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.fault == "drop":
             writer.close()
@@ -205,14 +262,16 @@ class EscposSimulator(StreamSimulator):
                     if op.name == "status":
                         self.status_queries += 1
                         size -= 3  # status queries are not part of the ticket
-                        if self.fault != "silence":
-                            replies.append(_STATUS.get(self.fault, _STATUS[None]).get(op.args[0], _OK))
+                        if self.fault != "silence" and self.model != "none":
+                            replies.append(self.status_byte(op.args[0]))
                     elif op.name == "cut":
                         self._ticket_done(page, size)
                         page, size = Page(self.columns), 0
                     else:
                         page.apply(op)
-                if replies:
+                if replies and self.fault == "late_status":
+                    self._late_reply(writer, bytes(replies))
+                elif replies:
                     writer.write(bytes(replies))
                     await writer.drain()
         except (ConnectionError, OSError):

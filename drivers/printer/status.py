@@ -1,16 +1,25 @@
-"""Parsing DLE EOT real-time status bytes into named faults.
+"""Parsing DLE EOT real-time status bytes into named faults (docs/protocols/escpos.md).
 
 A reply byte has the form ``0xx1xx10`` (bit1 = bit4 = 1, bit0 = bit7 = 0); any other
 byte is not a status reply and raises :class:`drivers.errors.ProtocolError`.
+
+Status profiles (the printer's ``status`` option):
+
+- ``escpos``: the standard form above, strictly;
+- ``presenter``: kiosk printers with a presenter set bit 7 of the DLE EOT 1 reply while
+  a ticket waits in the presenter (0x92): reported as ``ticket_in_presenter``, which
+  is not a fault (the printer still prints);
+- ``none``: write-only printers that never answer; nothing is parsed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from drivers.errors import ProtocolError
-from drivers.health import COVER_OPEN, CUTTER_ERROR, PAPER_NEAR_END, PAPER_OUT
+from drivers.health import COVER_OPEN, CUTTER_ERROR, PAPER_NEAR_END, PAPER_OUT, TICKET_IN_PRESENTER
 
 OFFLINE = "offline"
 PAPER_FEED_BUTTON = "paper_feed_button"
@@ -18,6 +27,11 @@ PRINTER_ERROR = "printer_error"
 RECOVERABLE_ERROR = "recoverable_error"
 UNRECOVERABLE_ERROR = "unrecoverable_error"
 AUTO_RECOVERABLE_ERROR = "auto_recoverable_error"
+
+StatusProfile = Literal["escpos", "presenter", "none"]
+PROFILES: tuple[StatusProfile, ...] = ("escpos", "presenter", "none")
+# Bit 7 of the DLE EOT 1 reply on presenter printers: a ticket not yet taken.
+PRESENTER_BIT = 0x80
 
 # Faults that stop printing; paper_near_end (and the feed button) still print.
 BLOCKING = frozenset(
@@ -39,13 +53,25 @@ def is_status_byte(value: int) -> bool:
     return value & 0b1001_0011 == 0b0001_0010
 
 
-def parse_status(n: int, value: int) -> frozenset[str]:
-    """Named faults in the reply ``value`` to DLE EOT ``n``."""
+def is_reply(n: int, value: int, profile: StatusProfile = "escpos") -> bool:
+    """True when ``value`` is a valid reply to DLE EOT ``n`` under ``profile``."""
+    if not 0 <= value <= 0xFF:
+        return False
+    if profile == "presenter" and n == 1:
+        value &= ~PRESENTER_BIT
+    return is_status_byte(value)
+
+
+def parse_status(n: int, value: int, profile: StatusProfile = "escpos") -> frozenset[str]:
+    """Named faults (and the presenter state) in the reply ``value`` to DLE EOT ``n``."""
     if n not in _BITS:
         raise ValueError(f"DLE EOT n must be 1..4, got {n}")
-    if not 0 <= value <= 0xFF or not is_status_byte(value):
-        raise ProtocolError(f"not a status byte: 0x{value & 0xFF:02x} (DLE EOT {n})")
-    return frozenset(fault for mask, fault in _BITS[n] if value & mask)
+    if not is_reply(n, value, profile):
+        raise ProtocolError(f"not a status byte: 0x{value & 0xFF:02x} (DLE EOT {n}, status: {profile})")
+    found = {fault for mask, fault in _BITS[n] if value & mask}
+    if profile == "presenter" and n == 1 and value & PRESENTER_BIT:
+        found.add(TICKET_IN_PRESENTER)
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -66,6 +92,11 @@ class PrinterStatus:
         return not self.blocking
 
     @property
+    def in_presenter(self) -> bool:
+        """True when a printed ticket still waits in the presenter (not a fault)."""
+        return TICKET_IN_PRESENTER in self.faults
+
+    @property
     def main_fault(self) -> str | None:
         """The single most useful fault name for a user, most specific first."""
         for name in (PAPER_OUT, COVER_OPEN, CUTTER_ERROR, UNRECOVERABLE_ERROR, RECOVERABLE_ERROR,
@@ -75,11 +106,11 @@ class PrinterStatus:
         return None
 
 
-def combine(replies: Mapping[int, int]) -> PrinterStatus:
+def combine(replies: Mapping[int, int], profile: StatusProfile = "escpos") -> PrinterStatus:
     """Combine replies {n: byte}; ``offline`` is dropped when a cause explains it."""
     faults: set[str] = set()
     for n, value in replies.items():
-        faults |= parse_status(n, value)
+        faults |= parse_status(n, value, profile)
     faults.discard(PAPER_FEED_BUTTON)  # paper being fed by the button is not a fault
     if OFFLINE in faults and faults & (BLOCKING - {OFFLINE}):
         faults.discard(OFFLINE)

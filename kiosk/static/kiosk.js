@@ -6,7 +6,7 @@ import { toast, startClock, speak, throttle } from "/static/common/ui.js";
 
 const KIOSK = document.body.dataset.kiosk;
 const ALLOWED = (document.body.dataset.services || "").split(",").filter(Boolean);
-const NOTICES = JSON.parse(document.getElementById("notices").textContent || "{}");  // 一次告知 per service
+const NOTICES = JSON.parse(document.body.dataset.notices || "{}");  // 一次告知 per service (JSON in data-notices)
 // Timings in seconds; ?idle=N&ticket=N override them (field tuning, tests).
 const QUERY = new URLSearchParams(location.search);
 const IDLE_MS = Number(QUERY.get("idle") || 60) * 1000;        // back to the start screen without touch
@@ -123,6 +123,8 @@ function onEvent(msg) {
     const d = msg.data || {};
     renderBanner("warn", d.reason ? problemText(d.reason) : t("kiosk.card_refused"));
     say("kiosk.card_refused");
+  } else if (type === "device.host") {
+    renderHost(msg.data && msg.data.host);
   } else if (type === "identity.read_failed") {
     const d = msg.data || {};
     renderBanner("warn", d.zh || d.reason ? problemText(d.reason || d) : t("kiosk.read_failed"));
@@ -135,10 +137,24 @@ function onSnapshot(topic, data) {
     if (data && data.services) { state.hall = data; renderServices(); } else refreshHall();
   } else if (topic === `kiosk:${KIOSK}`) {
     if (data) { state.session = sessionFrom(data); renderBanner(); } else loadSession();
+    loadHost();
   }
 }
 
-// No snapshot provider for kiosk topics: ask for the current session (404 = no card).
+// The device host running this kiosk's reader and printer: offline = no card reading, no paper.
+function renderHost(host) {
+  $("host-offline").classList.toggle("hidden", !host || host.online !== false);
+}
+
+async function loadHost() {
+  try {
+    const r = await get(`/api/kiosks/${encodeURIComponent(KIOSK)}/devices`);
+    renderHost(r.host || (r.devices.length ? { online: false } : null));  // configured, yet nobody runs them
+  }
+  catch (e) { renderHost(null); }
+}
+
+// Without a snapshot (reconnect races): ask for the current session (404 = no card).
 async function loadSession() {
   try { state.session = sessionFrom(await get(`/api/kiosks/${encodeURIComponent(KIOSK)}/session`)); }
   catch (e) { state.session = null; }
@@ -168,22 +184,16 @@ async function issue(code) {
   }
 }
 
-// The kiosk route binds the ticket to the card session when there is one (without one
-// otherwise) and prints on this kiosk's printer; without the identity service (404) the
-// plain ticket API is used.
-async function issueTicket(code) {
-  try {
-    return await post(`/api/kiosks/${encodeURIComponent(KIOSK)}/tickets`, { service: code });
-  } catch (e) {
-    if (e.status !== 404 || state.session || !["no_session", "not_found"].includes(e.code)) throw e;
-    return await post("/api/tickets", { service: code, channel: "kiosk", kiosk: KIOSK });
-  }
+// The one kiosk path: the server binds the ticket to this kiosk's card session (when a card
+// lies on the reader) and prints it on this kiosk's printer; the answer is the ticket plus
+// print: {state, printed, fault}.
+function issueTicket(code) {
+  return post(`/api/kiosks/${encodeURIComponent(KIOSK)}/tickets`, { service: code });
 }
 
-function showTicket(res) {
-  const tk = res.ticket || res;
-  const printed = res.printed !== undefined ? res.printed : tk.printed;
-  const fault = printed === false;
+function showTicket(tk) {
+  const print = tk.print || { printed: false, fault: null };
+  const fault = !print.printed;
   $("t-number").textContent = tk.number;
   $("t-service").textContent = tk.service_name || tk.service;
   $("t-ahead").textContent = tk.ahead ? t("kiosk.ahead", { n: tk.ahead }) : t("kiosk.next_up");
@@ -196,7 +206,7 @@ function showTicket(res) {
   $("t-printed").classList.toggle("hidden", fault);
   $("ticket").classList.toggle("fault", fault);
   $("ticket").dataset.printed = fault ? "false" : "true";
-  $("ticket").dataset.fault = (res.print_fault || tk.print_fault || "") + "";
+  $("ticket").dataset.fault = print.fault || "";
   show("ticket");
   say(fault ? "kiosk.spoken_fault" : "kiosk.spoken_ticket", { number: tk.number, n: tk.ahead ?? 0 });
   clearTimeout(ticketTimer);

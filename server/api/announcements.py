@@ -1,11 +1,8 @@
 """Serving rendered announcements to the hall display page: ``GET /api/announcements/{key}.wav``.
 
 The key comes from the ``announcement.ready`` event (topic ``hall``), whose ``url`` field
-is this route. The WAV is looked up in every announcer the device manager
-(``request.app.state.devices``) runs, memory cache first, then its cache folder; an app
-without a manager may set ``app.state.announcer`` to one announcer instead.
-
-Mount it with ``app.include_router(server.api.announcements.router)``.
+is this route. The WAV is looked up in every announcer this process's device host
+(``Services.devices``) runs, memory cache first, then its cache folder.
 """
 
 from __future__ import annotations
@@ -13,12 +10,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 
-from server.api.problems import responses
 from server.auth import public
+from server.deps import DevicesDep
 from server.errors import NotFound
+from server.http.problems import responses
 
 router = APIRouter(prefix="/api", tags=["announcements"],
                    dependencies=[Depends(public("the spoken call the whole hall hears"))])
@@ -26,15 +24,11 @@ router = APIRouter(prefix="/api", tags=["announcements"],
 Key = Path(pattern=r"^[0-9a-f]{20}$", description="Announcement key from the announcement.ready event")
 
 
-def _announcers(request: Request) -> list[Any]:
-    found: list[Any] = []
-    manager = getattr(request.app.state, "devices", None)
-    if manager is not None:
-        found += [device for _cfg, device in manager.devices_of_kind("announcer")]
-    single = getattr(request.app.state, "announcer", None)
-    if single is not None:
-        found.append(single)
-    return found
+def _announcers(host: Any | None) -> list[Any]:
+    """The announcers of this process's device host (none when devices run in another process)."""
+    if host is None:
+        return []
+    return [device for _cfg, device in host.manager.devices_of_kind("announcer")]
 
 
 @router.get(
@@ -43,9 +37,9 @@ def _announcers(request: Request) -> list[Any]:
     response_class=Response,
     responses={200: {"content": {"audio/wav": {}}}, **responses(404, 422)},
 )
-async def announcement_wav(request: Request, key: str = Key) -> Response:
+async def announcement_wav(devices: DevicesDep, key: str = Key) -> Response:
     """The WAV of one announcement (chime and repeats included); cached, so cheap to fetch again."""
-    for announcer in _announcers(request):
+    for announcer in _announcers(devices):
         wav_for = getattr(announcer, "wav_for", None)
         wav = await asyncio.to_thread(wav_for, key) if wav_for is not None else None
         if wav:

@@ -1,23 +1,7 @@
-"""Shared dependencies of the routers."""
+"""Moved to ``server/deps.py``; these names stay importable while the routers move over."""
 
-from __future__ import annotations
+from server.deps import MAX_ID, HallDep, TicketId, WindowNumber, get_hall
 
-from typing import Annotated
+Hall = HallDep
 
-from fastapi import Depends, Path, Request
-
-from server.hallservice import HallService
-
-MAX_ID = 2**31 - 1
-
-
-async def get_hall(request: Request) -> HallService:
-    """The app's queue facade."""
-    hall: HallService = request.app.state.hall
-    return hall
-
-
-Hall = Annotated[HallService, Depends(get_hall)]
-TicketId = Annotated[int, Path(ge=1, le=MAX_ID, description="Ticket id")]
-WindowNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="Window number (窗口号)")]
-
+__all__ = ["MAX_ID", "Hall", "HallDep", "TicketId", "WindowNumber", "get_hall"]

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
 from server.api.deps import Hall
 from server.api.models import HallOut
-from server.auth import public
+from server.auth import Principal, public
+from server.auth.disclosure import redact_identity, sees_identity
 
 router = APIRouter(prefix="/api", tags=["hall"])
 
 
-@router.get("/hall", response_model=HallOut, summary="Hall snapshot",
-            dependencies=[Depends(public("what the hall screen shows everyone; ticket tokens are removed"))])
-async def hall_snapshot(hall: Hall) -> Any:
-    """Services (waiting, longest wait, estimate), windows (state, current ticket) and recent calls."""
-    return await hall.snapshot()
+PublicCaller = Annotated[Principal | None, Depends(public("what the hall screen shows everyone; no identities"))]
+
+
+@router.get("/hall", response_model=HallOut, summary="Hall snapshot")
+async def hall_snapshot(hall: Hall, caller: PublicCaller) -> Any:
+    """Services (waiting, longest wait, estimate), windows (state, current ticket) and recent calls.
+
+    Masked ID numbers and names are only given to staff (``server/auth/disclosure.py``).
+    """
+    snapshot = await hall.snapshot()
+    return snapshot if sees_identity(caller) else redact_identity(snapshot)

@@ -66,7 +66,7 @@ class TransferRequest(_Request):
 class CallRequest(_Request):
     """Call a specific ticket (also 回呼 of a suspended or missed ticket)."""
 
-    ticket_id: int = Field(ge=1)
+    ticket_id: int = Field(ge=1, le=2**31 - 1)  # larger ids do not fit the database column (500 otherwise)
 
 
 # -- responses ---------------------------------------------------------------------
@@ -105,13 +105,19 @@ class HeldTicketOut(TicketOut):
     token: str | None = Field(default=None, description="For the citizen's status page /t/<token>")
 
 
-class IssuedTicketOut(HeldTicketOut):
-    """A new ticket, with the outcome of printing it on the kiosk's printer."""
+class PrintStatusOut(BaseModel):
+    """How printing a kiosk ticket on the kiosk's printer went."""
 
-    printed: bool = Field(default=False, description="True when the kiosk's printer printed the ticket")
-    print_fault: str | None = Field(
-        default=None, description="Why it did not print (paper_out, offline, no_printer …); shown on the kiosk"
-    )
+    state: Literal["pending", "printing", "done", "failed"]
+    printed: bool = Field(description="True when the ticket is on paper")
+    fault: str | None = Field(default=None, description="no_printer, printer_host_offline, offline, paper_out, "
+                                                        "print_timeout …; the kiosk then shows the QR code")
+
+
+class IssuedTicketOut(HeldTicketOut):
+    """A new ticket with its token; a kiosk's ticket also says how printing it went."""
+
+    print: PrintStatusOut | None = Field(default=None, description="Kiosk tickets only (server/kiosk/service.py)")
 
 
 class WindowOut(_View):
@@ -161,17 +167,3 @@ class Health(BaseModel):
     subscribers: int
     version: str
 
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, with a stable code and Chinese/English text."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(examples=["https://hallq.dev/problems/window_not_open"])
-    title: str
-    status: int
-    detail: str
-    code: str = Field(examples=["window_not_open"])
-    zh: str
-    en: str
-    errors: list[dict[str, Any]] | None = Field(default=None, description="Field errors of an invalid request")

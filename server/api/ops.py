@@ -1,21 +1,18 @@
-"""Operations: liveness (/healthz), Prometheus metrics (/metrics) and request timing."""
+"""Operations: liveness (/healthz) and Prometheus metrics (/metrics); request timing is server/http/timing.py."""
 
 from __future__ import annotations
 
 import logging
-import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.deps import Hall
 from server.api.models import Health
 from server.auth import MANAGERS, Role, allow, public
-from server.metrics import Metrics
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -53,33 +50,3 @@ async def metrics(hall: Hall) -> Response:
         log.exception("metrics: cannot read the waiting counts")
     hall.metrics.subscribers.set(hall.hub.subscriber_count)
     return Response(hall.metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
-
-class TimingMiddleware:
-    """Observe each HTTP request's latency under its route template (``/api/windows/{number}/finish``)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.latency.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - started
-            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from server.api.deps import Hall, WindowNumber
 from server.api.models import (
@@ -17,7 +17,8 @@ from server.api.models import (
 )
 from server.api.problems import responses
 from server.auth import MANAGERS, STAFF, Role, allow
-from server.auth.deps import Actor
+from server.auth.deps import Actor, principal_of, window_clerk
+from server.auth.disclosure import redact_identity, sees_identity
 
 router = APIRouter(prefix="/api/windows", tags=["windows"])
 # screens and staff read any window; only its clerk, supervisors and device hosts act on it
@@ -27,25 +28,48 @@ ACT = [Depends(allow(Role.CLERK, Role.DEVICE, *MANAGERS))]
 
 @router.get("/{number}", response_model=WindowOut, summary="One window", responses=responses(404, 422),
             dependencies=READ)
-async def get_window(number: WindowNumber, hall: Hall) -> Any:
-    """The window's state and current ticket."""
-    return await hall.window(number)
+async def get_window(number: WindowNumber, hall: Hall, request: Request) -> Any:
+    """The window's state and current ticket (masked ID number and name for staff only)."""
+    window = await hall.window(number)
+    return window if sees_identity(principal_of(request)) else redact_identity(window)
 
 
 @router.get("/{number}/waiting", response_model=list[TicketOut], summary="Tickets this window can call",
             responses=responses(404, 422),
             dependencies=READ)
-async def waiting(number: WindowNumber, hall: Hall) -> Any:
-    """Waiting tickets of the window's services, in calling order."""
-    return await hall.waiting_for_window(number)
+async def waiting(number: WindowNumber, hall: Hall, request: Request) -> Any:
+    """Waiting tickets of the window's services, in calling order (identities for staff only)."""
+    tickets = await hall.waiting_for_window(number)
+    return tickets if sees_identity(principal_of(request)) else redact_identity(tickets)
+
+
+@router.get("/{number}/rating-due", response_model=TicketOut | None, summary="The ticket its evaluator may rate",
+            responses=responses(404, 422), dependencies=ACT)
+async def rating_due(number: WindowNumber, hall: Hall, request: Request) -> Any:
+    """The ticket this window's evaluator (评价器) may rate now (stored deadline), or null."""
+    ticket = await hall.rating_due(number)
+    return ticket if sees_identity(principal_of(request)) else redact_identity(ticket)
+
+
+@router.get("/{number}/call-backs", response_model=list[TicketOut], summary="Tickets it may call back (过号/挂起)",
+            responses=responses(404, 422), dependencies=ACT)
+async def call_backs(number: WindowNumber, hall: Hall, request: Request) -> Any:
+    """Tickets this window marked no-show or suspended that it may still call back, newest first."""
+    tickets = await hall.call_backs(number)
+    return tickets if sees_identity(principal_of(request)) else redact_identity(tickets)
 
 
 @router.post("/{number}/open", response_model=WindowOut, summary="Open the window (上岗)",
              responses=responses(404, 409, 422),
              dependencies=ACT)
-async def open_window(number: WindowNumber, hall: Hall, actor: Actor, body: OpenWindowRequest | None = None) -> Any:
-    """Open the window, optionally naming the clerk."""
-    return await hall.open_window(number, clerk=body.clerk if body else None, actor=actor)
+async def open_window(number: WindowNumber, hall: Hall, actor: Actor, request: Request,
+                      body: OpenWindowRequest | None = None) -> Any:
+    """Open the window; the clerk shown (and credited with its ratings) is the signed-in account.
+
+    A staff account is always itself (the body's ``clerk`` is ignored); a device host may name one.
+    """
+    return await hall.open_window(number, clerk=window_clerk(principal_of(request), body.clerk if body else None),
+                                  actor=actor)
 
 
 @router.post("/{number}/close", response_model=WindowOut, summary="Close the window",

@@ -13,9 +13,14 @@ Server → client::
     {"type": "resync"}        the client fell behind: subscribe again for fresh snapshots
     {"type": "error", "code": "...", "zh": "...", "en": "...", "topic": "window:99"}
 
-Topics ``devices``, ``alerts`` and ``cameras`` are for supervisors, ``kiosk:<id>`` for that kiosk
-(``server/auth/topics.py``); others get ``{"type": "error", "code": "forbidden_topic"}``.
-Ticket tokens never travel on the stream (they are capabilities of the ticket's holder).
+Topics ``devices``, ``alerts`` and ``cameras`` are for supervisors, ``kiosk:<id>`` for that kiosk,
+``ticket:<id>`` for its holder (``"ticket_token"`` in the subscribe message) and staff
+(``server/auth/topics.py``); others get ``{"type": "error", "code": "forbidden_topic"}``; made-up
+topics get ``invalid_topic``. Limits (``server/auth/wsguard.py``): messages of at most 8 KiB
+(larger: close 1009), a message rate, 64 topics per connection, connections per address;
+the principal is checked again every few seconds (revoked: close 4401). Masked identities go
+to staff only (``server/auth/disclosure.py``).
+Ticket tokens never travel on the stream: no view or event carries one (``server/queue/events.py``).
 ``pong`` comes after every event published before the ``ping`` arrived. A snapshot is
 complete up to its ``seq``; the server never sends an event of that topic
 with a lower or equal ``seq`` after it. ``prev`` is the ``seq`` of the previous event sent
@@ -34,12 +39,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
 from server.auth import Principal, get_principal, public
-from server.auth.privacy import strip_tokens
-from server.auth.topics import may_subscribe
+from server.auth.disclosure import redact_identity, sees_identity
+from server.auth.origin import same_origin
+from server.auth.topics import may_receive, may_subscribe, topic_error
+from server.auth.wsguard import CLOSE_REVOKED, CLOSE_TOO_BIG, MAX_MESSAGE, MAX_SUBSCRIPTIONS, Guard
 from server.errors import HallqError
-from server.events import CLOSED, Hub, Message, Subscriber
+from server.hall.hub import ALL, CLOSED, Hub, Item, Message, Subscriber
+from server.queue.events import Event
 
 log = logging.getLogger(__name__)
+HOST_TOPIC = "host"  # a device host's stream: server/devices/remote.py
 router = APIRouter()
 
 MAX_TOPICS = 64
@@ -53,21 +62,55 @@ class Connection:
         self.ws = ws
         self.hub = hub
         self.principal = principal
+        self.tickets: set[int] = set()  # ticket ids whose token this client showed
+        self.config = getattr(getattr(ws.app.state, "services", None), "config", None)
         self.sub: Subscriber = hub.subscribe((), maxsize)
         self.floor: dict[str, int] = {}
         self.lock = asyncio.Lock()
         self.prev = 0  # seq of the last event sent on this connection
 
-    def _stale(self, message: Message) -> bool:
-        seq = message.get("seq")
-        if not isinstance(seq, int):
+    def _followed(self, event: Event) -> bool:
+        """Topic ``host`` (a device host) receives every committed event, ephemeral ones only by topic."""
+        if ALL not in self.sub.topics:
+            return True
+        return event.seq is not None or not self.sub.topics.isdisjoint(event.topics)
+
+    def _stale(self, event: Event) -> bool:
+        if event.seq is None:
             return False
-        topics = [t for t in message.get("topics", ()) if t in self.sub.topics]
-        return bool(topics) and all(self.floor.get(t, 0) >= seq for t in topics)
+        topics = [t for t in event.topics if t in self.sub.topics]
+        return bool(topics) and all(self.floor.get(t, 0) >= event.seq for t in topics)
 
     async def send(self, message: Message) -> None:
-        """Send one JSON message, without ticket tokens (they stay with the ticket's holder)."""
-        await self.ws.send_text(json.dumps(strip_tokens(message), ensure_ascii=False, separators=(",", ":")))
+        """Send one control message (snapshot, error, pong …) as JSON (no view carries a ticket token).
+
+        Masked identities go to staff only, and to a kiosk on its own ``kiosk:<id>`` topic.
+        """
+        if not sees_identity(self.principal) and not _kiosk_message(message):
+            message = redact_identity(message)
+        await self.ws.send_text(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+
+    async def send_event(self, event: Event) -> None:
+        """Send an event: its frame encoded once per publish (shared by all clients), plus this client's ``prev``."""
+        if sees_identity(self.principal) or _kiosk_message({"topics": event.topics}):
+            frame = event.frame()
+        else:
+            frame = event.frame("public", redact_identity)
+        if event.seq is not None:
+            frame = f'{frame[:-1]},"prev":{self.prev}}}'  # a frame is a JSON object: splice one key in
+            self.prev = event.seq
+        await self.ws.send_text(frame)
+
+    def allowed(self, event: Event) -> bool:
+        """False for an event this client may not see (an alert also published on a public topic)."""
+        return may_receive(self.principal, event.topics, self.tickets, event.type.value)
+
+    def rebind(self, principal: Principal | None) -> bool:
+        """Take the re-checked principal; False when the connection lost a topic it follows."""
+        self.principal = principal
+        lost = [t for t in self.sub.topics if t != ALL and not may_subscribe(principal, t, self.tickets)]
+        self.unsubscribe(lost)
+        return not lost
 
     async def pump(self) -> None:
         """Forward hub messages to the client until the hub closes the subscription."""
@@ -82,20 +125,18 @@ class Connection:
 
     async def _pump(self) -> None:
         while True:
-            message = await self.sub.get()
-            if message is CLOSED:
+            item: Item = await self.sub.get()
+            if item is CLOSED:
                 await self.ws.close(code=1001)
                 return
             async with self.lock:
-                if message.get("type") == "resync":
-                    self.floor.clear()
-                elif self._stale(message):
+                if isinstance(item, Event):
+                    if self._followed(item) and not self._stale(item) and self.allowed(item):
+                        await self.send_event(item)
                     continue
-                seq = message.get("seq")
-                if isinstance(seq, int) and "topics" in message:
-                    message = {**message, "prev": self.prev}
-                    self.prev = seq
-                await self.send(message)
+                if item.get("type") == "resync":
+                    self.floor.clear()
+                await self.send(item)
 
     async def error(self, code: str, zh: str, en: str, **extra: Any) -> None:
         """Tell the client what was wrong with its message."""
@@ -106,7 +147,16 @@ class Connection:
         """Add topics and send their snapshots before any newer event of them."""
         async with self.lock:  # the pump waits, so events queued meanwhile follow the snapshots
             for topic in topics:
-                if not may_subscribe(self.principal, topic):
+                invalid = topic_error(topic, self.config)
+                if invalid is not None:
+                    await self.send(_bad_topic(topic))
+                    continue
+                if topic not in self.sub.topics and len(self.sub.topics) >= MAX_SUBSCRIPTIONS:
+                    await self.send({"type": "error", "code": "too_many_topics", "topic": topic,
+                                     "zh": f"订阅主题过多（最多{MAX_SUBSCRIPTIONS}个）",
+                                     "en": f"Too many topics (at most {MAX_SUBSCRIPTIONS})"})
+                    continue
+                if not may_subscribe(self.principal, topic, self.tickets):
                     await self.send({"type": "error", "code": "forbidden_topic", "topic": topic,
                                      "zh": f"无权订阅：{topic}", "en": f"Not allowed to follow: {topic}"})
                     continue
@@ -119,9 +169,15 @@ class Connection:
                 except ValueError:
                     await self.send(_bad_topic(topic))
                     continue
+                except Exception as exc:  # a snapshot that cannot be built is this topic's error, not the socket's
+                    log.warning("websocket snapshot of %r failed: %s", topic[:64], type(exc).__name__)
+                    await self.send(_bad_topic(topic))
+                    continue
                 if isinstance(data, dict) and isinstance(data.get("seq"), int):
                     seq = max(seq, data["seq"])  # the store says how far its snapshot reaches
                 self.sub.topics.add(topic)
+                if topic == HOST_TOPIC:
+                    self.sub.topics.add(ALL)  # every committed event (see _followed)
                 self.floor[topic] = seq
                 await self.send({"type": "snapshot", "topic": topic, "seq": seq, "data": data})
 
@@ -130,6 +186,15 @@ class Connection:
         for topic in topics:
             self.sub.topics.discard(topic)
             self.floor.pop(topic, None)
+            if topic == HOST_TOPIC:
+                self.sub.topics.discard(ALL)
+
+
+def _kiosk_message(message: Message) -> bool:
+    if str(message.get("topic", "")).startswith("kiosk:"):
+        return True
+    topics = message.get("topics") or ()
+    return isinstance(topics, list | tuple) and any(str(t).startswith("kiosk:") for t in topics)
 
 
 def _bad_topic(topic: str) -> dict[str, Any]:
@@ -146,19 +211,50 @@ def _topics(message: dict[str, Any]) -> list[str] | None:
     return list(dict.fromkeys(topics))
 
 
-@router.websocket("/ws", dependencies=[Depends(public("screens and ticket pages; tokens are stripped"))])
+@router.websocket("/ws", dependencies=[Depends(public("screens and ticket pages; events carry no ticket token"))])
 async def websocket(ws: WebSocket) -> None:
     """Subscribe to topics and receive snapshots, then events in seq order."""
+    if not same_origin(ws):  # cross-site websocket hijacking: a page elsewhere riding a staff cookie
+        await ws.close(code=4403)
+        return
+    guard = Guard.of(ws)
+    if not guard.admit():  # too many connections (from this address, or in all)
+        await ws.close(code=1013)
+        return
+    try:
+        await _serve(ws, guard)
+    finally:
+        guard.release()
+
+
+async def _serve(ws: WebSocket, guard: Guard) -> None:
     await ws.accept()
-    hub: Hub = ws.app.state.hub
-    conn = Connection(ws, hub, ws.app.state.settings.subscriber_queue, await get_principal(ws))
+    services = ws.app.state.services
+    hub: Hub = services.hub
+    conn = Connection(ws, hub, services.settings.subscriber_queue, await get_principal(ws))
     pump = asyncio.get_running_loop().create_task(conn.pump())
+    watch = asyncio.get_running_loop().create_task(guard.watch(conn))
     try:
         while True:
-            raw = await ws.receive_text()
+            frame = await ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            raw = frame.get("text")
+            if raw is None:  # a binary frame: not part of the protocol
+                if len(frame.get("bytes") or b"") > MAX_MESSAGE:
+                    await ws.close(code=CLOSE_TOO_BIG)
+                    break
+                await conn.error("invalid_request", "消息不是 JSON 对象", "Message is not a JSON object")
+                continue
+            if len(raw) > MAX_MESSAGE:  # parsed on the event loop: big messages would stall everyone
+                await ws.close(code=CLOSE_TOO_BIG)
+                break
+            if not guard.hit():
+                await ws.close(code=1008)
+                break
             try:
                 message = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 message = None
             if not isinstance(message, dict):
                 await conn.error("invalid_request", "消息不是 JSON 对象", "Message is not a JSON object")
@@ -169,6 +265,10 @@ async def websocket(ws: WebSocket) -> None:
                 if topics is None:
                     await conn.error("invalid_request", "topics 必须是字符串列表", "topics must be a list of strings")
                 elif op == "subscribe":
+                    if not await guard.recheck(conn):
+                        await ws.close(code=CLOSE_REVOKED)
+                        break
+                    await guard.holder(conn, message.get("ticket_token"))
                     await conn.subscribe(topics)
                 else:
                     conn.unsubscribe(topics)
@@ -183,6 +283,8 @@ async def websocket(ws: WebSocket) -> None:
         pass
     finally:
         hub.unsubscribe(conn.sub)
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pump
+        for task in (pump, watch):
+            task.cancel()
+        for task in (pump, watch):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

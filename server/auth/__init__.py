@@ -2,12 +2,11 @@
 
 Public surface::
 
-    from server.auth import install, allow, public, Role, Principal, limit_issue
-    install(app)                          # in create_app, after the routers
+    from server.auth import allow, public, Role, Principal, limit_issue
     router = APIRouter(dependencies=[Depends(allow(Role.CLERK, Role.SUPERVISOR, Role.ADMIN))])
 """
 
-from server.auth.bootstrap import ensure_first_admin, install, seed_demo_accounts
+from server.auth.bootstrap import document, ensure_first_admin, seed_demo_accounts, start_auth
 from server.auth.limits import limit_issue
 from server.auth.roles import MANAGERS, SIGNED_IN, STAFF, Principal, Role, allow, get_principal, public
 
@@ -18,10 +17,11 @@ __all__ = [
     "Principal",
     "Role",
     "allow",
+    "document",
     "ensure_first_admin",
     "get_principal",
-    "install",
     "limit_issue",
     "public",
     "seed_demo_accounts",
+    "start_auth",
 ]

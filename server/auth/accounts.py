@@ -32,6 +32,11 @@ class Account:
     must_change_password: bool
     active: bool
     epoch: int
+    updated_at: int = 0  # ms; for a one-time password: when it was set
+
+    def one_time_expired(self, now_ms: int, hours: float) -> bool:
+        """True when the account still holds a one-time password set more than ``hours`` ago."""
+        return self.must_change_password and now_ms - self.updated_at > hours * 3_600_000
 
     def principal(self, window: int | None = None, via: str = "token") -> Principal:
         """The Principal this account acts as (a clerk at ``window``)."""
@@ -61,7 +66,7 @@ class DeviceToken:
     def as_principal(self) -> Principal:
         """The Principal of a request carrying this token."""
         return Principal(role=self.role, subject=self.principal, name=self.principal, windows=frozenset(self.windows),
-                         kiosk=self.kiosk, via="device")
+                         kiosk=self.kiosk, via="device", token_id=self.id)
 
     def public(self) -> dict[str, Any]:
         """The token row as the API shows it."""
@@ -72,7 +77,7 @@ class DeviceToken:
 def _account(row: Any) -> Account:
     return Account(id=int(row.id), username=row.username, name=row.name, role=Role(row.role), window=row.window,
                    password_hash=row.password_hash, must_change_password=bool(row.must_change_password),
-                   active=bool(row.active), epoch=int(row.epoch))
+                   active=bool(row.active), epoch=int(row.epoch), updated_at=int(row.updated_at or 0))
 
 
 def _device(row: Any) -> DeviceToken:
@@ -156,6 +161,8 @@ def update_account(conn: Connection, account_id: int, *, now_ms: int, name: str 
         if account.role is not Role.CLERK and window is not None:
             raise HallqError("只有窗口人员可以绑定窗口", "Only clerks are bound to a window", code="invalid_request")
         values["window"] = window
+        if window != account.window:  # tokens and sessions name the old window: they must die
+            values["epoch"] = accounts.c.epoch + 1
     if active is not None:
         values["active"] = int(active)
         if not active:
@@ -200,6 +207,14 @@ def revoke_device_token(conn: Connection, token_id: int, now_ms: int) -> DeviceT
     if row is None:
         raise NotFound("没有此设备令牌", f"Unknown device token: {token_id}", code="unknown_device_token")
     _ = res
+    return _device(row)
+
+
+def live_device_token(conn: Connection, token_id: int) -> DeviceToken | None:
+    """The device token row with this id while it is unrevoked (a device session lives only that long)."""
+    row = conn.execute(select(device_tokens).where(device_tokens.c.id == token_id)).first()
+    if row is None or row.revoked_at is not None:
+        return None
     return _device(row)
 
 

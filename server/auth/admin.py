@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from pydantic import Field
 
-from server.api.problems import responses
 from server.auth import accounts as acc
 from server.auth.limits import client_ip
 from server.auth.passwords import one_time_password
-from server.auth.roles import Forbidden, Principal, Role, allow
+from server.auth.roles import Principal, Role, allow
 from server.auth.router import _auth, _In, _weak
-from server.errors import HallqError, NotFound
+from server.errors import Forbidden, HallqError, NotFound
+from server.http.problems import responses
+from server.services import services_of
 
 router = APIRouter(tags=["auth"])
 Admin = Annotated[Principal, Depends(allow(Role.ADMIN, window_param=None))]
@@ -71,7 +72,7 @@ async def list_accounts(request: Request, principal: Admin) -> list[dict[str, An
 
 
 def _check_window(request: Request, window: int | None) -> None:
-    config = request.app.state.config
+    config = services_of(request).config
     if window is not None:
         config.window(window)  # unknown_window (404)
 
@@ -161,7 +162,7 @@ async def list_device_tokens(request: Request, principal: Admin) -> list[dict[st
              responses=responses(400, 404, 422))
 async def create_device_token(request: Request, body: DeviceTokenIn, principal: Admin) -> dict[str, Any]:
     """A token for a kiosk (bound to its kiosk id), a display or a device host (bound to windows)."""
-    config = request.app.state.config
+    config = services_of(request).config
     kiosk = body.kiosk or (body.name if body.role == "kiosk" else None)
     if body.role == "kiosk" and config.kiosks and kiosk not in {k.id for k in config.kiosks}:
         raise NotFound(f"没有取号机：{kiosk}", f"Unknown kiosk: {kiosk}", code="unknown_kiosk", kiosk=kiosk)

@@ -1,9 +1,10 @@
-"""Wiring of authentication into the app, the first administrator, and the demo accounts.
+"""Starting authentication: the AuthService, the first administrator, the demo accounts, OAuth2 docs.
 
-The lead calls ``install(app)`` in ``create_app`` (after the routers); it adds the auth and
-audit routes, the body-limit and security-header middleware, the 401/403 problem handler,
-OAuth2 in the OpenAPI document, and a startup hook that creates ``app.state.auth`` and runs
-``seed_demo_accounts`` (demo mode) and ``ensure_first_admin``.
+``server.app`` calls ``start_auth`` in its lifespan (it builds ``Services.auth`` and runs
+``seed_demo_accounts`` in demo mode and ``ensure_first_admin``) and ``document(app)`` once,
+which adds OAuth2 and the 401/403/404/429 answers to the OpenAPI document. The routes are
+in ``server/api/__init__.py``'s ``ROUTERS``; 401/403 problems come from the one problem
+handler (``server/http/problems.py``).
 """
 
 from __future__ import annotations
@@ -13,21 +14,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from server.auth import accounts as acc
-from server.auth.admin import router as admin_router
-from server.auth.audit import router as audit_router
-from server.auth.links import DeviceLinkMiddleware
-from server.auth.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.auth.passwords import one_time_password
-from server.auth.privacy import TokenRedactionMiddleware
-from server.auth.roles import AuthError, Role, walk_routes
-from server.auth.router import router as auth_router
+from server.auth.roles import Role, walk_routes
 from server.auth.service import AuthService, AuthSettings, now_ms
 from server.auth.tables import metadata as auth_metadata
 from server.auth.tokens import digest
@@ -52,13 +46,19 @@ def _now() -> int:
 
 
 def ensure_first_admin(engine_or_store: Any, config: Any = None, *,
-                       announce: Callable[[str], None] | None = None) -> str | None:
+                       announce: Callable[[str], None] | None = None, expire_hours: float | None = None) -> str | None:
     """Create the admin with a one-time password when no admin exists; returns that password (else None).
 
-    The password is printed once (stdout) and must be changed at the first sign-in.
+    The password is printed once (stdout) and must be changed at the first sign-in. When the
+    first admin's one-time password was never used and is older than ``expire_hours`` (it no
+    longer signs in), a new one is set and printed.
     """
     engine = _engine(engine_or_store)
     password = one_time_password()
+    if expire_hours is not None:
+        renewed = _renew_first_password(engine, password, expire_hours, announce)
+        if renewed is not None:
+            return renewed
     try:
         with engine.begin() as conn:
             if acc.count_admins(conn) or acc.get_by_username(conn, FIRST_ADMIN) is not None:
@@ -77,6 +77,20 @@ def ensure_first_admin(engine_or_store: Any, config: Any = None, *,
                "(it must be changed at the first sign-in)")
     (announce or (lambda m: print(m, flush=True)))(message)
     log.warning("first start: administrator 'admin' created; its one-time password was printed on stdout")
+    return password
+
+
+def _renew_first_password(engine: Engine, password: str, hours: float,
+                          announce: Callable[[str], None] | None) -> str | None:
+    with engine.begin() as conn:
+        admin = acc.get_by_username(conn, FIRST_ADMIN)
+        if admin is None or not admin.active or not admin.one_time_expired(_now(), hours):
+            return None
+        acc.set_password(conn, admin.id, password, must_change=True, now_ms=_now())
+    message = (f"hallq：管理员 admin 的一次性密码已过期，新的一次性密码 {password}\n"
+               f"hallq: the one-time password of 'admin' expired unused; new one-time password {password}")
+    (announce or (lambda m: print(m, flush=True)))(message)
+    log.warning("the first administrator's one-time password expired unused; a new one was printed on stdout")
     return password
 
 
@@ -132,27 +146,16 @@ def memory_engine() -> Engine:
     return engine
 
 
-def build_service(app: FastAPI, settings: AuthSettings | None = None) -> AuthService:
-    """The AuthService over the app's store engine and the installation secret."""
-    from server.devices.secrets import load_or_create_secret
+def build_service(config: Any, store: Any, settings: AuthSettings | None = None) -> AuthService:
+    """The AuthService over the store's engine and the installation secret."""
+    from server.installation import load_or_create_secret
 
-    config = app.state.config
-    store = getattr(app.state, "store", None)
     engine = getattr(store, "engine", None)
     if not isinstance(engine, Engine):  # a test's in-memory store: an in-memory auth database with the demo accounts
         engine = memory_engine()
         seed_demo_accounts(engine, config)
     secret = load_or_create_secret(config.server.secret_path)
     return AuthService(engine, secret, settings, tz=config.hall.tz)
-
-
-async def _auth_error(request: Request, exc: Exception) -> JSONResponse:
-    from server.api.problems import problem_response
-
-    assert isinstance(exc, AuthError)
-    response = problem_response(exc.status, exc.code, exc.zh, exc.en, instance=request.url.path, **exc.extra)
-    response.headers.update(exc.headers)
-    return response
 
 
 def _problem_response(description: str) -> dict[str, Any]:
@@ -172,7 +175,7 @@ LIMIT_RESPONSE = _problem_response("Too many requests; `retry_after` seconds (al
 
 def document_auth(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
     """Add OAuth2 and the 401/403/404/429 answers (protected, parameterised, rate-limited routes) to a document."""
-    from server.api.models import Problem
+    from server.http.problems import Problem
 
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -211,7 +214,8 @@ def document_auth(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def _document(app: FastAPI) -> None:
+def document(app: FastAPI) -> None:
+    """Make ``app.openapi()`` describe OAuth2 and the auth, 404, 400/413 and 429 answers."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -220,30 +224,73 @@ def _document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def install(app: FastAPI, settings: AuthSettings | None = None) -> None:
-    """Add routes, middleware, error handling and the startup hook of authentication (idempotent)."""
-    if getattr(app.state, "auth_installed", False):
-        return
-    app.state.auth_installed = True
-    settings = settings or AuthSettings()
-    app.add_exception_handler(AuthError, _auth_error)
-    app.include_router(auth_router)
-    app.include_router(admin_router)
-    app.include_router(audit_router)
-    app.add_middleware(TokenRedactionMiddleware)
-    app.add_middleware(DeviceLinkMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body)
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost of the two: the 413 answer gets the headers too
-    _document(app)
+async def start_auth(config: Any, store: Any, *, demo: bool, settings: AuthSettings | None = None) -> AuthService:
+    """The AuthService of a starting app, with the demo accounts (demo mode) and the first admin."""
+    auth = build_service(config, store, settings)
+    if demo:
+        await auth.run(mark_demo, auth.engine)
+        await auth.run(seed_demo_accounts, auth.engine, config)
+    elif await auth.run(was_demo, auth.engine):  # published demo credentials must not open a real hall
+        await auth.run(disable_demo_principals, auth.engine, config)
+    await auth.run(ensure_first_admin, auth.engine, config, expire_hours=auth.settings.first_password_hours)
+    return auth
 
-    async def start_auth(app: FastAPI) -> None:
-        if getattr(app.state, "auth", None) is not None:  # a test put its own in place
-            return
-        auth = build_service(app, settings)
-        app.state.auth = auth
-        if getattr(app.state.settings, "demo", False):
-            await auth.run(seed_demo_accounts, auth.engine, app.state.config)
-        await auth.run(ensure_first_admin, auth.engine, app.state.config)
 
-    hooks: list[Any] = app.state.startup_hooks
-    hooks.insert(0, start_auth)  # before device wiring, which may look up tokens
+DEMO_MARK = "system.demo_mode"
+
+
+def mark_demo(engine_or_store: Any) -> None:
+    """Record (once, in the audit trail) that this database is served in demo mode."""
+    from sqlalchemy import insert, select
+
+    from server.auth.tables import audit_log
+
+    with _engine(engine_or_store).begin() as conn:
+        if conn.execute(select(audit_log.c.id).where(audit_log.c.action == DEMO_MARK).limit(1)).first() is None:
+            conn.execute(insert(audit_log), {"at": _now(), "actor": "system", "role": "system", "ip": None,
+                                             "action": DEMO_MARK, "target": "", "detail": "{}"})
+
+
+def was_demo(engine_or_store: Any) -> bool:
+    """True when this database was ever served in demo mode (``mark_demo``)."""
+    from sqlalchemy import select
+
+    from server.auth.tables import audit_log
+
+    with _engine(engine_or_store).connect() as conn:
+        return conn.execute(select(audit_log.c.id).where(audit_log.c.action == DEMO_MARK).limit(1)).first() is not None
+
+
+def disable_demo_principals(engine_or_store: Any, config: Any) -> list[str]:
+    """Revoke demo device tokens and deactivate accounts still holding a published demo password.
+
+    Run at every start outside demo mode; logs each one loudly. Returns what was disabled.
+    """
+    from sqlalchemy import select, update
+
+    from server.auth.passwords import verify_password
+    from server.auth.tables import accounts, device_tokens
+
+    engine = _engine(engine_or_store)
+    plan = demo_plan(config)
+    disabled: list[str] = []
+    now = _now()
+    with engine.begin() as conn:
+        known = {digest(d["token"]) for d in plan["tokens"]}
+        rows = conn.execute(select(device_tokens.c.id, device_tokens.c.principal, device_tokens.c.token_hash,
+                                   device_tokens.c.created_by).where(device_tokens.c.revoked_at.is_(None))).all()
+        for row in rows:
+            if row.created_by == "demo" or row.token_hash in known:
+                conn.execute(update(device_tokens).where(device_tokens.c.id == row.id).values(revoked_at=now))
+                disabled.append(f"token:{row.principal}")
+        for p in plan["accounts"]:
+            account = acc.get_by_username(conn, p["username"])
+            if account is None or not account.active or not verify_password(account.password_hash, p["password"]):
+                continue
+            conn.execute(update(accounts).where(accounts.c.id == account.id).values(
+                active=0, epoch=accounts.c.epoch + 1, updated_at=now))
+            disabled.append(f"account:{account.username}")
+    if disabled:
+        log.error("this database was used in demo mode: disabled %d demo principals with published credentials "
+                  "(%s); set new passwords and issue new device tokens", len(disabled), ", ".join(disabled))
+    return disabled

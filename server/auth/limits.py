@@ -17,13 +17,15 @@ import math
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from starlette.requests import HTTPConnection
 
-from server.auth.roles import Principal, RateLimited, Role
+from server.auth.roles import Principal, Role
 from server.auth.tables import login_attempts
+from server.errors import RateLimited
+from server.services import services_of
 
 MINUTE_MS = 60_000
 
@@ -38,6 +40,8 @@ class LoginPolicy:
     lockout_minutes: int = 15
     delay_base: float = 0.25
     delay_max: float = 2.0
+    ip_max_failures: int = 50  # failures from one address across all user names (password spraying)
+    known_days: int = 30  # an address that signed in to an account within this is not locked out by others
 
 
 def _failures(conn: Connection, username: str, ip: str | None, since_ms: int) -> tuple[int, int | None]:
@@ -53,16 +57,49 @@ def _failures(conn: Connection, username: str, ip: str | None, since_ms: int) ->
     return int(count), (int(last) if last is not None else None)
 
 
+def _known_address(conn: Connection, username: str, ip: str, now_ms: int, policy: LoginPolicy) -> bool:
+    """True when this address signed in to this account successfully not long ago."""
+    c = login_attempts.c
+    since = now_ms - policy.known_days * 24 * 60 * MINUTE_MS
+    q = select(c.id).where(c.username == username, c.ip == ip, c.ok == 1, c.at > since).limit(1)
+    return conn.execute(q).first() is not None
+
+
+def _address_failures(conn: Connection, ip: str, since_ms: int) -> tuple[int, int | None]:
+    c = login_attempts.c
+    count, last = conn.execute(select(func.count(), func.max(c.at)).where(c.ip == ip, c.at > since_ms, c.ok == 0)).one()
+    return int(count), (int(last) if last is not None else None)
+
+
 def lock_remaining(conn: Connection, username: str, ip: str, now_ms: int, policy: LoginPolicy) -> int | None:
-    """Seconds until this account may try again from this address, or None when not locked."""
+    """Seconds until this account may try again from this address, or None when not locked.
+
+    Three locks: this account from this address; this address across all user names (spraying);
+    this account from anywhere, which does not apply to an address that signed in to the account
+    recently (so a stranger's 20 failures cannot lock a clerk out of their own counter).
+    """
     since = now_ms - policy.window_minutes * MINUTE_MS
-    for who, limit in ((ip, policy.max_failures), (None, policy.account_max_failures)):
-        count, last = _failures(conn, username, who, since)
+    checks: list[tuple[int, int | None, int]] = []
+    checks.append((*_failures(conn, username, ip, since), policy.max_failures))
+    checks.append((*_address_failures(conn, ip, since), policy.ip_max_failures))
+    account_wide = _failures(conn, username, None, since)
+    if account_wide[0] >= policy.account_max_failures and not _known_address(conn, username, ip, now_ms, policy):
+        checks.append((*account_wide, policy.account_max_failures))
+    for count, last, limit in checks:
         if count >= limit and last is not None:
             until = last + policy.lockout_minutes * MINUTE_MS
             if until > now_ms:
                 return math.ceil((until - now_ms) / 1000)
     return None
+
+
+def prune_attempts(conn: Connection, now_ms: int, policy: LoginPolicy) -> int:
+    """Drop attempts no lock can need any more (failures past window + lockout, successes past ``known_days``)."""
+    c = login_attempts.c
+    failed = now_ms - (policy.window_minutes + policy.lockout_minutes) * MINUTE_MS
+    known = now_ms - policy.known_days * 24 * 60 * MINUTE_MS
+    res = conn.execute(delete(login_attempts).where(or_(and_(c.ok == 0, c.at < failed), c.at < known)))
+    return int(res.rowcount or 0)
 
 
 def record_attempt(conn: Connection, username: str, ip: str, ok: bool, now_ms: int) -> None:
@@ -129,35 +166,57 @@ class SlidingWindow:
             del self._hits[next(iter(self._hits))]
 
 
-def _person_key(request: Request, kiosk: str | None) -> str | None:
-    identity = getattr(request.app.state, "identity", None)
-    if identity is None or kiosk is None:
+async def _person_key(request: Request, kiosk: str | None) -> str | None:
+    """The keyed hash of the card lying on ``kiosk``'s reader (None without a card session)."""
+    kiosks = services_of(request).kiosks
+    if kiosks is None or kiosk is None:
         return None
-    session: Any = identity.session(kiosk)
-    key = getattr(getattr(session, "identity", None), "key_hash", None)
-    return str(key) if key else None
+    session = await kiosks.sessions.session(kiosk)
+    return str(session.key_hash) if session is not None and session.key_hash else None
 
 
-def client_ip(request: Request) -> str:
-    """The client's address (a trusted proxy's X-Forwarded-For when configured)."""
-    auth = getattr(request.app.state, "auth", None)
-    if getattr(getattr(auth, "settings", None), "trust_proxy", False):
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+def trusted_proxies(request: HTTPConnection) -> frozenset[str]:
+    """The proxy addresses named by ``HALLQ_AUTH_TRUST_PROXY`` (empty: believe no forwarded header)."""
+    auth = services_of(request).auth
+    value = getattr(getattr(auth, "settings", None), "trust_proxy", "")
+    if not isinstance(value, str):
+        return frozenset()
+    return frozenset(p.strip() for p in value.split(",") if p.strip())
+
+
+def from_trusted_proxy(request: HTTPConnection) -> bool:
+    """True when the peer of this connection is a configured reverse proxy."""
+    proxies = trusted_proxies(request)
+    peer = request.client.host if request.client else None
+    return peer is not None and (peer in proxies or "*" in proxies)
+
+
+def client_ip(request: HTTPConnection) -> str:
+    """The client's address.
+
+    Under ``hallq serve`` uvicorn has already replaced the peer by the forwarded client when (and
+    only when) the peer is a trusted proxy. Run otherwise, the same rule is applied here: the
+    last X-Forwarded-For entry that is not itself a trusted proxy.
+    """
+    peer = request.client.host if request.client else "unknown"
+    if not from_trusted_proxy(request):
+        return peer[:64]
+    proxies = trusted_proxies(request)
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in proxies:
+            return hop[:64]
+    return peer[:64]
 
 
 async def limit_issue(request: Request) -> None:
     """Dependency for ticket-issue routes: per kiosk, per address and per person rate limits."""
-    auth = getattr(request.app.state, "auth", None)
+    auth = services_of(request).auth
     if auth is None or not hasattr(auth, "issue_window"):  # no auth service (or a test's stand-in)
         return
     policy: IssuePolicy = auth.settings.issue
     if not policy.enabled:
         return
-    window: SlidingWindow = auth.issue_window
-    now = auth.monotonic()
     principal: Principal | None = getattr(request.state, "principal", None)
     kiosk = request.path_params.get("kiosk_id") or (principal.kiosk if principal else None)
     checks: list[tuple[str, tuple[int, float]]] = [(f"ip:{client_ip(request)}", policy.per_ip)]
@@ -165,12 +224,11 @@ async def limit_issue(request: Request) -> None:
         checks.append((f"kiosk:{principal.kiosk}", policy.per_kiosk))
     elif principal is not None:
         checks.append((f"account:{principal.subject}", policy.per_account))
-    person = _person_key(request, kiosk)
+    person = await _person_key(request, kiosk)
     if person:
         checks.append((f"person:{person}", policy.per_person))
-    for key, (limit, period) in checks:
-        wait = window.hit(key, limit, period, now)
-        if wait is not None:
-            seconds = max(1, math.ceil(wait))
-            raise RateLimited(f"取号过于频繁，请{seconds}秒后再试", f"Too many tickets; retry in {seconds} s",
-                              seconds, limit=key.split(":", 1)[0])
+    over = await auth.run(auth.issue_counters.hit, auth, checks)  # shared by every server process
+    if over is not None:
+        key, seconds = over
+        raise RateLimited(f"取号过于频繁，请{seconds}秒后再试", f"Too many tickets; retry in {seconds} s",
+                          seconds, limit=key.split(":", 1)[0])

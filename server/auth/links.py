@@ -10,7 +10,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.services import services_of
 
 PAGES = ("/kiosk/", "/display/", "/display")
 
@@ -27,17 +30,20 @@ class DeviceLinkMiddleware:
             return
         request = Request(scope, receive)
         token = request.query_params.get("token")
-        auth = getattr(request.app.state, "auth", None)
-        if not token or auth is None:
+        if not token:
             await self.app(scope, receive, send)
             return
         from server.auth.pages import device_page
-        from server.auth.router import _session_response
+        from server.auth.router import _session_response, holds_account_session
 
+        auth = services_of(request).auth
         rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
         target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
         principal = await auth.run(auth.resolve, f"Bearer {token}", None)
-        if principal is None or principal.via != "device":
+        response: Response
+        if await holds_account_session(request):
+            response = device_page(target, "此浏览器已登录账号，请先退出 · Sign out of the account first", 409)
+        elif principal is None or principal.via != "device":
             response = device_page(target, "令牌无效 · Invalid device token", 400)
         else:
             response = await auth.run(_session_response, request, principal.with_via("session"), target)

@@ -4,7 +4,7 @@ Every route declares who may call it with a dependency made by ``allow`` or ``pu
 (on the APIRouter's ``dependencies=[…]`` or per route); the route × role test walks the
 app's route table and fails on any route without one.
 
-Rules (documented in /work/spec/readme-auth.md):
+Rules:
 
 * admin — everything a supervisor may do, plus accounts and device tokens;
 * supervisor — every window, the audit trail, devices, video;
@@ -27,7 +27,8 @@ from typing import Any
 from fastapi import Request
 from starlette.requests import HTTPConnection
 
-from server.errors import HallqError
+from server.errors import Forbidden, Unauthenticated
+from server.services import services_of
 
 AUTH_MARK = "hallq_auth"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -69,6 +70,7 @@ class Principal:
     epoch: int = 0
     via: str = "token"  # token | session | device | ticket
     ticket_id: int | None = None
+    token_id: int | None = None  # a device principal: the id of the token row it signed in with
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -91,7 +93,8 @@ class Principal:
         """Serialised form kept in a sign-in session row."""
         return json.dumps({"role": self.role.value, "subject": self.subject, "name": self.name,
                            "account_id": self.account_id, "windows": sorted(self.windows), "kiosk": self.kiosk,
-                           "must_change_password": self.must_change_password, "epoch": self.epoch})
+                           "must_change_password": self.must_change_password, "epoch": self.epoch,
+                           "token_id": self.token_id})
 
     @classmethod
     def from_json(cls, text: str, via: str = "session") -> Principal:
@@ -100,7 +103,8 @@ class Principal:
         return cls(role=Role(d["role"]), subject=d["subject"], name=d.get("name", ""),
                    account_id=d.get("account_id"), windows=frozenset(d.get("windows") or ()),
                    kiosk=d.get("kiosk"), must_change_password=bool(d.get("must_change_password")),
-                   epoch=int(d.get("epoch") or 0), via=via)
+                   epoch=int(d.get("epoch") or 0), via=via,
+                   token_id=int(d["token_id"]) if isinstance(d.get("token_id"), int) else None)
 
     def public(self) -> dict[str, Any]:
         """What ``/api/auth/me`` tells the caller about itself."""
@@ -112,45 +116,6 @@ class Principal:
     def with_via(self, via: str) -> Principal:
         """A copy that records how the caller authenticated."""
         return replace(self, via=via)
-
-
-class AuthError(HallqError):
-    """An authentication or authorisation refusal; ``headers`` go on the response."""
-
-    headers: dict[str, str] = {}  # noqa: RUF012 - replaced per instance
-
-
-class Unauthenticated(AuthError):
-    """No or invalid credentials."""
-
-    status = 401
-    default_code = "unauthenticated"
-
-    def __init__(self, zh: str = "请先登录", en: str = "Sign-in required", **extra: Any) -> None:
-        super().__init__(zh, en, **extra)
-        self.headers = {"WWW-Authenticate": 'Bearer realm="hallq"'}
-
-
-class Forbidden(AuthError):
-    """Authenticated, but this caller may not do this."""
-
-    status = 403
-    default_code = "forbidden"
-
-    def __init__(self, zh: str = "无权执行此操作", en: str = "Not allowed for this account", **extra: Any) -> None:
-        super().__init__(zh, en, **extra)
-        self.headers = {}
-
-
-class RateLimited(AuthError):
-    """Too many requests; ``retry_after`` seconds."""
-
-    status = 429
-    default_code = "rate_limited"
-
-    def __init__(self, zh: str, en: str, retry_after: int, **extra: Any) -> None:
-        super().__init__(zh, en, retry_after=retry_after, **extra)
-        self.headers = {"Retry-After": str(max(1, retry_after))}
 
 
 @dataclass(frozen=True)
@@ -172,7 +137,7 @@ async def get_principal(request: HTTPConnection) -> Principal | None:
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
         return cached
-    auth = getattr(request.app.state, "auth", None)
+    auth = services_of(request).auth
     principal = await auth.authenticate(request) if auth is not None else None
     request.state.principal = principal
     return principal
@@ -187,7 +152,7 @@ def _int(value: Any) -> int | None:
 
 def _known_window(request: Request, number: int | None) -> bool:
     """False for malformed or unconfigured windows: the route answers those with 422/404 itself."""
-    config = getattr(request.app.state, "config", None)
+    config = services_of(request).config
     if number is None:
         return False
     return config is None or number in getattr(config, "window_map", {number: None})
@@ -195,14 +160,14 @@ def _known_window(request: Request, number: int | None) -> bool:
 
 def _known_kiosk(request: Request, kiosk: str | None) -> bool:
     """False for kiosks the hall does not have: the route answers those with 404 itself."""
-    config = getattr(request.app.state, "config", None)
+    config = services_of(request).config
     kiosks = {k.id for k in getattr(config, "kiosks", ())}
     return not kiosks or kiosk in kiosks
 
 
 async def _citizen(request: Request, rule: Rule) -> Principal | None:
     token = request.headers.get(TICKET_HEADER)
-    auth = getattr(request.app.state, "auth", None)
+    auth = services_of(request).auth
     if not token or auth is None or rule.ticket_param is None:
         return None
     return await auth.citizen(request, token)
@@ -226,7 +191,7 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
 
 
 async def _check_ticket_window(request: Request, principal: Principal, ticket_id: int | None) -> None:
-    hall = getattr(request.app.state, "hall", None)
+    hall = services_of(request).hall
     if ticket_id is None or hall is None:
         raise Forbidden()
     ticket = await hall.get_ticket(ticket_id)  # unknown_ticket → 404

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import asyncio
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.api.problems import responses
 from server.auth import accounts as acc
-from server.auth.limits import client_ip
+from server.auth.limits import client_ip, failure_delay, lock_remaining, locked_error, record_attempt
+from server.auth.origin import same_origin
 from server.auth.pages import device_page, login_page, password_page, safe_next
 from server.auth.passwords import password_problem, verify_password
-from server.auth.roles import SIGNED_IN, STAFF, AuthError, Principal, allow, public
+from server.auth.roles import SIGNED_IN, STAFF, Principal, allow, public
 from server.auth.sessions import (
     SESSION_COOKIE,
     clear_session_cookies,
@@ -26,11 +26,12 @@ from server.auth.sessions import (
 )
 from server.auth.signin import parse_window, sign_in
 from server.errors import HallqError
+from server.http.problems import responses
+from server.services import services_of
 
 router = APIRouter(tags=["auth"])
 Me = Annotated[Principal, Depends(allow(*SIGNED_IN, pending_ok=True, window_param=None))]
 StaffMe = Annotated[Principal, Depends(allow(*STAFF, pending_ok=True, window_param=None))]
-CSS = Path(__file__).parent / "static" / "auth.css"
 
 
 class _In(BaseModel):
@@ -54,7 +55,7 @@ class PasswordChange(_In):
 
 
 def _auth(request: Request) -> Any:
-    return request.app.state.auth
+    return services_of(request).auth
 
 
 def _weak(password: str, username: str) -> None:
@@ -89,6 +90,31 @@ async def change_password(request: Request, body: PasswordChange, principal: Sta
     assert principal.account_id is not None
     _weak(body.new_password, principal.subject)
 
+    ip, policy = client_ip(request), auth.settings.login
+
+    def check_old() -> tuple[int | None, bool, float]:
+        # the old password is guessed like a sign-in: same lockout, slowdown and record (issue 12, §13)
+        with auth.tx() as conn:
+            now = auth.now_ms()
+            account = acc.require_account(conn, principal.account_id or 0)
+            locked = lock_remaining(conn, account.username, ip, now, policy)
+            if locked is not None:
+                return locked, False, 0.0
+            if verify_password(account.password_hash, body.old_password):
+                return None, True, 0.0
+            record_attempt(conn, account.username, ip, False, now)
+            auth.audit(conn, principal, ip, "account.password_change_failed", f"account:{account.id}")
+            return None, False, failure_delay(conn, account.username, ip, now, policy)
+
+    async with auth.hashing():
+        locked, ok, delay = await auth.run(check_old)
+    if locked is not None:
+        raise locked_error(locked)
+    if not ok:
+        if delay > 0:
+            await (auth.sleep or asyncio.sleep)(delay)
+        raise HallqError("当前密码错误", "Current password is wrong", code="invalid_credentials")
+
     def work() -> acc.Account:
         with auth.tx() as conn:
             account = acc.require_account(conn, principal.account_id or 0)
@@ -111,16 +137,10 @@ async def change_password(request: Request, body: PasswordChange, principal: Sta
 # -- pages: sign in, change password, sign out, device sign-in ---------------------------------
 
 
-@router.get("/auth/auth.css", include_in_schema=False, dependencies=[Depends(public("stylesheet"))])
-async def auth_css() -> FileResponse:
-    """The sign-in pages' stylesheet."""
-    return FileResponse(CSS, media_type="text/css")
-
-
 @router.get("/auth/login", include_in_schema=False, dependencies=[Depends(public("sign-in page"))])
 async def login_form(request: Request, next: str | None = None) -> Response:
     """The sign-in form."""
-    return login_page(request.app.state.config.hall.name, safe_next(next))
+    return login_page(services_of(request).config.hall.name, safe_next(next))
 
 
 def _session_response(request: Request, principal: Principal, target: str) -> Response:
@@ -139,8 +159,7 @@ def _session_response(request: Request, principal: Principal, target: str) -> Re
 
 def _same_origin(request: Request) -> bool:
     """Refuse sign-in forms posted from another site (login CSRF); browsers send Origin on POST."""
-    origin = request.headers.get("origin")
-    return origin is None or origin.split("://", 1)[-1] == request.headers.get("host")
+    return same_origin(request)
 
 
 @router.post("/auth/login", include_in_schema=False, dependencies=[Depends(public("sign-in form"))])
@@ -149,12 +168,12 @@ async def login_submit(request: Request, username: Annotated[str, Form(max_lengt
                        window: Annotated[str, Form(max_length=8)] = "",
                        next: Annotated[str, Form(max_length=512)] = "/clerk") -> Response:
     """Check the form, set the session cookies and go on (to the password page first when it must change)."""
-    hall, target = request.app.state.config.hall.name, safe_next(next)
+    hall, target = services_of(request).config.hall.name, safe_next(next)
     if not _same_origin(request):
         return login_page(hall, target, "请求来源无效 · Cross-site sign-in refused", 403)
     try:
         principal = await sign_in(request, username, password, parse_window(window))
-    except AuthError as exc:
+    except HallqError as exc:
         return login_page(hall, target, exc.zh, exc.status, username=username, window=window)
     if principal.must_change_password:
         target = f"/auth/password?next={quote(target, safe='/')}"
@@ -228,7 +247,7 @@ async def logout(request: Request) -> Response:
 @router.get("/auth/device", include_in_schema=False, dependencies=[Depends(public("device sign-in page"))])
 async def device_form(request: Request, next: str | None = None, token: str | None = None) -> Response:
     """The device sign-in form; in demo mode ``?token=`` signs in directly (convenience links)."""
-    if token and getattr(request.app.state.settings, "demo", False):
+    if token and services_of(request).settings.demo:
         return await _device_login(request, token, safe_next(next, "/display/hall"))
     return device_page(safe_next(next, "/display/hall"))
 
@@ -237,11 +256,33 @@ async def device_form(request: Request, next: str | None = None, token: str | No
 async def device_submit(request: Request, token: Annotated[str, Form(max_length=256)],
                         next: Annotated[str, Form(max_length=512)] = "/display/hall") -> Response:
     """Sign this browser in as the device the token belongs to."""
+    if not _same_origin(request):
+        return device_page(safe_next(next, "/display/hall"), "请求来源无效 · Cross-site sign-in refused", 403)
     return await _device_login(request, token, safe_next(next, "/display/hall"))
+
+
+async def holds_account_session(request: Request) -> bool:
+    """True when this browser is signed in to a person's account (a device link must not replace that)."""
+    auth = _auth(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return False
+    current = await auth.authenticate(_CookieOnly(request))
+    return current is not None and current.account_id is not None
+
+
+class _CookieOnly:
+    """A request seen through its session cookie only (ignores an Authorization header)."""
+
+    def __init__(self, request: Request) -> None:
+        self.headers: dict[str, str] = {}
+        self.cookies = request.cookies
 
 
 async def _device_login(request: Request, token: str, target: str) -> Response:
     auth = _auth(request)
+    if await holds_account_session(request):  # login CSRF: a link must not sign a supervisor out into a kiosk
+        return device_page(target, "此浏览器已登录账号，请先退出 · Sign out of the account first", 409)
     principal = await auth.run(auth.resolve, f"Bearer {token}", None)
     if principal is None or principal.via != "device":
         return device_page(target, "令牌无效 · Invalid device token", 400)

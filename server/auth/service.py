@@ -1,11 +1,12 @@
 """AuthService: the database engine, the signing keys and short caches behind every auth check.
 
-Lives at ``app.state.auth``; ``server.auth.bootstrap.install`` creates it when the app starts.
+Lives in ``Services.auth`` (``server/services.py``); ``server.app.lifespan`` builds it when the app starts.
 Database work is synchronous (SQLAlchemy Core) and runs in Starlette's thread pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -25,10 +26,13 @@ from starlette.requests import HTTPConnection
 from server.auth import accounts as acc
 from server.auth.cache import REFRESH_SECONDS, ShortCache, SingleFlight
 from server.auth.limits import IssuePolicy, LoginPolicy, SlidingWindow, client_ip
+from server.auth.rates import IssueCounters
 from server.auth.roles import DEVICE_ROLES, Principal, Role
 from server.auth.sessions import SESSION_COOKIE, find_session
 from server.auth.tables import audit_log
-from server.auth.tokens import TokenSigner, is_device_token
+from server.auth.tokens import ACCESS_PREFIX, TokenSigner, digest, is_device_token
+from server.auth.wsguard import ConnectionSlots
+from server.services import services_of
 from server.store.engine import READ
 
 T = TypeVar("T")
@@ -60,11 +64,27 @@ class AuthSettings(BaseSettings):
 
     token_ttl_seconds: int = Field(default=8 * 3600, ge=60)  # one shift
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
-    trust_proxy: bool = False  # believe X-Forwarded-For / X-Forwarded-Proto from a reverse proxy
+    # addresses of reverse proxies whose X-Forwarded-For / -Proto are believed (comma separated; "" = none).
+    # hallq serve passes the same list to uvicorn (forwarded_allow_ips), so this one setting decides.
+    trust_proxy: str = Field(default="", max_length=1024)
+    allowed_origins: str = ""  # further origins (http://host:port, comma separated) for /ws and sign-in forms
     max_body: int = Field(default=64 * 1024, ge=1024)
+    docs: bool = True  # /docs, /redoc and /openapi.json (HALLQ_AUTH_DOCS=0: 404 in production)
+    # transport (hallq serve → uvicorn, see server/auth/serving.py)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)  # a request's headers must arrive within this
+    keep_alive_seconds: int = Field(default=5, ge=1)  # idle keep-alive connections are closed after this
+    max_connections: int = Field(default=1000, ge=1)  # open connections in all (uvicorn limit_concurrency)
+    connections_per_address: int = Field(default=256, ge=1)  # open connections from one client address
+    # websocket
+    ws_per_address: int = Field(default=64, ge=1)
+    ws_max_connections: int = Field(default=2000, ge=1)
+    ws_message_rate: str = Field(default="60/10", pattern=r"^\d+/\d+(\.\d+)?$")  # inbound messages per connection
     # sign-in
     login_max_failures: int = Field(default=5, ge=1)
     login_account_max_failures: int = Field(default=20, ge=1)
+    login_ip_max_failures: int = Field(default=50, ge=1)  # one address, any user names
+    login_concurrency: int = Field(default=4, ge=1)  # password hashes checked at once (argon2: ~19 MiB each)
+    first_password_hours: float = Field(default=72.0, gt=0)  # an unused one-time password expires
     login_window_minutes: int = Field(default=15, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     login_delay_base: float = Field(default=0.25, ge=0)
@@ -80,7 +100,8 @@ class AuthSettings(BaseSettings):
     def login(self) -> LoginPolicy:
         """The sign-in policy."""
         return LoginPolicy(self.login_max_failures, self.login_account_max_failures, self.login_window_minutes,
-                           self.login_lockout_minutes, self.login_delay_base, self.login_delay_max)
+                           self.login_lockout_minutes, self.login_delay_base, self.login_delay_max,
+                           ip_max_failures=self.login_ip_max_failures)
 
     @property
     def issue(self) -> IssuePolicy:
@@ -88,6 +109,20 @@ class AuthSettings(BaseSettings):
         return IssuePolicy(enabled=self.issue_limits, per_kiosk=_rate(self.kiosk_rate),
                            per_account=_rate(self.account_rate), per_ip=_rate(self.ip_rate),
                            per_person=_rate(self.person_rate))
+
+
+MAX_DEVICE_TOKEN = 64  # hqd_ + 43 characters of token_urlsafe(32); demo tokens are shorter
+MAX_ACCESS_TOKEN = 2048  # hqa. + a signed payload of a few window numbers
+MAX_SESSION_TOKEN = 64  # token_urlsafe(32) is 43 characters
+
+
+def credential_ok(value: str, *, session: bool) -> bool:
+    """True when a credential has a length and shape this server could have issued."""
+    if session:
+        return 0 < len(value) <= MAX_SESSION_TOKEN
+    if is_device_token(value):
+        return len(value) <= MAX_DEVICE_TOKEN
+    return value.startswith(ACCESS_PREFIX) and len(value) <= MAX_ACCESS_TOKEN
 
 
 def now_ms(clock: Callable[[], dt.datetime]) -> int:
@@ -108,9 +143,26 @@ class AuthService:
         self.tz = tz or dt.UTC
         self.signer = TokenSigner(secret)
         self.issue_window = SlidingWindow()
-        self._cache = ShortCache()
-        self._misses = SingleFlight()
+        self.issue_counters = IssueCounters(self.issue_window)
+        self.ws_slots = ConnectionSlots(self.settings.ws_per_address, self.settings.ws_max_connections)
+        self._hashing: asyncio.Semaphore | None = None
+        self._hashing_loop: Any = None
+        self._attempts = 0
+        self._cache: ShortCache = ShortCache()
+        self._misses: SingleFlight = SingleFlight()
         self.sleep: Callable[[float], Any] | None = None  # tests replace the sign-in delay
+
+    def hashing(self) -> asyncio.Semaphore:
+        """Bounds concurrent password checks (each argon2 verification takes ~19 MiB for a moment)."""
+        loop = asyncio.get_running_loop()
+        if self._hashing is None or self._hashing_loop is not loop:
+            self._hashing, self._hashing_loop = asyncio.Semaphore(self.settings.login_concurrency), loop
+        return self._hashing
+
+    def note_attempt(self) -> bool:
+        """Count a recorded sign-in attempt; True every 100th (time to prune old ones)."""
+        self._attempts += 1
+        return self._attempts % 100 == 1
 
     # -- plumbing --------------------------------------------------------------------
     def now_ms(self) -> int:
@@ -149,8 +201,12 @@ class AuthService:
         loop_read.aging = True
         return hit
 
-    def _cached(self, key: str, load: Callable[[], T]) -> tuple[float, T]:
-        """(stamp, value): remembered, else loaded (only off the event loop)."""
+    def _cached(self, key: str, load: Callable[[], T], *, keep_misses: bool = True) -> tuple[float, T]:
+        """(stamp, value): remembered, else loaded (only off the event loop).
+
+        With ``keep_misses=False`` a None (unknown credential) is not remembered: anyone can
+        make those up, so remembering them would let anyone fill the cache.
+        """
         hit = self._remembered(key)
         if hit is not None:
             return hit
@@ -158,7 +214,8 @@ class AuthService:
             raise _Miss  # the caller retries in the thread pool, where waiting for the database is fine
         generation, stamp = self._cache.generation, self.monotonic()
         value = load()
-        self._cache.put(key, stamp, value, generation)
+        if value is not None or keep_misses:
+            self._cache.put(key, stamp, value, generation)
         return stamp, value
 
     def forget(self) -> None:
@@ -173,12 +230,12 @@ class AuthService:
 
         return self._cached(f"a:{account_id}", load)
 
-    def _device_live(self, subject: str) -> bool:
-        def load() -> bool:
+    def _device_row(self, token_id: int) -> acc.DeviceToken | None:
+        def load() -> acc.DeviceToken | None:
             with self.read() as conn:
-                return acc.device_principal_live(conn, subject)
+                return acc.live_device_token(conn, token_id)
 
-        return self._cached(f"p:{subject}", load)[1]
+        return self._cached(f"dt:{token_id}", load)[1]
 
     def _device(self, token: str) -> Principal | None:
         def load() -> Principal | None:
@@ -186,13 +243,14 @@ class AuthService:
                 device = acc.lookup_device_token(conn, token)
             return device.as_principal() if device is not None else None
 
-        return self._cached(f"d:{token}", load)[1]
+        return self._cached(f"d:{digest(token)}", load, keep_misses=False)[1]
 
     def _access(self, token: str) -> Principal | None:
         # The verified principal is remembered per token (no signature check or account
         # lookup per request) with its account's stamp: revocations bite as fast as before.
         now = self.clock().timestamp()
-        hit = self._remembered(f"t:{token}")
+        key = f"t:{digest(token)}"
+        hit = self._remembered(key)
         if hit is not None:
             known: Principal | None = hit[1][0]
             return known if hit[1][1] > now else None
@@ -205,7 +263,7 @@ class AuthService:
         if account is not None and account.active and account.epoch == payload.get("ep"):
             windows = payload.get("w") or []
             principal = account.principal(windows[0] if windows else None, via="token")
-        self._cache.put(f"t:{token}", stamp, (principal, payload["exp"]), generation)
+        self._cache.put(key, stamp, (principal, payload["exp"]), generation)
         return principal
 
     def _bearer(self, token: str) -> Principal | None:
@@ -216,7 +274,7 @@ class AuthService:
             with self.read() as conn:
                 return find_session(conn, token, self.now_ms())
 
-        row = self._cached(f"s:{token}", load)[1]
+        row = self._cached(f"s:{digest(token)}", load, keep_misses=False)[1]
         if row is None or row.expires_at <= self.now_ms():
             return None
         principal: Principal = row.principal
@@ -225,18 +283,28 @@ class AuthService:
             if account is None or not account.active or account.epoch != row.epoch:
                 return None
             principal = replace(principal, must_change_password=account.must_change_password)
-        elif principal.role in DEVICE_ROLES and not self._device_live(principal.subject):
-            return None
+        elif principal.role in DEVICE_ROLES:
+            # live while the very token it was opened with is: a replacement token with the same
+            # name does not revive it, and the binding comes from the token row, not the session
+            device = self._device_row(principal.token_id) if principal.token_id is not None else None
+            if device is None:
+                return None
+            principal = replace(device.as_principal(), via="session")
         return replace(principal, extra={"csrf": row.csrf, "session": token})
 
     def resolve(self, authorization: str | None, session_cookie: str | None) -> Principal | None:
-        """The caller of a request (blocking): bearer token first, then the session cookie."""
+        """The caller of a request (blocking): bearer token first, then the session cookie.
+
+        Credentials longer than any this server issues are refused before any cache or
+        database access (see ``credential_ok``).
+        """
         if authorization:
             scheme, _, value = authorization.partition(" ")
-            if scheme.lower() == "bearer" and value.strip():
-                return self._bearer(value.strip())
+            value = value.strip()
+            if scheme.lower() == "bearer" and value and credential_ok(value, session=False):
+                return self._bearer(value)
             return None
-        if session_cookie:
+        if session_cookie and credential_ok(session_cookie, session=True):
             return self._session(session_cookie)
         return None
 
@@ -246,6 +314,8 @@ class AuthService:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not authorization and not cookie:
             return None
+        if len(authorization or "") > MAX_ACCESS_TOKEN + 16 or len(cookie or "") > MAX_SESSION_TOKEN:
+            return None  # nothing this server issued: refused before any lookup (and never remembered)
         key = (authorization, cookie)
 
         def reread() -> Awaitable[Principal | None]:
@@ -265,9 +335,9 @@ class AuthService:
             self._misses.start(key, reread)
         return principal
 
-    async def citizen(self, request: Request, token: str) -> Principal | None:
+    async def citizen(self, request: HTTPConnection, token: str) -> Principal | None:
         """A ticket holder, from the ticket's status-page token."""
-        hall = getattr(request.app.state, "hall", None)
+        hall = services_of(request).hall
         if hall is None or not token or len(token) > 128:
             return None
         from server.errors import HallqError

@@ -71,8 +71,9 @@ def is_https(request: Request) -> bool:
 
 
 def _trust_proxy(request: Request) -> bool:
-    auth = getattr(request.app.state, "auth", None)
-    return bool(getattr(getattr(auth, "settings", None), "trust_proxy", False))
+    from server.auth.limits import from_trusted_proxy
+
+    return from_trusted_proxy(request)
 
 
 def set_session_cookies(response: Response, request: Request, token: str, csrf: str, ttl_seconds: int) -> None:

@@ -8,21 +8,18 @@ from typing import Any
 from fastapi import Request
 
 from server.auth import accounts as acc
-from server.auth.limits import client_ip, failure_delay, lock_remaining, locked_error, record_attempt
+from server.auth.limits import (
+    client_ip,
+    failure_delay,
+    lock_remaining,
+    locked_error,
+    prune_attempts,
+    record_attempt,
+)
 from server.auth.passwords import needs_rehash, verify_password
-from server.auth.roles import AuthError, Forbidden, Principal, Role
-from server.auth.service import AuthService
-
-
-class BadCredentials(AuthError):
-    """Wrong user name or password (the same answer for both)."""
-
-    status = 400
-    default_code = "invalid_credentials"
-
-    def __init__(self) -> None:
-        super().__init__("用户名或密码错误", "Incorrect username or password")
-        self.headers = {}
+from server.auth.roles import Principal, Role
+from server.errors import Forbidden, invalid_credentials
+from server.services import services_of
 
 
 def parse_window(value: str | int | None) -> int | None:
@@ -35,9 +32,9 @@ def parse_window(value: str | int | None) -> int | None:
             text = part.removeprefix("window:")
             break
     else:
-        if text and not text.isdigit():
+        if text and not (text.isascii() and text.isdigit()):
             return None  # other scopes: no window asked for
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:  # '³'.isdigit() is True, int('³') fails
         raise Forbidden("窗口号无效", f"Invalid window: {value}", code="unknown_window")
     return int(text)
 
@@ -59,8 +56,8 @@ def _window_for(account: acc.Account, requested: int | None, config: Any) -> int
 
 async def sign_in(request: Request, username: str, password: str, window: int | None) -> Principal:
     """Check a password sign-in; records the attempt, slows failures, refuses while locked."""
-    auth: AuthService = request.app.state.auth
-    config = getattr(request.app.state, "config", None)
+    services = services_of(request)
+    auth, config = services.auth, services.config
     ip = client_ip(request)
     username = username.strip()[:64]
     policy = auth.settings.login
@@ -74,7 +71,11 @@ async def sign_in(request: Request, username: str, password: str, window: int | 
             account = acc.get_by_username(conn, username)
             ok = verify_password(account.password_hash if account else None, password)
             ok = ok and account is not None and account.active
+            if ok and account is not None and account.one_time_expired(now, auth.settings.first_password_hours):
+                ok = False  # an unused one-time password expires (the admin sets a new one)
             record_attempt(conn, username, ip, ok, now)
+            if auth.note_attempt():  # keep login_attempts bounded
+                prune_attempts(conn, now, policy)
             if not ok:
                 return None, None, failure_delay(conn, username, ip, now, policy)
             assert account is not None
@@ -82,11 +83,12 @@ async def sign_in(request: Request, username: str, password: str, window: int | 
                 acc.rehash(conn, account.id, password, now)
             return account, None, 0.0
 
-    account, locked, delay = await auth.run(check)
+    async with auth.hashing():  # a flood of sign-ins queues here instead of hashing all at once
+        account, locked, delay = await auth.run(check)
     if locked is not None:
         raise locked_error(locked)
     if account is None:
         if delay > 0:
             await (auth.sleep or asyncio.sleep)(delay)
-        raise BadCredentials()
+        raise invalid_credentials()
     return account.principal(_window_for(account, window, config), via="token")

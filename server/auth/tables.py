@@ -70,6 +70,8 @@ login_attempts = Table(
     Column("at", BigInteger, nullable=False),
     Column("ok", SmallInteger, nullable=False),
     Index("ix_login_attempts_user", "username", "at"),
+    Index("ix_login_attempts_ip", "ip", "at"),  # 0007_security: the per-address (spraying) limit
+    Index("ix_login_attempts_at", "at"),  # 0007_security: pruning
 )
 
 audit_log = Table(
@@ -85,4 +87,16 @@ audit_log = Table(
     Column("detail", Text, nullable=False),  # JSON object
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_actor", "actor", "at"),
+)
+
+# -- security hardening (issue 12; migration 0007_security) ------------------------------------------------
+
+rate_hits = Table(
+    "rate_hits",
+    metadata,
+    Column("key", String(160), primary_key=True),  # "kiosk:k1", "ip:10.0.0.5", "person:<keyed hash>" …
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),  # now // (period / 10)
+    Column("count", Integer, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),  # ms; no window needs the row after this
+    Index("ix_rate_hits_expires", "expires_at"),
 )

@@ -45,7 +45,8 @@ class TokenSigner:
     """Issues and checks access tokens; ``now`` is seconds since the epoch (the caller's clock)."""
 
     def __init__(self, secret: bytes) -> None:
-        self._serializer = URLSafeSerializer(derive_key(secret, TOKEN_PURPOSE).hex(), salt="access")
+        self._serializer = URLSafeSerializer(derive_key(secret, TOKEN_PURPOSE).hex(), salt="access",
+                                             signer_kwargs={"digest_method": hashlib.sha256})
 
     def issue(self, *, username: str, account_id: int, epoch: int, windows: list[int], now: float,
               ttl_seconds: int) -> str:

@@ -1,6 +1,10 @@
 """The device manager: builds every configured device, supervises it, publishes its health,
 and hands committed queue events to the wiring objects of each device family.
 
+It is the supervisor inside a device host (``server/devices/host.py``), which owns it,
+claims its devices and feeds it the events of a ``QueuePort`` (``server/devices/port.py``);
+wirings reach the queue through ``manager.queue`` (that port) only.
+
 A device that fails to open is a visible fault, never a crash of the server; a wiring
 that fails on an event is logged, never raised. In demo mode every device whose URL is
 ``sim`` (or ``sim:pty``) gets its simulator started first, on 127.0.0.1 with a free port.
@@ -11,29 +15,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from drivers.contract import PrintResult
 from drivers.errors import ConfigurationError
 from drivers.health import DeviceState, Health
 from drivers.transport import Backoff
+from server.auth.disclosure import mask_device_entry
 from server.config import DeviceConfig, HallConfig
-from server.devices.ports import Publish, QueueOps
+from server.devices.port import QueuePort
 from server.devices.simulators import is_sim_url, start_simulator
 from server.devices.validation import DeviceSpec, validate_devices
+from server.queue.events import Event
 
 log = logging.getLogger("hallq.devices")
 
 HEALTH_EVENT = "device.health"
 TOPIC = "devices"
 
+# publish(type, topics, data): a non-queue event (device health, identity sessions, alerts);
+# in a device host it goes out through ``QueuePort.publish``/``report_health``.
+Publish = Callable[[str, tuple[str, ...], dict[str, Any]], None]
+
 
 class Wiring(Protocol):
-    """Turns queue events into device actions (and device events into queue calls) for one family."""
+    """Turns queue events into device actions (and device events into queue calls) for one family.
+
+    ``start`` gets the manager (``manager.queue`` is the QueuePort, ``manager.devices_of_kind``
+    the devices); ``on_event`` gets every committed queue event as a typed ``Event``
+    (``server/queue/events.py``), in seq order.
+    """
 
     async def start(self, manager: DeviceManager) -> None: ...
 
-    async def on_event(self, event: dict[str, Any]) -> None: ...
+    async def on_event(self, event: Event) -> None: ...
 
     async def stop(self) -> None: ...
 
@@ -47,7 +62,7 @@ class DeviceManager:
     def __init__(
         self,
         config: HallConfig,
-        queue: QueueOps | None,
+        queue: QueuePort | None,
         publish: Publish | None = None,
         *,
         demo: bool = False,
@@ -171,20 +186,20 @@ class DeviceManager:
         except Exception:
             log.exception("wiring %r failed to start", wiring)
 
-    async def on_queue_event(self, event: dict[str, Any]) -> None:
+    async def on_queue_event(self, event: Any) -> None:
         """Give one committed queue event to every wiring (concurrently); failures are logged.
 
-        The manager's own ``device.*`` messages (it follows the hub on all topics) are skipped.
+        The device layer's own ``device.*`` messages are skipped.
         """
-        if not self.wirings or str(event.get("type", "")).startswith("device."):
+        if not self.wirings or str(_type_of(event)).startswith("device."):
             return
         await asyncio.gather(*(self._deliver(w, event) for w in list(self.wirings)))
 
-    async def _deliver(self, wiring: Wiring, event: dict[str, Any]) -> None:
+    async def _deliver(self, wiring: Wiring, event: Any) -> None:
         try:
             await asyncio.wait_for(wiring.on_event(event), self.event_timeout)
         except Exception:
-            log.exception("wiring %r failed on %s", wiring, event.get("type"))
+            log.exception("wiring %r failed on %s", wiring, _type_of(event))
 
     # --- lookup -------------------------------------------------------------------------------------
 
@@ -216,12 +231,6 @@ class DeviceManager:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(refresh(), 3.0)
 
-    async def print_ticket_for(self, kiosk_id: str, ticket: dict[str, Any]) -> PrintResult:
-        """Print a kiosk ticket (see ``server.devices.printing.print_ticket_for``)."""
-        from server.devices.printing import print_ticket_for
-
-        return await print_ticket_for(self, kiosk_id, ticket)
-
     # --- health -------------------------------------------------------------------------------------
 
     def entry(self, device_id: str) -> dict[str, Any]:
@@ -233,7 +242,7 @@ class DeviceManager:
             health: dict[str, Any] = Health(state, ("open_failed",), self._open_errors[device_id]).to_dict()
         else:
             health = self.health(device).to_dict()
-        return {
+        return mask_device_entry({  # credentials in device URLs stay on the server (issue 12, §20)
             "id": spec.id,
             "kind": spec.kind,
             "driver": spec.driver,
@@ -241,7 +250,7 @@ class DeviceManager:
             "binding": spec.binding,
             "simulated": device_id in self.simulators,
             "health": health,
-        }
+        })
 
     def snapshot(self) -> dict[str, Any]:
         """Every device with its health, in config order."""
@@ -259,3 +268,10 @@ class DeviceManager:
             self.publish(HEALTH_EVENT, (TOPIC,), {"device": self.entry(device_id)})
         except Exception:
             log.exception("publishing health of %s failed", device_id)
+
+
+def _type_of(event: Any) -> str:
+    """An event's type, from a typed Event or (tests, old wirings) its wire dict."""
+    if isinstance(event, Event):
+        return event.type.value
+    return str(event.get("type", "")) if isinstance(event, dict) else ""

@@ -1,83 +1,116 @@
-"""Plugging the device manager into the app: one call in ``create_app``.
+"""Plugging the device manager into the app's lifespan (``server/app.py``).
 
-::
-
-    from server.devices.setup import install as install_devices
-    install_devices(app)   # after app.state.* are set, before returning the app
-
-It mounts ``server.api.devices.router``, validates the ``devices:`` config at once
-(a bad entry raises ConfigurationError naming the device, before serving), and on
-startup builds ``app.state.devices`` (a DeviceManager), follows queue events through
-``hub.add_handler`` and serves the websocket topic ``devices``.
+``validate(settings, config)`` checks the ``devices:`` config when the app is built (a bad
+entry raises DeviceConfigError naming the device, before serving); ``build_kiosks`` and
+``build_cameras`` make the wirings the web side reads (``Services.kiosks`` /
+``Services.cameras``); ``start(services)`` serves the websocket topics ``devices`` (from the
+store) and ``host``, watches device hosts' heartbeats, and — unless ``settings.device_host``
+is ``external`` — starts the embedded DeviceHost (``server/devices/host.py``) with an
+InProcessQueue; ``stop(services)`` closes the live streams and the devices. The routes are
+in ``server/api/__init__.py``'s ``ROUTERS``.
 """
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
-
-from server.api import announcements, identity, video
-from server.api.devices import router
-from server.devices.cameras import CameraWiring, CameraWiringOptions
-from server.devices.identity import IdentityWiring
-from server.devices.manager import DeviceManager
+from server.cameras.service import CameraService
+from server.cameras.wiring import CameraWiring, CameraWiringOptions
+from server.config import HallConfig
+from server.devices.host import DeviceHost
+from server.devices.manager import Wiring
+from server.devices.port import InProcessQueue
+from server.devices.status import HostWatch, device_list
 from server.devices.validation import validate_devices
-from server.devices.window_wiring import WindowWiring
+from server.installation import identity_hasher
+from server.kiosk.printing import PrinterWiring
+from server.kiosk.reader import ReaderWiring
+from server.kiosk.service import KioskService, KioskSettings
+from server.settings import Settings
+from server.windows import window_wirings
+
+if TYPE_CHECKING:
+    from server.services import Services
 
 
-def public_base_url(app: FastAPI) -> str:
+def public_base_url(settings: Settings, config: HallConfig) -> str:
     """Base of the /t/<token> links printed on tickets."""
-    config = app.state.config
     if config.server.public_url:
         return str(config.server.public_url).rstrip("/")
-    settings = app.state.settings
     return f"http://{settings.host}:{settings.port}"
 
 
-def install(app: FastAPI) -> None:
-    """Mount the devices router and start/stop the manager with the app."""
-    if getattr(app.state, "devices_installed", False):
-        return  # idempotent: create_app and a test may both call it
-    app.state.devices_installed = True
-    settings, config = app.state.settings, app.state.config
+def validate(settings: Settings, config: HallConfig) -> None:
+    """Check every device entry now; raises DeviceConfigError listing the bad ones."""
     validate_devices(config, overrides=settings.devices, allow_sim=settings.demo)
-    for extra in (router, identity.router, announcements.router, video.router):
-        app.include_router(extra)
-    app.state.identity = IdentityWiring.from_config(config)
+
+
+def build_kiosks(settings: Settings, config: HallConfig, store: Any, hall: Any) -> KioskService:
+    """The kiosk feature's server side (``Services.kiosks``): card sessions, issuing, print jobs."""
+    return KioskService(config, store, hall, identity_hasher(config.server.secret_path),
+                        KioskSettings(print_wait_s=settings.kiosk_print_wait_seconds,
+                                      host_stale_s=settings.device_stale_seconds))
+
+
+def build_cameras(config: HallConfig) -> CameraService:
+    """The camera service over a fresh camera wiring (``Services.cameras``)."""
     monitoring = config.monitoring
-    app.state.cameras = CameraWiring(
-        CameraWiringOptions(
-            snapshot_root=Path(monitoring.snapshot_dir), retention_days=monitoring.snapshot_retention_days
-        )
-    )
+    return CameraService(CameraWiring(CameraWiringOptions(
+        snapshot_root=Path(monitoring.snapshot_dir), retention_days=monitoring.snapshot_retention_days)))
 
-    async def start(app: FastAPI) -> None:
-        hub = app.state.hub
-        manager = DeviceManager(
-            config, app.state.hall, hub.publish_ephemeral, demo=settings.demo,
-            overrides=settings.devices, public_base_url=public_base_url(app),
-        )
-        app.state.devices = manager
-        # wirings turn queue events into device actions and device events into queue operations
-        manager.add_wiring(WindowWiring())
-        manager.add_wiring(app.state.identity)
-        manager.add_wiring(app.state.cameras)
-        await manager.start()
-        hub.add_handler(manager.on_queue_event)
-        hub.register_snapshot("kiosk", app.state.identity.kiosk_snapshot)
 
-        async def devices_topic(_: str) -> Any:
-            return manager.snapshot()
+def wirings_for(port: Any, cameras: Any = None) -> list[Wiring]:
+    """The wirings of a device host: windows (LED, keypads, announcer), kiosk reader and printer, cameras."""
+    found: list[Wiring] = [*window_wirings(port), ReaderWiring(port), PrinterWiring(port=port)]
+    if cameras is not None:
+        found.append(cameras.wiring)
+    return found
 
-        hub.register_snapshot("devices", devices_topic)
 
-    async def stop(app: FastAPI) -> None:
-        await video.close_streams(app)
-        manager = getattr(app.state, "devices", None)
-        if manager is not None:
-            await manager.stop()
+_WATCHES: dict[int, HostWatch] = {}
 
-    app.state.startup_hooks.append(start)
-    app.state.shutdown_hooks.append(stop)
+
+async def start(services: Services) -> DeviceHost | None:
+    """Serve the ``devices``/``host`` topics from the store; run the embedded device host unless external."""
+    settings, config, hub, store, hall = (services.settings, services.config, services.hub, services.store,
+                                          services.hall)
+    stale_ms = int(settings.device_stale_seconds * 1000)
+    watch = HostWatch(store, hall, hub, config, stale_seconds=settings.device_stale_seconds)
+    _WATCHES[id(services)] = watch
+    watch.start()
+
+    async def devices_topic(_: str) -> Any:
+        return await hall.run(device_list, store, config, stale_ms)
+
+    async def host_topic(_: str) -> Any:
+        return {"seq": hub.last_seq}  # the device host's stream starts here; it reads older events from the log
+
+    hub.register_snapshot("devices", devices_topic)
+    hub.register_snapshot("host", host_topic)
+    if settings.device_host != "embedded":
+        if services.cameras is not None:  # live video comes from the device host's loopback relay
+            services.cameras.use_relay(config)
+        return None  # `hallq devices` runs them (the child of `hallq serve --workers N`, or elsewhere)
+    # a stable name: a restarted server takes its own claims back at once instead of waiting them out
+    name = f"embedded/{socket.gethostname()}"
+    port = InProcessQueue(hall, hub, kiosks=services.kiosks, store=store,
+                          stale_seconds=settings.device_stale_seconds, label=f"hallq serve on {socket.gethostname()}")
+    host = DeviceHost(config, port, name=name,
+                      wirings=wirings_for(port, services.cameras), demo=settings.demo,
+                      overrides=settings.devices, public_base_url=public_base_url(settings, config),
+                      heartbeat_seconds=settings.device_heartbeat_seconds)
+    await host.start()
+    return host
+
+
+async def stop(services: Services) -> None:
+    """End the live streams (they would hold a graceful shutdown), then close the devices."""
+    if services.cameras is not None:
+        await services.cameras.close()
+    if services.devices is not None:
+        await services.devices.stop()
+    watch = _WATCHES.pop(id(services), None)
+    if watch is not None:
+        await watch.stop()

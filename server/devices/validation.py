@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from drivers import registry
 from drivers.base import ConnectedDevice
 from drivers.errors import ConfigurationError
+from drivers.transport import SCHEMES, check_url
 from server.config import DeviceConfig, HallConfig
 
-# Schemes ``drivers.transport.open_transport`` understands.
-TRANSPORT_SCHEMES = ("socket", "serial", "file", "rfc2217", "spy", "alt", "hwgrep", "")
+# Schemes ``drivers.transport.open_transport`` understands (kept under its old name).
+TRANSPORT_SCHEMES = SCHEMES
 # Stands in for a simulator URL while validating (never connected to).
 _PLACEHOLDER = "socket://127.0.0.1:9"
 
@@ -72,20 +72,8 @@ class DeviceSpec:
 
 
 def check_transport_url(url: str) -> None:
-    """Raise ConfigurationError unless ``url`` is a transport URL (socket://h:p, a device path …)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigurationError(f"bad URL {url!r}: {exc}") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in TRANSPORT_SCHEMES:
-        raise ConfigurationError(f"bad URL {url!r}: unsupported scheme {scheme!r} "
-                                 "(use socket://host:port, /dev/… or file:///dev/…)")
-    if scheme == "socket" and (not parts.hostname or port is None):
-        raise ConfigurationError(f"bad URL {url!r}: expected socket://host:port")
-    if scheme in ("", "serial", "file") and not parts.path.startswith("/"):
-        raise ConfigurationError(f"bad URL {url!r}: expected an absolute device path such as /dev/ttyUSB0")
+    """Raise ConfigurationError unless ``url`` is a transport URL (see ``drivers.transport.check_url``)."""
+    check_url(url)
 
 
 def _check_url(cls: type[Any], url: str) -> None:

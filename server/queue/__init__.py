@@ -1,6 +1,9 @@
 """The pure queue engine (no I/O, no clock: times are parameters).
 
-- enums.py      TicketState, Priority (with rank), Channel, WindowState, Role, Action
+- enums.py      TicketState, Priority (with rank), Channel, WindowState (``staffed()``), Role, Action,
+                Rating (``is_bad()``: 差评)
+- views.py      TicketView, WindowView, HallSnapshot: what the queue hands out (no ticket token)
+- events.py     EventType and the typed event payloads; ``Event`` and its one wire form
 - machine.py    the transition table and ``transition(state, action)``
 - entities.py   IdentityRef, Candidate, WindowRule, CallPolicy, Pick
 - numbering.py  per-service numbers, range, wrap/refuse, daily limit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class TicketState(StrEnum):
@@ -55,6 +55,13 @@ class WindowState(StrEnum):
     SERVING = "serving"
     PAUSED = "paused"
 
+    def staffed(self) -> bool:
+        """A clerk is at the window (open, calling or serving); closed and paused are not staffed."""
+        return self in _STAFFED
+
+
+_STAFFED = frozenset({WindowState.OPEN, WindowState.CALLING, WindowState.SERVING})
+
 
 class Role(StrEnum):
     """A window's role for a service: 主办 or 兼办."""
@@ -78,7 +85,23 @@ class Action(StrEnum):
     EXPIRE = "expire"
 
 
+class Rating(IntEnum):
+    """五级好差评 (GB/T 39734-2020): 1 and 2 are 差评."""
+
+    VERY_UNSATISFIED = 1  # 非常不满意
+    UNSATISFIED = 2  # 不满意
+    BASICALLY_SATISFIED = 3  # 基本满意
+    SATISFIED = 4  # 满意
+    VERY_SATISFIED = 5  # 非常满意
+
+    @property
+    def label(self) -> str:
+        """The level's Chinese name."""
+        return RATING_LEVELS[self.value]
+
+    def is_bad(self) -> bool:
+        """差评: needs verification and rectification."""
+        return self <= Rating.UNSATISFIED
+
+
 RATING_LEVELS: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-BAD_RATINGS = frozenset({1, 2})  # 差评
-WAITING_STATES = frozenset({TicketState.ISSUED})
-ACTIVE_STATES = frozenset({TicketState.CALLED, TicketState.SERVING})

@@ -18,15 +18,16 @@ def check_per_person(service: str, same_service: int, all_services: int,
         raise per_person_limit(None, total_limit)
 
 
-def effective_priority(requested: Priority, identity: IdentityRef | None, day: dt.date,
-                       elderly_age: int | None) -> Priority:
-    """An elderly citizen (by ID-card birth date) gets at least the ``priority`` class."""
-    if (
-        elderly_age is not None
-        and identity is not None
-        and identity.birth_date is not None
-        and requested.rank > Priority.PRIORITY.rank
-        and age_on(identity.birth_date, day) >= elderly_age
-    ):
+def priority_for_age(requested: Priority, age: int | None, elderly_age: int | None) -> Priority:
+    """The elderly rule: a citizen of ``elderly_age`` or older (by ID card) gets at least ``priority``."""
+    if elderly_age is not None and age is not None and age >= elderly_age and requested.rank > Priority.PRIORITY.rank:
         return Priority.PRIORITY
     return requested
+
+
+def effective_priority(requested: Priority, identity: IdentityRef | None, day: dt.date,
+                       elderly_age: int | None) -> Priority:
+    """``priority_for_age`` with the age from the identity's birth date (when the queue has one)."""
+    if identity is None or identity.birth_date is None:
+        return requested
+    return priority_for_age(requested, age_on(identity.birth_date, day), elderly_age)

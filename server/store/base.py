@@ -20,6 +20,7 @@ from server.config import HallConfig
 from server.queue.adapt import calendar_of, call_policy_of, number_rule_of, sla_of, window_rules_of
 from server.queue.enums import TicketState, WindowState
 from server.queue.estimate import average_minutes, eta_minutes
+from server.queue.events import EventType, Payload
 from server.queue.hours import business_day
 from server.store.engine import READ, make_engine
 from server.store.rows import iso, ticket_view, to_ms, window_view
@@ -27,7 +28,6 @@ from server.store.sql import Statements
 from server.store.tables import tickets, windows
 from server.store.views import Event, TicketView, WindowView
 
-STAFFED = (WindowState.OPEN.value, WindowState.CALLING.value, WindowState.SERVING.value)
 DURATION_REFRESH_MS = 60_000
 
 
@@ -47,11 +47,11 @@ class Tx:
         self.day = day
         self.tz = tz
         self.events: list[Event] = []
-        self._pending: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
+        self._pending: list[tuple[EventType, tuple[str, ...], Payload]] = []
 
-    def emit(self, type_: str, topics: tuple[str, ...], data: dict[str, Any]) -> None:
-        """Queue an event for the outbox; written (and given its seq) just before commit."""
-        self._pending.append((type_, topics, data))
+    def emit(self, type_: EventType, topics: tuple[str, ...], payload: Payload) -> None:
+        """Queue a typed event for the outbox; written (and given its seq) just before commit."""
+        self._pending.append((type_, topics, payload))
 
     def flush(self, pg: bool) -> None:
         """Write the queued events; their row ids are the global seq."""
@@ -62,13 +62,12 @@ class Tx:
             # every writing transaction from taking its ids to its commit; nothing locks after this
             self.conn.execute(self.sql.outbox_lock)
         at = iso(self.ms, self.tz) or ""
-        for type_, topics, data in self._pending:
+        for type_, topics, payload in self._pending:
+            data = json.dumps(payload.to_dict(), ensure_ascii=False)
             seq = self.conn.execute(
-                self.sql.event,
-                {"type": type_, "topics": json.dumps(topics), "data": json.dumps(data, ensure_ascii=False),
-                 "at": self.ms},
+                self.sql.event, {"type": type_.value, "topics": json.dumps(topics), "data": data, "at": self.ms},
             ).scalar_one()
-            self.events.append(Event(type_, topics, data, int(seq), at))
+            self.events.append(Event(type_, topics, payload, int(seq), at))
         self._pending.clear()
 
     def record(self, ticket_id: int, from_state: str | None, to_state: str, action: str, actor: str,

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, or_, select
 from server.errors import invalid_transition, window_not_open
 from server.queue.entities import Candidate
 from server.queue.enums import Action, Priority, TicketState, WindowState
+from server.queue.events import EventType, TicketEvent
 from server.queue.machine import transition
 from server.queue.policy import choose_next
 from server.queue.refusals import callback_expired, not_for_window, window_busy
@@ -61,8 +62,8 @@ class CallingOps(StoreBase):
         tx.record(row.id, row.state, new.value, action.value, actor, number)
         wrow = self._set_window(tx, number, state=WindowState.CALLING.value, current_ticket_id=row.id, streak=streak)
         view = self._view(tx.conn, done)
-        tx.emit("ticket.called", ticket_topics(row.id, number),
-                {"ticket": view.to_dict(), "window": self._wview(tx.conn, wrow, done).to_dict()})
+        tx.emit(EventType.TICKET_CALLED, ticket_topics(row.id, number),
+                TicketEvent(view, self._wview(tx.conn, wrow, done)))
         return view
 
     def call_next(self, number: int, *, actor: str = "clerk") -> Outcome[TicketView | None]:

@@ -8,14 +8,14 @@ from sqlalchemy import func, select
 
 from server.errors import unknown_ticket
 from server.queue.adapt import call_order
-from server.queue.enums import TicketState
+from server.queue.enums import TicketState, WindowState
 from server.queue.hours import opening_status
 from server.queue.refusals import outside_opening_hours
 from server.store.base import StoreBase
 from server.store.calling import CallingOps
 from server.store.rows import iso, ticket_view
 from server.store.tables import counters, events, tickets, windows
-from server.store.views import Event, HallSnapshot, HallStatus, ServiceStatus, TicketView, WindowView
+from server.store.views import Event, HallSnapshot, HallStatus, IssuedTicket, ServiceStatus, TicketView, WindowView
 
 RECENT_CALLS = 10
 
@@ -28,8 +28,8 @@ class ReadOps(CallingOps, StoreBase):
         with self._read() as conn:
             return self._view(conn, self._ticket(conn, ticket_id))
 
-    def get_ticket_by_token(self, token: str) -> TicketView:
-        """The ticket behind a status-page token; follows transfers to the newest child."""
+    def get_ticket_by_token(self, token: str) -> IssuedTicket:
+        """The ticket behind a status-page token (with that token); follows transfers to the newest child."""
         with self._read() as conn:
             row = conn.execute(select(tickets).where(tickets.c.token == token)).first()
             if row is None:
@@ -42,7 +42,7 @@ class ReadOps(CallingOps, StoreBase):
                 if child is None:
                     break
                 row = child
-            return self._view(conn, row)
+            return IssuedTicket(self._view(conn, row), token)
 
     def waiting_for_window(self, number: int) -> list[TicketView]:
         """Tickets this window may call, in the order it would call them now (at most 200)."""
@@ -73,8 +73,8 @@ class ReadOps(CallingOps, StoreBase):
         """Outbox events with seq > after_seq, oldest first (for catch-up and other processes)."""
         with self._read() as conn:
             rows = conn.execute(select(events).where(events.c.seq > after_seq).order_by(events.c.seq).limit(limit))
-            return [Event(r.type, tuple(json.loads(r.topics)), json.loads(r.data), int(r.seq), iso(r.at, self.tz) or "")
-                    for r in rows]
+            return [Event.of(r.type, tuple(json.loads(r.topics)), json.loads(r.data), int(r.seq),
+                             iso(r.at, self.tz) or "") for r in rows]
 
     def snapshot(self) -> HallSnapshot:
         """Hall, service queues, windows and the last calls, as of one read transaction."""
@@ -94,7 +94,7 @@ class ReadOps(CallingOps, StoreBase):
             current_ids = [w.current_ticket_id for w in wrows if w.current_ticket_id is not None]
             current = {r.id: r for r in conn.execute(select(tickets).where(t.id.in_(current_ids)))} if current_ids \
                 else {}
-            staffed = {w.number for w in wrows if w.state in ("open", "calling", "serving")}
+            staffed = {w.number for w in wrows if WindowState(w.state).staffed()}
             recent = conn.execute(select(tickets).where(t.business_day == day, t.called_at.is_not(None))
                                   .order_by(t.called_at.desc(), t.id.desc()).limit(RECENT_CALLS)).all()
             services = []

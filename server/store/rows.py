@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.config import HallConfig
-from server.store.views import TicketView, WindowView
+from server.queue.views import TicketView, WindowView
 
 
 def iso(ms: int | None, tz: ZoneInfo) -> str | None:
@@ -40,7 +40,6 @@ def ticket_view(row: Any, cfg: HallConfig, tz: ZoneInfo, ahead: int | None = Non
         started_at=iso(row.started_at, tz),
         finished_at=iso(row.finished_at, tz),
         recall_count=row.recall_count,
-        token=row.token,
         ahead=ahead if row.state == "issued" else None,
         eta_minutes=eta if row.state == "issued" else None,
         parent_id=row.parent_id,

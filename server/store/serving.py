@@ -10,9 +10,11 @@ from sqlalchemy import insert, select
 
 from server.errors import Conflict
 from server.queue.enums import Action, TicketState, WindowState
+from server.queue.events import EventType, RatingRequest, TicketEvent
 from server.queue.machine import transition
 from server.queue.refusals import already_rated, invalid_request, not_ratable, nothing_to_recall
 from server.store.base import StoreBase, Tx
+from server.store.followups import FollowupOps
 from server.store.tables import tickets
 from server.store.ticket_ops import ticket_topics
 from server.store.views import Outcome, TicketView
@@ -25,7 +27,7 @@ def _race() -> Conflict:
                     code="invalid_transition")
 
 
-class ServingOps(StoreBase):
+class ServingOps(FollowupOps, StoreBase):
     """Operations on a window's current ticket."""
 
     def _current(self, tx: Tx, number: int) -> tuple[Any, Any]:
@@ -35,8 +37,8 @@ class ServingOps(StoreBase):
         return wrow, self._ticket(tx.conn, wrow.current_ticket_id, lock=True)
 
     def _step(self, tx: Tx, number: int, wrow: Any, row: Any, actions: tuple[Action, ...], actor: str,
-              event: str, values: Callable[[Any], dict[str, Any]] | None = None,
-              extra: dict[str, Any] | None = None, more_topics: tuple[str, ...] = ()) -> tuple[Any, TicketView]:
+              event: EventType, values: Callable[[Any], dict[str, Any]] | None = None,
+              child: TicketView | None = None, more_topics: tuple[str, ...] = ()) -> tuple[Any, TicketView]:
         """Apply actions to the window's current ticket, keep the window in step, emit one event."""
         state = row.state
         for action in actions:
@@ -51,9 +53,8 @@ class ServingOps(StoreBase):
             holding or WindowState.OPEN.value)
         wrow = self._set_window(tx, number, state=wstate, current_ticket_id=row.id if holding else None)
         view = self._view(tx.conn, done)
-        data = {"ticket": view.to_dict(), "window": self._wview(tx.conn, wrow, done if holding else None).to_dict()}
-        data.update(extra or {})
-        tx.emit(event, ticket_topics(row.id, number) + more_topics, data)
+        payload = TicketEvent(view, self._wview(tx.conn, wrow, done if holding else None), child)
+        tx.emit(event, ticket_topics(row.id, number) + more_topics, payload)
         return done, view
 
     def recall(self, number: int, *, actor: str = "clerk") -> Outcome[TicketView]:
@@ -61,9 +62,9 @@ class ServingOps(StoreBase):
         with self._tx() as tx:
             wrow, row = self._current(tx, number)
             if row.state == TicketState.CALLED.value and row.recall_count >= self.config.policy.max_recalls:
-                _, view = self._step(tx, number, wrow, row, (Action.NO_SHOW,), actor, "ticket.no_show")
+                _, view = self._step(tx, number, wrow, row, (Action.NO_SHOW,), actor, EventType.TICKET_NO_SHOW)
             else:
-                _, view = self._step(tx, number, wrow, row, (Action.RECALL,), actor, "ticket.recalled",
+                _, view = self._step(tx, number, wrow, row, (Action.RECALL,), actor, EventType.TICKET_RECALLED,
                                      lambda r: {"recall_count": r.recall_count + 1})
         return Outcome(view, tuple(tx.events))
 
@@ -71,7 +72,7 @@ class ServingOps(StoreBase):
         """The citizen arrived at the window: service starts."""
         with self._tx() as tx:
             wrow, row = self._current(tx, number)
-            _, view = self._step(tx, number, wrow, row, (Action.START,), actor, "ticket.started",
+            _, view = self._step(tx, number, wrow, row, (Action.START,), actor, EventType.TICKET_STARTED,
                                  lambda r: {"started_at": tx.ms})
         return Outcome(view, tuple(tx.events))
 
@@ -81,8 +82,9 @@ class ServingOps(StoreBase):
             wrow, row = self._current(tx, number)
             actions = (Action.START, Action.FINISH) if row.state == TicketState.CALLED.value else (Action.FINISH,)
             started = row.started_at if row.started_at is not None else tx.ms
-            done, view = self._step(tx, number, wrow, row, actions, actor, "ticket.finished",
+            done, view = self._step(tx, number, wrow, row, actions, actor, EventType.TICKET_FINISHED,
                                     lambda r: {"started_at": started, "finished_at": tx.ms})
+            self._due_rating(tx, number, row.id)
         self._note_duration(done.service, (tx.ms - started) / 1000)
         return Outcome(view, tuple(tx.events))
 
@@ -90,14 +92,14 @@ class ServingOps(StoreBase):
         """过号: the citizen did not come; can be called back within callback_minutes."""
         with self._tx() as tx:
             wrow, row = self._current(tx, number)
-            _, view = self._step(tx, number, wrow, row, (Action.NO_SHOW,), actor, "ticket.no_show")
+            _, view = self._step(tx, number, wrow, row, (Action.NO_SHOW,), actor, EventType.TICKET_NO_SHOW)
         return Outcome(view, tuple(tx.events))
 
     def suspend(self, number: int, *, actor: str = "clerk") -> Outcome[TicketView]:
         """挂起: set the ticket aside (e.g. fetching a document); call it back later."""
         with self._tx() as tx:
             wrow, row = self._current(tx, number)
-            _, view = self._step(tx, number, wrow, row, (Action.SUSPEND,), actor, "ticket.suspended")
+            _, view = self._step(tx, number, wrow, row, (Action.SUSPEND,), actor, EventType.TICKET_SUSPENDED)
         return Outcome(view, tuple(tx.events))
 
     def transfer(self, number: int, *, to_service: str | None = None, to_window: int | None = None,
@@ -121,8 +123,8 @@ class ServingOps(StoreBase):
             child = tx.conn.execute(insert(tickets).returning(*tickets.c), values).one()
             tx.record(child.id, None, child.state, "issue", actor, number)
             child_view = self._view(tx.conn, child)
-            self._step(tx, number, wrow, row, (Action.TRANSFER,), actor, "ticket.transferred",
-                       extra={"child": child_view.to_dict()}, more_topics=(f"ticket:{child.id}",))
+            self._step(tx, number, wrow, row, (Action.TRANSFER,), actor, EventType.TICKET_TRANSFERRED,
+                       child=child_view, more_topics=(f"ticket:{child.id}",))
         return Outcome(child_view, tuple(tx.events))
 
     def request_rating(self, number: int, *, actor: str = "clerk") -> Outcome[TicketView]:
@@ -144,6 +146,6 @@ class ServingOps(StoreBase):
             if row.state not in (TicketState.SERVING.value, TicketState.DONE.value):
                 raise not_ratable(row.id, row.state)
             view = self._view(tx.conn, row)
-            tx.emit("rating.requested", (f"window:{number}", f"ticket:{row.id}"),
-                    {"ticket": view.to_dict(), "window": number})
+            self._due_rating(tx, number, row.id)
+            tx.emit(EventType.RATING_REQUESTED, (f"window:{number}", f"ticket:{row.id}"), RatingRequest(view, number))
         return Outcome(view, tuple(tx.events))

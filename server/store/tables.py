@@ -47,6 +47,7 @@ tickets = Table(
     Index("ix_tickets_day_state", "business_day", "state"),
     Index("ix_tickets_called", "business_day", "called_at"),
     Index("ix_tickets_parent", "parent_id"),
+    Index("ix_tickets_window_state", "window", "state"),  # 0005_windows: the call-back list
 )
 
 transitions = Table(
@@ -106,4 +107,61 @@ events = Table(
     Column("topics", Text, nullable=False),  # JSON list
     Column("data", Text, nullable=False),  # JSON object
     Column("at", BigInteger, nullable=False),
+)
+
+# --- devices (server/devices/host.py): which device host runs which device, and its health ---
+device_claims = Table(
+    "device_claims",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("host", String(128), nullable=False),  # the host's principal subject, e.g. "device:host"
+    Column("host_label", String(200), nullable=False),  # hostname/pid, shown in the refusal
+    Column("heartbeat_at", BigInteger, nullable=False),
+)
+
+device_status = Table(
+    "device_status",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("health", Text, nullable=False),  # JSON: the manager's entry (kind, driver, health …)
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# --- kiosk (server/kiosk/): ID-card sessions per kiosk and ticket print jobs ---
+card_sessions = Table(
+    "card_sessions",
+    metadata,
+    Column("kiosk", String(64), primary_key=True),
+    Column("session_id", String(32), nullable=False),
+    Column("card_type", String(32), nullable=False),
+    Column("masked_id", String(32)),
+    Column("masked_name", String(64)),
+    Column("key_hash", String(128)),  # keyed HMAC of the number; NULL for a refused card
+    Column("age", SmallInteger),
+    Column("card_expired", SmallInteger, nullable=False, default=0),
+    Column("refused", String(32)),  # refusal reason code; the row then is no session
+    Column("opened_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+print_jobs = Table(
+    "print_jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("kiosk", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | printing | done | failed
+    Column("fault", String(64)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_print_jobs_ticket", "ticket_id"),
+)
+
+# --- windows (server/windows/): which ticket a window's evaluator (评价器) may still rate, until when ---
+rating_due = Table(
+    "rating_due",
+    metadata,
+    Column("window", Integer, primary_key=True, autoincrement=False),
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("until", BigInteger, nullable=False),  # ms; after this a press beeps
 )

@@ -9,15 +9,17 @@ from sqlalchemy import insert, select, update
 
 from server.errors import HallqError, invalid_transition
 from server.queue.entities import IdentityRef
-from server.queue.enums import RATING_LEVELS, Action, Channel, Priority, TicketState, WindowState
+from server.queue.enums import RATING_LEVELS, Action, Channel, Priority, Rating, TicketState, WindowState
+from server.queue.events import EventType, RatingEvent, RatingInfo, TicketEvent
 from server.queue.hours import check_open
 from server.queue.limits import check_per_person, effective_priority
 from server.queue.machine import transition
 from server.queue.numbering import format_number, next_number
 from server.queue.refusals import already_rated, invalid_rating, not_ratable, open_ticket_exists, service_disabled
 from server.store.base import StoreBase, Tx
+from server.store.followups import FollowupOps
 from server.store.tables import ratings, tickets, windows
-from server.store.views import Outcome, TicketView
+from server.store.views import IssuedTicket, Outcome, TicketView, WindowView
 
 OPEN = frozenset({TicketState.ISSUED.value, TicketState.CALLED.value, TicketState.SERVING.value,
                   TicketState.SUSPENDED.value})
@@ -41,7 +43,7 @@ def ticket_topics(ticket_id: int, window: int | None) -> tuple[str, ...]:
     return ("hall", f"window:{window}", f"ticket:{ticket_id}")
 
 
-class TicketOps(StoreBase):
+class TicketOps(FollowupOps, StoreBase):
     """Issue, cancel, rate and day rollover."""
 
     def _counter(self, tx: Tx, service: str) -> tuple[int | None, int]:
@@ -71,13 +73,14 @@ class TicketOps(StoreBase):
 
     def issue(self, service: str, *, channel: str = "kiosk", priority: str = "normal",
               identity: IdentityRef | None = None, kiosk: str | None = None,
-              actor: str = "system") -> Outcome[TicketView]:
+              actor: str = "system") -> Outcome[IssuedTicket]:
         """Take a number: checks opening hours, limits and range; elderly get priority by birth date."""
         svc = self.config.service(service)
         if not svc.enabled:
             raise service_disabled(svc.code, svc.name)
         chan = _enum(Channel, channel, "channel")
         prio = _enum(Priority, priority, "priority")
+        token = secrets.token_urlsafe(12)
         with self._tx() as tx:
             check_open(self.calendar, tx.now)
             last, issued = self._counter(tx, service)
@@ -91,7 +94,7 @@ class TicketOps(StoreBase):
                 "business_day": tx.day, "service": service, "seq_no": n,
                 "number": format_number(svc.prefix, n, svc.width), "state": TicketState.ISSUED.value,
                 "priority": prio.value, "rank": prio.rank, "channel": chan.value, "sort_at": tx.ms,
-                "issued_at": tx.ms, "state_at": tx.ms, "recall_count": 0, "token": secrets.token_urlsafe(12),
+                "issued_at": tx.ms, "state_at": tx.ms, "recall_count": 0, "token": token,
                 "key_hash": identity.key_hash if identity else None,
                 "masked_id": identity.masked_id if identity else None,
                 "masked_name": identity.masked_name if identity else None, "kiosk": kiosk, "counted": 1,
@@ -101,8 +104,8 @@ class TicketOps(StoreBase):
             row = tx.conn.execute(self.sql.insert_ticket, values).one()
             tx.record(row.id, None, row.state, "issue", actor, None)
             view = self._view(tx.conn, row)
-            tx.emit("ticket.issued", ticket_topics(row.id, None), {"ticket": view.to_dict()})
-        return Outcome(view, tuple(tx.events))
+            tx.emit(EventType.TICKET_ISSUED, ticket_topics(row.id, None), TicketEvent(view))
+        return Outcome(IssuedTicket(view, token), tuple(tx.events))
 
     def cancel(self, ticket_id: int, *, actor: str = "citizen") -> Outcome[TicketView]:
         """Cancel a waiting, called or suspended ticket (a window holding it becomes free)."""
@@ -117,15 +120,13 @@ class TicketOps(StoreBase):
                 raise invalid_transition(row.state, Action.CANCEL.value)
             tx.record(ticket_id, row.state, new.value, Action.CANCEL.value, actor, row.window)
             view = self._view(tx.conn, done)
-            data: dict[str, Any] = {"ticket": view.to_dict()}
             win = self._release_window(tx, ticket_id, row.window)
-            if win is not None:
-                data["window"] = win
-            tx.emit("ticket.cancelled", ticket_topics(ticket_id, row.window if win else None), data)
+            tx.emit(EventType.TICKET_CANCELLED, ticket_topics(ticket_id, row.window if win else None),
+                    TicketEvent(view, win))
         return Outcome(view, tuple(tx.events))
 
-    def _release_window(self, tx: Tx, ticket_id: int, number: int | None) -> dict[str, Any] | None:
-        """If window ``number`` holds this ticket, free it; returns the window's dict."""
+    def _release_window(self, tx: Tx, ticket_id: int, number: int | None) -> WindowView | None:
+        """If window ``number`` holds this ticket, free it; returns the window's view."""
         if number is None:
             return None
         wrow = self._window_row(tx.conn, number)
@@ -133,7 +134,7 @@ class TicketOps(StoreBase):
             return None
         state = WindowState.PAUSED.value if wrow.state == WindowState.PAUSED.value else WindowState.OPEN.value
         wrow = self._set_window(tx, number, current_ticket_id=None, state=state)
-        return self._wview(tx.conn, wrow).to_dict()
+        return self._wview(tx.conn, wrow)
 
     def rate(self, ticket_id: int, level: int, *, source: str = "api", actor: str = "citizen") -> Outcome[TicketView]:
         """好差评: once per ticket, after service started; 1 and 2 are 差评."""
@@ -153,9 +154,10 @@ class TicketOps(StoreBase):
                                               "service": row.service, "business_day": row.business_day})
             new = tx.conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(rating=level)
                                   .returning(*tickets.c)).one()
+            self._rated(tx, ticket_id)
             view = self._view(tx.conn, new)
-            rating = {"level": level, "label": RATING_LEVELS[level], "bad": level <= 2, "source": source}
-            tx.emit("ticket.rated", ticket_topics(ticket_id, row.window), {"ticket": view.to_dict(), "rating": rating})
+            rating = RatingInfo(level, RATING_LEVELS[level], Rating(level).is_bad(), source)
+            tx.emit(EventType.TICKET_RATED, ticket_topics(ticket_id, row.window), RatingEvent(view, rating))
         return Outcome(view, tuple(tx.events))
 
     def rollover(self) -> Outcome[int]:
@@ -174,9 +176,8 @@ class TicketOps(StoreBase):
                     continue
                 count += 1
                 tx.record(row.id, row.state, new.value, Action.EXPIRE.value, "system", row.window)
-                data: dict[str, Any] = {"ticket": self._view(tx.conn, done, estimate=False).to_dict()}
+                view = self._view(tx.conn, done, estimate=False)
                 win = self._release_window(tx, row.id, row.window)
-                if win is not None:
-                    data["window"] = win
-                tx.emit("ticket.expired", ticket_topics(row.id, row.window if win else None), data)
+                tx.emit(EventType.TICKET_EXPIRED, ticket_topics(row.id, row.window if win else None),
+                        TicketEvent(view, win))
         return Outcome(count, tuple(tx.events))

@@ -6,6 +6,7 @@ from typing import Any
 
 from server.errors import window_not_open
 from server.queue.enums import TicketState, WindowState
+from server.queue.events import EventType, WindowEvent
 from server.queue.refusals import window_busy
 from server.store.base import StoreBase, Tx
 from server.store.views import Outcome, WindowView
@@ -24,7 +25,7 @@ class WindowOps(StoreBase):
 
     def _changed(self, tx: Tx, wrow: Any) -> WindowView:
         view = self._wview(tx.conn, wrow)
-        tx.emit("window.changed", ("hall", f"window:{wrow.number}"), {"window": view.to_dict()})
+        tx.emit(EventType.WINDOW_CHANGED, ("hall", f"window:{wrow.number}"), WindowEvent(view))
         return view
 
     def open_window(self, number: int, *, clerk: str | None = None, actor: str = "clerk") -> Outcome[WindowView]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from server import cli
+from server.devices import process
 from server.settings import DEMO_CONFIG, Settings
 
 
@@ -28,11 +31,30 @@ def test_serve_passes_flags_to_every_worker_through_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key in ("HALLQ_CONFIG", "HALLQ_DATABASE_URL", "HALLQ_DEVICES", "HALLQ_PORT", "HALLQ_WORKERS", "HALLQ_HOST",
-                "HALLQ_DEMO", "HALLQ_LOG_LEVEL", "HALLQ_ACCESS_LOG"):
+                "HALLQ_DEMO", "HALLQ_LOG_LEVEL", "HALLQ_ACCESS_LOG", "HALLQ_DEVICE_HOST"):
         monkeypatch.setenv(key, "")  # so that monkeypatch removes what serve() exports
         monkeypatch.delenv(key)
     started: list[tuple[str, int, int]] = []
     monkeypatch.setattr(cli, "_run", lambda host, port, workers, level, access: started.append((host, port, workers)))
+    spawned: list[tuple[str, str, dict[str, str]]] = []
+
+    class Child:
+        def __init__(self) -> None:
+            self.ended = threading.Event()
+
+        def terminate(self) -> None:
+            spawned.append(("terminated", "", {}))
+            self.ended.set()
+
+        def wait(self, timeout: float | None = None) -> int:
+            self.ended.wait(timeout)
+            return 0
+
+    def spawn(server: str, token: str, config: Path | None, devices: dict[str, str]) -> Child:
+        spawned.append((server, token, devices))
+        return Child()
+
+    monkeypatch.setattr(process, "spawn_host", spawn)
     url = f"sqlite:///{tmp_path / 'x.db'}"
     code = cli.main(["serve", "--config", str(DEMO_CONFIG), "--port", "8123", "--workers", "3",
                      "--database-url", url, "--device", "printer-k1=socket://127.0.0.1:9100",
@@ -42,6 +64,16 @@ def test_serve_passes_flags_to_every_worker_through_the_environment(
     assert settings.database_url == url and settings.port == 8123 and settings.workers == 3
     assert settings.devices == {"printer-k1": "socket://127.0.0.1:9100", "idcard-k1": "/dev/ttyUSB0"}
     assert json.loads(cli.os.environ["HALLQ_DEVICES"])["idcard-k1"] == "/dev/ttyUSB0"
+    # several workers: none opens a device; one device-host child gets the devices and a fresh device token
+    assert settings.device_host == "external"
+    [(server, token, devices), stopped] = spawned
+    assert stopped[0] == "terminated"
+    assert server == "http://127.0.0.1:8123" and devices == settings.devices and token.startswith("hqd_")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT role, revoked_at FROM device_tokens")).all()
+    engine.dispose()
+    assert [(r.role, r.revoked_at is not None) for r in rows] == [("device", True)]  # revoked when serve ends
 
 
 def test_device_flag_needs_id_and_url() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.config import ConfigError, load_config, parse_config
+from server.config import HallConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ windows:
 
 
 def problems(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(HallConfigError) as info:
         parse_config(text)
     return info.value.problems
 
@@ -124,5 +124,5 @@ def test_bad_yaml_and_bad_zone() -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(HallConfigError, match="cannot read"):
         load_config(tmp_path / "none.yaml")

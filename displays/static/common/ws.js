@@ -117,7 +117,8 @@ export class Feed {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
     this.lastSeq = 0;
     this.pending = new Set(this.topics);
-    this.ws.send(JSON.stringify({ op: "subscribe", topics: this.topics }));
+    // handlers.subscribe: extra fields of the subscribe message (the ticket page's ticket_token)
+    this.ws.send(JSON.stringify({ op: "subscribe", topics: this.topics, ...(this.handlers.subscribe || {}) }));
   }
 
   handle(msg) {

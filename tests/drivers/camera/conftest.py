@@ -22,7 +22,7 @@ def _through_jpeg(image: np.ndarray, quality: int = 80) -> np.ndarray:
 
 @pytest.fixture
 def demo_options() -> CameraOptions:
-    """The options of /work/spec/devices-camera.yaml (the simulator's scene)."""
+    """The options of the demo camera (the simulator's scene)."""
     return CameraOptions(
         seats=DEFAULT_SEATS, waiting_area=DEFAULT_WAITING_AREA, hog_resize=0.8, hog_hit_threshold=-0.3,
         absent_after=120, present_after=5,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import cv2
@@ -16,17 +15,9 @@ from drivers.contract import Camera
 from drivers.errors import ConfigurationError
 from drivers.health import DeviceState
 from drivers.registry import build
+from tests.support import until
 
 FAST = {"fps": 10, "open_timeout": 3, "read_timeout": 2, "stale_after": 1}
-
-
-async def until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 def test_registry_builds_the_camera_with_options() -> None:
@@ -79,7 +70,7 @@ async def test_driver_keeps_the_newest_frame_and_reports_health() -> None:
         assert camera.health.state == DeviceState.READY
         first = camera.latest()
         assert first is not None and first.image.shape == (240, 320, 3)
-        assert await until(lambda: (camera.latest() or first).index > first.index + 3)
+        await until(lambda: (camera.latest() or first).index > first.index + 3)
         latest = camera.latest()
         assert latest is not None and latest.at >= first.at
         jpeg = camera.jpeg()
@@ -100,10 +91,10 @@ async def test_fault_takes_the_camera_offline_and_it_reconnects(fault: str) -> N
         await camera.open()
         assert await camera.wait_ready(10)
         sim.inject(fault)
-        assert await until(lambda: camera.health.state == DeviceState.OFFLINE, 8)
+        await until(lambda: camera.health.state == DeviceState.OFFLINE, 8)
         assert camera.health.faults in (("no_answer",), ("disconnected",))
         sim.inject(None)
-        assert await until(lambda: camera.health.state == DeviceState.READY, 20)
+        await until(lambda: camera.health.state == DeviceState.READY, 20)
     finally:
         await camera.close()
         await sim.stop()
@@ -113,7 +104,7 @@ async def test_unreachable_source_is_offline_not_a_crash() -> None:
     camera = OpenCvCamera("camera-9", "http://127.0.0.1:9/stream.mjpg", FAST)
     try:
         await camera.open()
-        assert await until(lambda: camera.health.state == DeviceState.OFFLINE, 8)
+        await until(lambda: camera.health.state == DeviceState.OFFLINE, 8)
         assert camera.latest() is None
     finally:
         await camera.close()
@@ -130,7 +121,7 @@ async def test_video_file_is_read_and_looped(tmp_path: Path) -> None:
     try:
         await camera.open()
         assert await camera.wait_ready(5)
-        assert await until(lambda: camera.frames_read > 8, 5)  # more frames than the file has: it loops
+        await until(lambda: camera.frames_read > 8, 5)  # more frames than the file has: it loops
         frame = camera.latest()
         assert frame is not None and frame.image.shape == (120, 160, 3)
     finally:

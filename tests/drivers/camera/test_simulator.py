@@ -12,6 +12,7 @@ import pytest
 from drivers.camera.broadcast import JpegBroadcaster
 from drivers.camera.simulator import CameraSimulator, SimClock
 from drivers.errors import ConfigurationError
+from tests.support import until
 
 
 def test_sim_clock_runs_faster_and_jumps() -> None:
@@ -87,21 +88,24 @@ async def test_one_encoder_for_many_viewers() -> None:
     # three viewers, each got ≥ 10 frames, but frames were encoded once for all of them
     assert sum(received) >= 30
     assert broadcaster.encoded <= max(received) + 2
-    await asyncio.sleep(0.1)
-    assert broadcaster.subscribers == 0
+    await until(lambda: broadcaster.subscribers == 0, message="viewers that left are still attached")
     await broadcaster.close()
 
 
 async def test_unchanged_frames_are_not_re_encoded() -> None:
     image = np.zeros((48, 64, 3), np.uint8)
-    broadcaster = JpegBroadcaster(lambda: (1, image), fps=50)
+    polled = 0
 
-    async def first() -> bytes:
-        async for jpeg in broadcaster.frames():
-            return jpeg
-        raise AssertionError("no frame")
+    def source() -> tuple[object, np.ndarray]:
+        nonlocal polled
+        polled += 1
+        return 1, image  # the same key every time: no new frame
 
-    assert (await asyncio.wait_for(first(), 5))[:2] == b"\xff\xd8"
-    await asyncio.sleep(0.2)
+    broadcaster = JpegBroadcaster(source, fps=50)
+    frames = broadcaster.frames()
+    assert (await asyncio.wait_for(anext(frames), 5))[:2] == b"\xff\xd8"
+    # a viewer stays attached while the encoder polls the unchanged source four more times
+    await until(lambda: polled >= 5, message="the encoder stopped polling")
     assert broadcaster.encoded == 1
+    await frames.aclose()
     await broadcaster.close()

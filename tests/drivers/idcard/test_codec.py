@@ -1,4 +1,4 @@
-"""SAM frames against the golden vectors of shared/protocols/idcard-sam.md."""
+"""SAM frames against the golden vectors of docs/protocols/idcard-sam.md."""
 
 from __future__ import annotations
 

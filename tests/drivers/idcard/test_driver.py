@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,14 +15,9 @@ from drivers.health import NO_ANSWER, SELF_TEST_FAILED, DeviceState
 from drivers.idcard.driver import SamReader
 from drivers.idcard.samples import SAMPLES
 from drivers.idcard.simulator import SamSimulator
+from tests.support import until
 
 FAST = {"poll_interval": 0.02, "status_interval": 0.1, "reply_timeout": 0.25, "read_timeout": 0.4}
-
-
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0.01)
 
 
 async def next_event(events: AsyncIterator[CardEvent], timeout: float = 5.0) -> CardEvent:
@@ -54,8 +49,8 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[tuple[SamSimulato
 def test_registry_builds_the_reader_with_validated_options() -> None:
     reader = registry.build("idcard-k1", "idcard_reader", "sam", "/dev/ttyUSB0", {"baudrate": 57600})
     assert isinstance(reader, SamReader) and isinstance(reader, IdCardReader)
-    assert reader.serial_options == {"baudrate": 57600}
-    assert SamReader("x", "socket://h:1").serial_options == {"baudrate": 115200}
+    assert reader.serial_options()["baudrate"] == 57600
+    assert SamReader("x", "socket://h:1").serial_options()["baudrate"] == 115200
     assert registry.simulator_class("sam") is SamSimulator
     with pytest.raises(ConfigurationError, match="idcard-k1"):
         registry.build("idcard-k1", "idcard_reader", "sam", "/dev/ttyUSB0", {"bogus": 1})

@@ -61,7 +61,11 @@ def test_key_table(key: str, data: str) -> None:
 
 def test_digits() -> None:
     assert codec.digits(1) == b"\x00\x00\x01"
-    assert codec.digits(1234) == b"\x02\x03\x04"
+    assert codec.digits(1234) == b"\x09\x09\x09"  # saturates: 1234 waiting shows 999, not 234
+    assert codec.digits(999) == b"\x09\x09\x09"
+    assert codec.digits(1000) == b"\x09\x09\x09"
+    assert codec.digits(1234, saturate=False) == b"\x02\x03\x04"  # a ticket number keeps its last digits
+    assert codec.display(5, 1234, 1234)[7:13] == bytes([9, 9, 9, 2, 3, 4])
     assert codec.digits(None) == b"\x0a\x0a\x0a"
 
 
@@ -106,3 +110,38 @@ def test_interleaved_frames(presses: list[tuple[int, str]]) -> None:
     stream = b"".join(codec.key_frame(a, k) for a, k in presses)
     frames = codec.KeypadParser().feed(stream)
     assert [(f.address, codec.caller_key(f)) for f in frames] == presses
+
+
+def test_digit_entry_golden() -> None:
+    assert codec.entry_frame(5, "10") == bytes.fromhex("FF 68 05 05 68 05 01 01 00 0F 16 16")
+    ten = parse_one(codec.entry_frame(5, "10"))
+    assert codec.caller_input(ten) == codec.CallerInput("entry", "10")
+    assert codec.caller_key(ten) is None  # "1 0 OK" is not "0 OK" (suspend)
+    assert codec.caller_input(parse_one(codec.entry_frame(5, "0"))) == codec.CallerInput("suspend", "0")
+    with pytest.raises(ValueError):
+        codec.entry_frame(5, "1a")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(sorted(codec.DIALECTS)))
+def test_digit_entries_never_raise_and_decode(data: bytes, dialect_name: str) -> None:
+    dialect = codec.DIALECTS[dialect_name]
+    for frame in codec.KeypadParser(dialect).feed(data):
+        typed = codec.caller_input(frame, dialect)  # never raises, whatever the DATA
+        known = {*dialect.keys.values(), *dialect.ok_codes.values(), "entry"}
+        assert typed.key is None or typed.key in known
+        assert typed.digits.isdigit() or typed.digits == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(garbage=_garbage, typed=st.text("0123456789", min_size=1, max_size=5), chunk=st.integers(1, 12))
+def test_digit_entries_resync(garbage: bytes, typed: str, chunk: int) -> None:
+    frame = codec.entry_frame(7, typed, codec.FF68_LONG)
+    stream = garbage + frame[:4] + frame + CALL_NEXT_5
+    parser = codec.KeypadParser(codec.FF68_LONG)
+    frames = [f for i in range(0, len(stream), chunk) for f in parser.feed(stream[i : i + chunk])]
+    assert [f.raw for f in frames[-2:]] == [frame, CALL_NEXT_5]
+    assert codec.caller_input(frames[-2], codec.FF68_LONG).digits == typed
+    # the reference dialect refuses entries longer than 2 digits (L > 5) and still resyncs
+    if len(typed) > 2:
+        assert [f.raw for f in codec.KeypadParser().feed(stream)][-1:] == [CALL_NEXT_5]

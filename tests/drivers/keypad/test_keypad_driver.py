@@ -39,7 +39,7 @@ async def test_press_is_acknowledged_and_yielded(pair: tuple[Ff68Simulator, Ff68
     waiter = asyncio.ensure_future(next_event(events))
     await asyncio.sleep(0)  # subscribe before pressing
     result = await sim.act("press", {"address": 5, "key": "call_next"})
-    assert result == {"sent": True, "acked": True, "frame": "ff 68 03 03 68 05 01 0c 12 16"}
+    assert result == {"sent": True, "acked": True, "frame": "ff 68 03 03 68 05 01 0c 12 16", "refused": False}
     event = await waiter
     assert (event.address, event.kind, event.key) == (5, "caller", "call_next")
     assert sim.state()["acks"] == 1 and sim.state()["unacked"] == []

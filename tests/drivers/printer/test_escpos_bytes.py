@@ -1,4 +1,4 @@
-"""Golden bytes (shared/protocols/escpos.md) and the ticket layout."""
+"""Golden bytes (docs/protocols/escpos.md) and the ticket layout."""
 
 from __future__ import annotations
 

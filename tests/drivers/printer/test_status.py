@@ -1,4 +1,4 @@
-"""DLE EOT status bytes: the table of shared/protocols/escpos.md, and garbage."""
+"""DLE EOT status bytes: the table of docs/protocols/escpos.md, and garbage."""
 
 from __future__ import annotations
 

@@ -9,16 +9,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from server.app import create_app
-from server.auth.testing import demo_bearer, seeding_store_factory
-from server.settings import Settings
+from tests.support import demo_bearer, make_app
 
 
 @pytest.fixture
 def client(tmp_path: Path, hall_config: Any) -> Iterator[TestClient]:
     """A started app (demo hall config) on a fresh SQLite database."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hall.db'}", event_poll_seconds=0)
-    app = create_app(settings, config=hall_config, store_factory=seeding_store_factory)
+    app = make_app(tmp_path, hall_config)
     with TestClient(app, raise_server_exceptions=False) as c:
         c.headers.update(demo_bearer(c, "admin"))  # the demo admin; ratings use DEMO_DEVICE_HOST
         yield c

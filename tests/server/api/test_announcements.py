@@ -6,24 +6,24 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from drivers.announcer.espeak import EspeakAnnouncer
-from server.api import announcements, problems
+from server.config import HallConfig
+from tests.support import make_app
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
-async def test_serves_rendered_wav_from_cache_folder(tmp_path: Path) -> None:
-    announcer = EspeakAnnouncer("announcer-hall", "local", {"cache_dir": str(tmp_path), "repeat": 1})
+async def test_serves_rendered_wav_from_cache_folder(tmp_path: Path, hall_config: HallConfig) -> None:
+    options = {"cache_dir": str(tmp_path / "announcements"), "repeat": 1, "output": "none"}
+    announcer = EspeakAnnouncer("announcer-hall", "local", options)
     rendered = await announcer.render("请A零零一号到三号窗口办理")
     key = announcer.key_for("请A零零一号到三号窗口办理")
-    app = FastAPI()
-    problems.install(app)
-    app.include_router(announcements.router)
-    # a fresh announcer over the same folder: served from the file cache, not memory
-    app.state.announcer = EspeakAnnouncer("announcer-hall", "local", {"cache_dir": str(tmp_path), "repeat": 1})
-    with TestClient(app) as client:
+    # the app's own announcer is a fresh one over the same folder: served from the file cache, not memory
+    entry = {"id": "announcer-hall", "kind": "announcer", "driver": "espeak", "url": "local", "hall": True,
+             "options": options}
+    config = HallConfig.model_validate({**hall_config.model_dump(), "devices": [entry]})
+    with TestClient(make_app(tmp_path, config)) as client:
         ok = client.get(f"/api/announcements/{key}.wav")
         assert ok.status_code == 200 and ok.headers["content-type"] == "audio/wav"
         assert ok.content == rendered.wav

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from server.api.pages import DISPLAYS_DIR, mount_pages, qr_svg
+from server.api.pages import qr_svg
 from server.app import create_app
 from server.config import load_config
+from server.http.pages import bundle_dir
 from server.settings import DEMO_CONFIG, Settings
 
 
@@ -22,13 +23,12 @@ def pages(tmp_path: Path) -> Iterator[TestClient]:
     # the pages do not need devices; the demo's simulated ones would only slow these tests down
     config = load_config(DEMO_CONFIG).model_copy(update={"devices": []})
     app = create_app(settings, config=config)
-    if not any(getattr(r, "path", None) == "/clerk" for r in app.routes):
-        mount_pages(app)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
 
-@pytest.mark.parametrize("path", ["/kiosk/k1", "/clerk", "/display/hall", "/display/window/3", "/supervisor"])
+@pytest.mark.parametrize(
+    "path", ["/kiosk/k1", "/clerk", "/display/hall", "/display/window/3", "/supervisor", "/supervisor/video"])
 def test_pages_render_with_the_hall_name(pages: TestClient, path: str) -> None:
     r = pages.get(path)
     assert r.status_code == 200
@@ -48,8 +48,8 @@ def test_kiosk_page_carries_its_service_subset(pages: TestClient) -> None:
 
 
 def test_citizen_page_and_qr_code(pages: TestClient) -> None:
-    issued = pages.app.state.store.issue("general", channel="kiosk", kiosk="k1").value  # type: ignore[attr-defined]
-    ticket = {"id": issued.id, "number": issued.number, "token": issued.token}
+    held = pages.app.state.services.store.issue("general", channel="kiosk", kiosk="k1").value  # type: ignore[attr-defined]
+    ticket = {"id": held.ticket.id, "number": held.ticket.number, "token": held.token}
     page = pages.get(f"/t/{ticket['token']}")
     assert page.status_code == 200
     assert ticket["number"] in page.text and f'data-ticket="{ticket["id"]}"' in page.text
@@ -67,15 +67,15 @@ def test_qr_svg_grows_with_its_content() -> None:
 
 
 def test_catalogues_have_the_same_keys() -> None:
-    zh = json.loads((DISPLAYS_DIR / "static" / "i18n" / "zh-CN.json").read_text("utf-8"))
-    en = json.loads((DISPLAYS_DIR / "static" / "i18n" / "en.json").read_text("utf-8"))
+    zh = json.loads((bundle_dir("displays", "static") / "i18n" / "zh-CN.json").read_text("utf-8"))
+    en = json.loads((bundle_dir("displays", "static") / "i18n" / "en.json").read_text("utf-8"))
     assert set(zh) == set(en)
     assert all(isinstance(v, str) and v for v in zh.values())
 
 
 def test_every_i18n_key_used_in_templates_exists() -> None:
-    zh = json.loads((DISPLAYS_DIR / "static" / "i18n" / "zh-CN.json").read_text("utf-8"))
-    roots = [DISPLAYS_DIR / "templates", DISPLAYS_DIR.parent / "kiosk" / "templates"]
-    used = {key for root in roots for f in root.glob("*.html")
+    zh = json.loads((bundle_dir("displays", "static") / "i18n" / "zh-CN.json").read_text("utf-8"))
+    roots = [bundle_dir("displays", "templates"), bundle_dir("kiosk", "templates")]
+    used = {key for root in roots for f in root.rglob("*.html")
             for key in re.findall(r'data-i18n="([^"]+)"', f.read_text("utf-8"))}
     assert used and used <= set(zh), used - set(zh)

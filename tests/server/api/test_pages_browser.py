@@ -43,27 +43,6 @@ WINDOW_SCREEN = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 10_000
 
-# The server is `hallq serve --demo` once the app mounts the pages itself; until then the
-# same app factory with mount_pages applied by this launcher (identical routes otherwise).
-LAUNCHER = """
-import uvicorn
-from server.app import create_app_from_env
-from server.api.pages import mount_pages
-app = create_app_from_env()
-if not any(getattr(r, "path", None) == "/clerk" for r in app.routes):
-    mount_pages(app)
-uvicorn.run(app, host="127.0.0.1", port=int({port}), log_level="warning")
-"""
-
-
-def _app_mounts_pages() -> bool:
-    from server.app import create_app
-    from server.settings import Settings
-
-    app = create_app(Settings(config=ROOT / "config" / "demo.yaml", demo=True))
-    return any(getattr(r, "path", None) == "/clerk" for r in app.routes)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -87,11 +66,8 @@ class Server:
         """Start the process, wait (bounded) until /healthz answers, sign the API client in as supervisor."""
         self.client.close()  # pooled connections to a killed process are dead
         self.client = httpx.Client(base_url=self.base, timeout=10)
-        hallq = ROOT / ".venv" / "bin" / "hallq"
-        if hallq.exists() and _app_mounts_pages():
-            cmd = [str(hallq), "serve", "--config", self.env["HALLQ_CONFIG"], "--port", str(self.port), "--demo"]
-        else:
-            cmd = [sys.executable, "-c", LAUNCHER.replace("{port}", str(self.port))]
+        hallq = Path(sys.executable).parent / "hallq"
+        cmd = [str(hallq), "serve", "--config", self.env["HALLQ_CONFIG"], "--port", str(self.port), "--demo"]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log,
                                          start_new_session=True)
@@ -152,7 +128,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def open_page(browser: Browser, server: Server) -> Iterator[Callable[..., Page]]:
-    """Open a page of the server; JS errors fail the test."""
+    """Open a page of the server; JS errors and CSP violations fail the test."""
     pages: list[tuple[Page, list[str]]] = []
 
     def opener(path: str, viewport: dict[str, int] = HD, device: str | None = None) -> Page:
@@ -161,6 +137,8 @@ def open_page(browser: Browser, server: Server) -> Iterator[Callable[..., Page]]
         page.set_default_timeout(TIMEOUT_MS)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # every page runs under the app's CSP: a blocked script or style is a failure too
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
         if device:  # a kiosk or screen browser signs in once with its device token (demo tokens)
             page.goto(f"{server.base}/auth/device?token={device}&next={quote(path, safe='/')}")
             page.wait_for_url(server.base + path)
@@ -341,6 +319,10 @@ def test_supervisor_and_english_kiosk(open_page: Callable[..., Page], server: Se
     live(sup)
     expect(sup.locator(".s-win")).to_have_count(16)
     shot(sup, "supervisor")
+    sup.click("a[href='/supervisor/video']")  # the video wall, from the overview
+    sup.wait_for_url(f"{server.base}/supervisor/video")
+    expect(sup.locator("figure[data-camera='camera-1']")).to_have_attribute("data-state", "live")
+    shot(sup, "video-wall-demo")
     kiosk = open_page("/kiosk/k2", device="hqd_demo-kiosk-k2")
     live(kiosk)
     kiosk.click("#lang")

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from server.auth.testing import DEMO_DEVICE_HOST
+from tests.support import DEMO_DEVICE_HOST
 
 PROBLEM = "application/problem+json"
 
@@ -109,27 +109,3 @@ def test_rating_only_after_service_and_only_once(client: TestClient) -> None:
             "invalid_request"
         )
         assert problem["errors"][0]["field"] == "level"
-
-
-def test_kiosk_tickets_report_printing(client: TestClient) -> None:
-    class Printed:
-        printed, fault = True, None
-
-    class Devices:
-        def __init__(self) -> None:
-            self.jobs: list[tuple[str, str]] = []
-
-        async def print_ticket_for(self, kiosk: str, ticket: dict[str, Any]) -> Printed:
-            self.jobs.append((kiosk, ticket["number"]))
-            return Printed()
-
-    staff = issue(client, channel="staff")
-    assert staff["printed"] is False and staff["print_fault"] is None
-    no_manager = issue(client, channel="kiosk", kiosk="k1")
-    assert no_manager["printed"] is False and no_manager["print_fault"] == "no_printer"
-
-    devices = Devices()
-    client.app.state.devices = devices  # type: ignore[attr-defined]
-    printed = issue(client, channel="kiosk", kiosk="k1")
-    assert printed["printed"] is True and printed["print_fault"] is None
-    assert devices.jobs == [("k1", printed["number"])]

@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from server.app import create_app, open_store
-from server.auth import install, seed_demo_accounts
 from server.config import HallConfig
-from server.settings import Settings
+from tests.support import make_app
 
 
 def config_in(tmp_path: Path, demo_config: HallConfig) -> HallConfig:
@@ -23,17 +21,8 @@ def config_in(tmp_path: Path, demo_config: HallConfig) -> HallConfig:
 
 @pytest.fixture
 def app(tmp_path: Path, demo_config: HallConfig) -> Any:
-    """create_app with auth installed (a no-op once the lead wires it in create_app)."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hall.db'}", event_poll_seconds=0)
-
-    def store_factory(url: str, config: HallConfig) -> Any:
-        store = open_store(url, config)
-        seed_demo_accounts(store, config)  # before start-up: no first-admin password then
-        return store
-
-    application = create_app(settings, config=config_in(tmp_path, demo_config), store_factory=store_factory)
-    install(application)
-    return application
+    """The production app on a fresh SQLite file with the demo accounts."""
+    return make_app(tmp_path, config_in(tmp_path, demo_config))
 
 
 @pytest.fixture
@@ -43,7 +32,7 @@ def client(app: Any) -> Iterator[TestClient]:
         async def no_sleep(_: float) -> None:
             return None
 
-        app.state.auth.sleep = no_sleep
+        app.state.services.auth.sleep = no_sleep
         yield c
 
 

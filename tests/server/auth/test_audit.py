@@ -19,8 +19,8 @@ def test_audit_merges_admin_changes_and_ticket_transitions(client: TestClient, a
     r = client.post("/api/accounts", headers=admin, json={"username": "A0999", "name": "新同事", "role": "clerk",
                                                             "window": 5})
     assert r.status_code == 201 and r.json()["one_time_password"]
-    store = app.state.store
-    ticket = store.issue("general", actor="kiosk:k1").value
+    store = app.state.services.store
+    ticket = store.issue("general", actor="kiosk:k1").value.ticket
     store.open_window(1, actor="clerk:clerk1@1")
     store.call_next(1, actor="clerk:clerk1@1")
     store.finish(1, actor="clerk:clerk1@1")

@@ -117,7 +117,7 @@ def test_forget_drops_remembered_tokens(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_lookups_do_not_wait_for_the_queue_writer(app: Any, client: Any) -> None:
-    auth = app.state.auth
+    auth = app.state.services.auth
     done = threading.Event()
 
     def lookup() -> None:
@@ -125,7 +125,7 @@ def test_lookups_do_not_wait_for_the_queue_writer(app: Any, client: Any) -> None
             acc.get_by_username(conn, "clerk1")
         done.set()
 
-    with app.state.store.engine.begin() as writer:  # BEGIN IMMEDIATE: the write lock is held
+    with app.state.services.store.engine.begin() as writer:  # BEGIN IMMEDIATE: the write lock is held
         writer.exec_driver_sql("SELECT 1")
         thread = threading.Thread(target=lookup, daemon=True)
         thread.start()

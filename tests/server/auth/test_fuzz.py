@@ -60,7 +60,7 @@ def test_fuzz_openapi(app: Any) -> None:
     import requests
 
     with serve(app) as base:
-        auth = app.state.auth
+        auth = app.state.services.auth
 
         async def no_sleep(_: float) -> None:
             return None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from server.auth.limits import LoginPolicy, SlidingWindow, limit_issue, lock_remaining
-from server.auth.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.auth.service import AuthService, AuthSettings
 
 
@@ -17,7 +18,7 @@ def _try(client: TestClient, password: str, ip: str = "testclient") -> Any:
 
 
 def test_brute_force_is_slowed_then_locked(client: TestClient, app: Any) -> None:
-    auth = app.state.auth
+    auth = app.state.services.auth
     delays: list[float] = []
 
     async def record(seconds: float) -> None:
@@ -45,7 +46,7 @@ def test_brute_force_is_slowed_then_locked(client: TestClient, app: Any) -> None
 def test_lock_ends_after_lockout_minutes(client: TestClient, app: Any) -> None:
     import datetime as dt
 
-    auth = app.state.auth
+    auth = app.state.services.auth
     for i in range(auth.settings.login.max_failures):
         _try(client, f"guess-{i}")
     assert _try(client, "supervisor-demo").status_code == 429
@@ -58,7 +59,7 @@ def test_lock_ends_after_lockout_minutes(client: TestClient, app: Any) -> None:
 
 
 def test_login_form_shows_lockout(client: TestClient, app: Any) -> None:
-    for i in range(app.state.auth.settings.login.max_failures):
+    for i in range(app.state.services.auth.settings.login.max_failures):
         r = client.post("/auth/login", data={"username": "clerk2", "password": f"nope-{i}", "window": "2"})
         assert r.status_code == 400 and "text/html" in r.headers["content-type"]
     r = client.post("/auth/login", data={"username": "clerk2", "password": "clerk2-demo", "window": "2"})
@@ -78,8 +79,9 @@ def _small_app(settings: AuthSettings, max_body: int = 1024) -> tuple[FastAPI, l
 
     app = FastAPI()
     now = [0.0]
-    app.state.auth = AuthService(create_engine("sqlite://"), b"s" * 32, settings,
-                                 monotonic=lambda: now[0])
+    # limit_issue reads only the auth service and the kiosk sessions of the app's services
+    app.state.services = SimpleNamespace(
+        auth=AuthService(create_engine("sqlite://"), b"s" * 32, settings, monotonic=lambda: now[0]), kiosks=None)
 
     @app.post("/issue", dependencies=[Depends(limit_issue)])
     async def issue(body: dict[str, Any]) -> dict[str, Any]:
@@ -89,12 +91,9 @@ def _small_app(settings: AuthSettings, max_body: int = 1024) -> tuple[FastAPI, l
     async def page() -> dict[str, str]:
         return {"ok": "yes"}
 
-    from server.api.problems import install as problems
-    from server.auth.bootstrap import _auth_error
-    from server.auth.roles import AuthError
+    from server.http.problems import install as problems
 
     problems(app)
-    app.add_exception_handler(AuthError, _auth_error)
     app.add_middleware(BodyLimitMiddleware, max_body=max_body)
     app.add_middleware(SecurityHeadersMiddleware)
     return app, now
@@ -114,14 +113,13 @@ def test_issue_rate_limit_per_person() -> None:
     app, _ = _small_app(AuthSettings(ip_rate="100/60", person_rate="2/600"))
 
     class Session:
-        class identity:
-            key_hash = "ab" * 32
+        key_hash = "ab" * 32
 
-    class Identity:
-        def session(self, kiosk: str) -> Any:
+    class Sessions:  # the card sessions of server/kiosk/sessions.py: a card lies on k1 only
+        async def session(self, kiosk: str) -> Any:
             return Session() if kiosk == "k1" else None
 
-    app.state.identity = Identity()
+    app.state.services.kiosks = SimpleNamespace(sessions=Sessions())
 
     @app.post("/kiosks/{kiosk_id}/tickets", dependencies=[Depends(limit_issue)])
     async def kiosk_issue(kiosk_id: str) -> dict[str, str]:

@@ -15,34 +15,18 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from drivers.contract import CardEvent
 from drivers.idcard.samples import SAMPLES
-from server.auth.privacy import strip_tokens
-from server.auth.roles import walk_routes
-from server.devices.identity import IdentityWiring
+from server.kiosk.reading import CardReading
 
 from .conftest import DEVICE
 
 CARD = SAMPLES["elderly"]
 
 
-def _wire_identity(client: TestClient, app: Any) -> IdentityWiring:
-    wiring = getattr(app.state, "identity", None)
-    if wiring is None:  # until the lead wires the identity service into create_app
-        wiring = IdentityWiring.from_config(app.state.config)
-        app.state.identity = wiring
-    wiring.queue = app.state.hall
-    wiring.publish = lambda type_, topics, data: app.state.hub.publish_ephemeral(type_, topics, data)
-    if not any(r.path == "/api/kiosks/{kiosk_id}/tickets" for r in walk_routes(app)):
-        from server.api.identity import router
-
-        app.include_router(router)
-
-    async def place() -> None:
-        wiring.handle_card_event("k1", CardEvent("placed", CARD))
-
-    client.portal.call(place)  # type: ignore[union-attr]
-    return wiring
+def _wire_identity(client: TestClient, app: Any) -> None:
+    """Lay the card on k1's reader: what the device host's reader wiring sends the kiosk service."""
+    kiosks = app.state.services.kiosks
+    client.portal.call(kiosks.card_placed, "k1", CardReading.from_card(CARD))  # type: ignore[union-attr]
 
 
 def test_only_masked_identity_leaves_the_server(client: TestClient, app: Any, bearer: Any, tmp_path: Path,
@@ -90,7 +74,7 @@ def test_only_masked_identity_leaves_the_server(client: TestClient, app: Any, be
     for value in raw:
         assert value not in everything
     assert CARD.masked_name in answers["by_token"].text  # the person's own page shows the masked form
-    db = Path(str(app.state.store.engine.url.database))
+    db = Path(str(app.state.services.store.engine.url.database))
     stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
     assert CARD.id_number.encode() not in stored and CARD.name.encode() not in stored
 
@@ -121,17 +105,8 @@ def test_ticket_tokens_stay_with_their_holder(client: TestClient, bearer: Any) -
     assert client.get(f"/api/tickets/by-token/{token}").json()["token"] == token
 
 
-def test_strip_tokens() -> None:
-    data = {"token": "keep-not-a-ticket", "ticket": {"number": "A001", "state": "issued", "token": "t"},
-            "list": [{"number": "B002", "state": "called", "token": "u", "x": 1}]}
-    assert strip_tokens(data) == {"token": "keep-not-a-ticket", "ticket": {"number": "A001", "state": "issued"},
-                                  "list": [{"number": "B002", "state": "called", "x": 1}]}
-
-
-def test_answers_leave_tokens_out_without_the_guard(app: Any) -> None:
-    from server.auth.privacy import TokenRedactionMiddleware
-
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not TokenRedactionMiddleware]
+def test_answers_leave_tokens_out(app: Any) -> None:
+    # no redaction layer exists: views carry no token, only the issue and by-token answers do
     with TestClient(app) as client:
         issued = client.post("/api/tickets", headers=DEVICE["kiosk"], json={"service": "general", "kiosk": "k1"})
         assert issued.status_code == 201 and issued.json()["token"]

@@ -33,7 +33,7 @@ def test_clerk_token_carries_window(client: TestClient, bearer: Any) -> None:
 def test_token_expires(client: TestClient, app: Any, bearer: Any) -> None:
     headers = bearer("admin", "admin-demo")
     assert client.get("/api/auth/me", headers=headers).status_code == 200
-    auth = app.state.auth
+    auth = app.state.services.auth
     real = auth.clock
     auth.clock = lambda: real() + dt.timedelta(seconds=auth.settings.token_ttl_seconds + 1)
     try:
@@ -79,7 +79,7 @@ def test_session_cookie_flags_and_csrf(client: TestClient) -> None:
 def test_session_expires(client: TestClient, app: Any) -> None:
     assert _login(client, "supervisor", "supervisor-demo").status_code == 303
     assert client.get("/api/auth/me").status_code == 200
-    auth = app.state.auth
+    auth = app.state.services.auth
     real = auth.clock
     auth.clock = lambda: real() + dt.timedelta(seconds=auth.settings.session_ttl_seconds + 1)
     auth.forget()
@@ -106,15 +106,15 @@ def test_first_admin_must_change_password(client: TestClient, app: Any, tmp_path
 
     from server.auth.tables import accounts
 
-    with app.state.auth.engine.begin() as conn:  # the demo admin would satisfy "an admin exists"
+    with app.state.services.auth.engine.begin() as conn:  # the demo admin would satisfy "an admin exists"
         conn.execute(update(accounts).where(accounts.c.role == "admin").values(role="supervisor"))
         conn.execute(update(accounts).where(accounts.c.username == "admin").values(username="demo-admin"))
     printed: list[str] = []
-    password = ensure_first_admin(app.state.store, app.state.config, announce=printed.append)
+    password = ensure_first_admin(app.state.services.store, app.state.services.config, announce=printed.append)
     assert password and len(printed) == 1 and password in printed[0]
-    assert ensure_first_admin(app.state.store, app.state.config, announce=printed.append) is None
+    assert ensure_first_admin(app.state.services.store, app.state.services.config, announce=printed.append) is None
     assert len(printed) == 1
-    app.state.auth.forget()
+    app.state.services.auth.forget()
     r = client.post("/api/auth/token", data={"username": "admin", "password": password})
     assert r.status_code == 200 and r.json()["must_change_password"] is True
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -10,6 +9,7 @@ import pytest
 
 from server.config import HallConfig
 from server.devices.manager import DeviceManager
+from tests.support import until
 
 FAST = {"poll_interval": 0.05, "status_timeout": 0.3, "reconnect_max": 0.3}
 PRINTERS: list[dict[str, Any]] = [
@@ -23,13 +23,6 @@ PRINTERS: list[dict[str, Any]] = [
 def hall_with(demo_config: HallConfig, devices: list[dict[str, Any]]) -> HallConfig:
     """The demo hall with these device entries."""
     return HallConfig.model_validate({**demo_config.model_dump(), "devices": devices})
-
-
-async def until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
-    """Wait (bounded) until predicate() is truthy."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The device manager: validation, supervision, health publishing, wiring dispatch, kiosk printing."""
+"""The device manager: validation, supervision, health publishing, wiring dispatch (printing: tests/server/kiosk)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ FAST = {"poll_interval": 0.05, "status_timeout": 0.3, "reconnect_max": 0.3}
 Until = Callable[..., Awaitable[None]]
 HallWith = Callable[[HallConfig, list[dict[str, Any]]], HallConfig]
 
-TICKET: dict[str, Any] = {
-    "id": 5, "number": "B005", "service": "social", "service_name": "社会保障", "state": "issued",
-    "ahead": 3, "eta_minutes": 30, "issued_at": "2026-11-27T09:15:00+08:00", "token": "tok_B005",
-    "masked_name": None,
-}
 
 
 def test_bad_entries_are_one_startup_error_naming_each_device(demo_config: HallConfig, hall_with: HallWith) -> None:
@@ -89,35 +84,6 @@ async def test_every_injected_fault_shows_in_the_snapshot_and_events(
     await until(lambda: k1()["state"] == "ready" and k1()["faults"] == [], timeout=8)
 
 
-async def test_kiosk_ticket_prints_on_that_kiosks_printer(manager: DeviceManager) -> None:
-    result = await manager.print_ticket_for("k2", TICKET)
-    assert result.printed, result
-    sim = manager.simulators["printer-k2"]
-    text = (await sim.wait_ticket(1, 5.0))["text"]
-    assert "B005" in text and "社会保障" in text and "前面还有 3 人" in text and "[图像" in text  # raster QR
-    assert "身份证原件" in "".join(text.split())  # the service's 一次告知 notice from the config (wrapped)
-    assert manager.simulators["printer-k1"].printed == 0
-    await manager.print_ticket_for("k1", TICKET)
-    k1_text = (await manager.simulators["printer-k1"].wait_ticket(1, 5.0))["text"]
-    assert "[二维码 http://hall.example:8000/t/tok_B005]" in k1_text
-
-
-async def test_faulted_absent_or_vanished_printer_gives_a_result_not_an_error(
-    manager: DeviceManager, until: Until
-) -> None:
-    sim = manager.simulators["printer-k1"]
-    sim.inject("paper_out")
-    result = await manager.print_ticket_for("k1", TICKET)
-    assert (result.printed, result.fault) == (False, "paper_out")
-    sim.inject("drop")
-    result = await manager.print_ticket_for("k1", TICKET)
-    assert not result.printed and result.fault == "offline"
-    assert (await manager.print_ticket_for("k9", TICKET)).fault == "no_printer"
-    sim.inject(None)
-    await until(lambda: manager.snapshot()["devices"][0]["health"]["state"] == "ready", timeout=8)
-    assert (await manager.print_ticket_for("k1", TICKET)).printed
-
-
 async def test_a_device_that_fails_to_open_is_a_visible_fault(
     demo_config: HallConfig, monkeypatch: pytest.MonkeyPatch, hall_with: HallWith, until: Until,
     printer_entries: list[dict[str, Any]],
@@ -133,7 +99,6 @@ async def test_a_device_that_fails_to_open_is_a_visible_fault(
         await until(lambda: m.snapshot()["devices"][0]["health"]["faults"] == ["open_failed"])
         entry = m.snapshot()["devices"][0]
         assert entry["health"]["state"] == "offline" and "port busy" in entry["health"]["detail"]
-        assert (await m.print_ticket_for("k1", TICKET)).printed is False
     finally:
         await m.stop()
 

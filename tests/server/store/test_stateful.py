@@ -90,7 +90,7 @@ class QueueMachine(RuleBasedStateMachine):
         for service, priority in batch:
             out = self.try_(self.store.issue, service, priority=priority)
             if out is not None:
-                self.ids.append(out.value.id)
+                self.ids.append(out.value.ticket.id)
             self.now += dt.timedelta(seconds=20)
 
     @rule(minutes=st.sampled_from([0.5, 3, 12, 25]))

@@ -30,11 +30,12 @@ def audit(store: QueueStore, ticket_id: int) -> list[tuple[str | None, str, str]
 
 
 def test_issue_numbers_per_service(store: QueueStore) -> None:
-    a1, a2, b1 = store.issue("a").value, store.issue("a").value, store.issue("b").value
+    a1, held2, b1 = store.issue("a").value.ticket, store.issue("a").value, store.issue("b").value.ticket
+    a2 = held2.ticket
     assert (a1.number, a2.number, b1.number) == ("A001", "A002", "B001")
     assert (a1.state, a1.ahead, a2.ahead) == ("issued", 0, 1)
     assert a1.business_day == "2026-11-27" and a1.issued_at == "2026-11-27T10:00:00+08:00"
-    assert store.get_ticket_by_token(a2.token).id == a2.id
+    assert store.get_ticket_by_token(held2.token).ticket.id == a2.id
     assert store.get_ticket(a1.id).ahead == 0
     assert code_of(lambda: store.issue("zzz")) == "unknown_service"
     assert code_of(lambda: store.get_ticket(999)) == "unknown_ticket"
@@ -43,9 +44,9 @@ def test_issue_numbers_per_service(store: QueueStore) -> None:
 
 def test_eta_uses_open_windows_and_expected_minutes(store: QueueStore) -> None:
     store.issue("c")
-    assert store.issue("c").value.eta_minutes is None  # no window serves c yet
+    assert store.issue("c").value.ticket.eta_minutes is None  # no window serves c yet
     store.open_window(3)
-    t = store.issue("c").value
+    t = store.issue("c").value.ticket
     assert (t.ahead, t.eta_minutes) == (2, 20)  # 2 ahead × 10 min expected / 1 window
 
 
@@ -55,7 +56,7 @@ def test_restart_continues_the_days_numbering(store: QueueStore, make_store: Cal
     store.issue("a")
     store.close()
     again = make_store(config)
-    assert again.issue("a").value.number == "A003"
+    assert again.issue("a").value.ticket.number == "A003"
 
 
 def test_daily_limit_and_range(make_store: Callable[..., QueueStore], make_config: Callable[..., HallConfig]) -> None:
@@ -71,7 +72,7 @@ def test_daily_limit_and_range(make_store: Callable[..., QueueStore], make_confi
 
 def test_wrap_restarts_the_range(make_store: Callable[..., QueueStore], make_config: Callable[..., HallConfig]) -> None:
     s = make_store(make_config(**{"number_start: 1, number_end: 999": "number_end: 2, on_exhausted: wrap"}))
-    assert [s.issue("c").value.number for _ in range(3)] == ["C001", "C002", "C001"]
+    assert [s.issue("c").value.ticket.number for _ in range(3)] == ["C001", "C002", "C001"]
 
 
 def test_outside_opening_hours(make_store: Callable[..., QueueStore], make_config: Callable[..., HallConfig],
@@ -92,18 +93,19 @@ def test_outside_opening_hours(make_store: Callable[..., QueueStore], make_confi
 
 def test_per_person_limit_and_elderly_priority(store: QueueStore) -> None:
     old = IdentityRef("k1", "110105********002X", "张*明", dt.date(1950, 1, 1))
-    t = store.issue("b", identity=old).value
+    t = store.issue("b", identity=old).value.ticket
     assert (t.priority, t.masked_id, t.masked_name) == ("priority", "110105********002X", "张*明")
-    assert store.issue("b", identity=IdentityRef("k2", birth_date=dt.date(2000, 1, 1))).value.priority == "normal"
+    young = IdentityRef("k2", birth_date=dt.date(2000, 1, 1))
+    assert store.issue("b", identity=young).value.ticket.priority == "normal"
     # one open ticket per service and person
     with pytest.raises(HallqError) as info:
         store.issue("b", identity=old)
     assert info.value.code == "per_person_limit" and info.value.extra["number"] == "B001"
-    assert store.issue("a", identity=old).value.number == "A001"
+    assert store.issue("a", identity=old).value.ticket.number == "A001"
     store.open_window(2)
     store.call_next(2)
     store.finish(2)
-    assert store.issue("b", identity=old).value.number == "B003"
+    assert store.issue("b", identity=old).value.ticket.number == "B003"
     store.call_next(2)  # serve the two waiting tickets
     store.finish(2)
     store.call_next(2)
@@ -116,12 +118,12 @@ def test_open_ticket_rule_can_be_switched_off(make_store: Callable[..., QueueSto
                                               make_config: Callable[..., HallConfig]) -> None:
     s = make_store(make_config(**{"elderly_age: 65": "elderly_age: 65\n  one_open_ticket_per_service: false"}))
     who = IdentityRef("k9")
-    assert [s.issue("b", identity=who).value.number for _ in range(2)] == ["B001", "B002"]
+    assert [s.issue("b", identity=who).value.ticket.number for _ in range(2)] == ["B001", "B002"]
     assert code_of(lambda: s.issue("b", identity=who)) == "per_person_limit"
 
 
 def test_full_cycle_with_events_and_audit(store: QueueStore) -> None:
-    t = store.issue("a").value
+    t = store.issue("a").value.ticket
     assert code_of(lambda: store.call_next(1)) == "window_not_open"
     opened = store.open_window(1, clerk="0001")
     assert opened.value.state == "open" and opened.events[0].type == "window.changed"
@@ -145,7 +147,7 @@ def test_full_cycle_with_events_and_audit(store: QueueStore) -> None:
 
 
 def test_finish_from_called_records_start(store: QueueStore) -> None:
-    t = store.issue("a").value
+    t = store.issue("a").value.ticket
     store.open_window(1)
     store.call_next(1)
     assert store.finish(1).value.state == "done"
@@ -153,7 +155,7 @@ def test_finish_from_called_records_start(store: QueueStore) -> None:
 
 
 def test_recall_then_no_show_then_callback(store: QueueStore, clock: Any) -> None:
-    t = store.issue("a").value
+    t = store.issue("a").value.ticket
     store.open_window(1)
     store.call_next(1)
     assert store.recall(1).value.recall_count == 1
@@ -170,13 +172,13 @@ def test_recall_then_no_show_then_callback(store: QueueStore, clock: Any) -> Non
 
 
 def test_suspend_and_call_back(store: QueueStore) -> None:
-    t = store.issue("a").value
+    t = store.issue("a").value.ticket
     store.open_window(1)
     store.call_next(1)
     store.start(1)
     assert store.suspend(1).value.state == "suspended"
     assert store.window(1).current is None
-    other = store.issue("a").value
+    other = store.issue("a").value.ticket
     assert store.call_next(1).value.id == other.id  # type: ignore[union-attr]
     assert code_of(lambda: store.call(1, t.id)) == "window_busy"
     store.finish(1)
@@ -185,7 +187,7 @@ def test_suspend_and_call_back(store: QueueStore) -> None:
 
 
 def test_call_specific_ticket_checks_service(store: QueueStore) -> None:
-    c = store.issue("c").value
+    c = store.issue("c").value.ticket
     store.open_window(1)
     assert code_of(lambda: store.call(1, c.id)) == "invalid_transition"
     store.open_window(3)
@@ -195,7 +197,8 @@ def test_call_specific_ticket_checks_service(store: QueueStore) -> None:
 
 
 def test_transfer_keeps_number_and_issue_time(store: QueueStore, clock: Any) -> None:
-    first = store.issue("a").value
+    held = store.issue("a").value
+    first = held.ticket
     clock.advance(minutes=1)
     store.issue("b")  # B001, issued after A001
     store.open_window(1)
@@ -206,7 +209,7 @@ def test_transfer_keeps_number_and_issue_time(store: QueueStore, clock: Any) -> 
     assert (child.number, child.service, child.parent_id, child.state) == ("A001", "b", first.id, "issued")
     assert out.events[0].type == "ticket.transferred" and f"ticket:{child.id}" in out.events[0].topics
     assert store.get_ticket(first.id).state == "transferred"
-    assert store.get_ticket_by_token(first.token).id == child.id
+    assert store.get_ticket_by_token(held.token).ticket.id == child.id
     store.open_window(2)
     assert store.call_next(2).value.id == child.id  # type: ignore[union-attr]
     assert code_of(lambda: store.transfer(2)) == "invalid_request"
@@ -225,7 +228,7 @@ def test_transfer_to_window(store: QueueStore) -> None:
 
 
 def test_rating_once_after_service(store: QueueStore) -> None:
-    t = store.issue("a").value
+    t = store.issue("a").value.ticket
     assert code_of(lambda: store.rate(t.id, 5)) == "not_ratable"
     store.open_window(1, clerk="0001")
     store.call_next(1)
@@ -242,7 +245,7 @@ def test_rating_once_after_service(store: QueueStore) -> None:
 
 
 def test_cancel_frees_the_window(store: QueueStore) -> None:
-    t = store.issue("a").value
+    t = store.issue("a").value.ticket
     store.open_window(1)
     store.call_next(1)
     out = store.cancel(t.id)
@@ -271,7 +274,7 @@ def test_policy_in_the_store_primary_priority_interleave(store: QueueStore, cloc
     ids = {}
     for name, svc, prio in [("n1", "a", "normal"), ("n2", "a", "normal"), ("p1", "a", "priority"),
                             ("p2", "a", "priority"), ("p3", "a", "appointment"), ("s", "b", "green")]:
-        ids[store.issue(svc, priority=prio).value.id] = name
+        ids[store.issue(svc, priority=prio).value.ticket.id] = name
         clock.advance(seconds=10)
     store.open_window(1)
     expected = ["p3", "p1", "n1", "p2", "n2", "s"]
@@ -284,7 +287,7 @@ def test_policy_in_the_store_primary_priority_interleave(store: QueueStore, cloc
 
 
 def test_sla_promotion_in_the_store(store: QueueStore, clock: Any) -> None:
-    old = store.issue("a").value
+    old = store.issue("a").value.ticket
     clock.advance(minutes=31)
     store.issue("a", priority="priority")
     store.open_window(1)
@@ -292,12 +295,12 @@ def test_sla_promotion_in_the_store(store: QueueStore, clock: Any) -> None:
 
 
 def test_rollover_expires_leftovers_and_restarts_numbers(store: QueueStore, clock: Any) -> None:
-    waiting = store.issue("a").value
-    served = store.issue("a").value
+    waiting = store.issue("a").value.ticket
+    served = store.issue("a").value.ticket
     store.open_window(1)
     store.call_next(1)
     clock.advance(days=1)
-    assert store.issue("a").value.number == "A001"
+    assert store.issue("a").value.ticket.number == "A001"
     out = store.rollover()
     assert out.value == 2 and {e.type for e in out.events} == {"ticket.expired"}
     assert store.get_ticket(waiting.id).state == "expired"

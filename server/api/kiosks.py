@@ -1,0 +1,161 @@
+"""The kiosk's routes: its card session, taking a ticket (the one kiosk issue path), and the device side.
+
+KIOSK role (its own kiosk only, checked by ``allow``): ``GET``/``DELETE
+/api/kiosks/{id}/session`` and ``POST /api/kiosks/{id}/tickets`` (server/kiosk/service.py).
+DEVICE role (the device host running the kiosk's reader and printer, ``hallq devices``):
+``PUT``/``DELETE /api/kiosks/{id}/card`` and ``POST /api/print-jobs/{id}/claim`` / ``…/result``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.api.models import IssuedTicketOut, PrintStatusOut
+from server.auth import Role, allow, limit_issue
+from server.deps import KiosksDep
+from server.errors import Forbidden, NotFound
+from server.http.problems import responses
+from server.kiosk.reading import CardReading
+from server.queue.enums import Channel, Priority
+
+router = APIRouter(prefix="/api", tags=["kiosks"])
+
+KioskId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Kiosk id")]
+JobId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Print job id")]
+KIOSK = [Depends(allow(Role.KIOSK))]  # its own kiosk only
+DEVICE = [Depends(allow(Role.DEVICE))]
+
+
+class KioskTicketRequest(BaseModel):
+    """Take a ticket at a kiosk; bound to the kiosk's ID-card session when there is one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: str = Field(min_length=1, max_length=32, examples=["general"])
+    # accepted only to refuse them with a stable code: the class comes from the card, the channel is the kiosk
+    priority: Literal["green", "appointment", "priority", "normal"] | None = None
+    channel: Literal["kiosk", "staff", "web", "appointment", "keypad"] | None = None
+
+
+class KioskTicketOut(IssuedTicketOut):
+    """The new ticket (with its status-page token) and the print outcome."""
+
+    print: PrintStatusOut
+
+
+class SessionOut(BaseModel):
+    """The card session on a kiosk (masked forms only)."""
+
+    session_id: str
+    kiosk: str
+    card_type: str
+    masked_name: str | None = None
+    masked_id: str | None = None
+    age: int | None = None
+    priority: str
+    expired: bool
+    warning: dict[str, str] | None = None
+
+
+class PrintResultIn(BaseModel):
+    """How printing a claimed job ended."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    printed: bool
+    fault: str | None = Field(default=None, max_length=64)
+
+
+class PrintJobOut(BaseModel):
+    """A claimed print job: the ticket and its token (printed as the QR link)."""
+
+    id: int
+    kiosk: str
+    ticket: dict[str, Any]
+    token: str
+
+
+def no_session(kiosk: str) -> NotFound:
+    """404 when the kiosk has no card session."""
+    return NotFound("当前没有读取到身份证", f"No identity session on kiosk {kiosk}", code="no_session", kiosk=kiosk)
+
+
+@router.get("/kiosks/{kiosk_id}/session", response_model=SessionOut, dependencies=KIOSK,
+            summary="The kiosk's current identity session (masked)", responses=responses(403, 404, 422))
+async def get_session(kiosk_id: KioskId, kiosks: KiosksDep) -> Any:
+    """Masked name and number, age, priority class and expiry of the card on the kiosk's reader."""
+    kiosks.sessions.check_kiosk(kiosk_id)
+    session = await kiosks.sessions.session(kiosk_id)
+    if session is None:
+        raise no_session(kiosk_id)
+    return session.public(kiosks.sessions.priority(session))
+
+
+@router.delete("/kiosks/{kiosk_id}/session", status_code=204, dependencies=KIOSK,
+               summary="End the kiosk's identity session", responses=responses(403, 404, 422))
+async def end_session(kiosk_id: KioskId, kiosks: KiosksDep) -> Response:
+    """End the session (the citizen pressed 退出); 404 when there was none."""
+    kiosks.sessions.check_kiosk(kiosk_id)
+    if not await kiosks.sessions.end(kiosk_id, "kiosk"):
+        raise no_session(kiosk_id)
+    return Response(status_code=204)
+
+
+@router.post("/kiosks/{kiosk_id}/tickets", status_code=201, response_model=KioskTicketOut,
+             dependencies=[*KIOSK, Depends(limit_issue)], summary="Take a ticket at a kiosk (the kiosk issue path)",
+             responses=responses(403, 404, 409, 422))
+async def issue_at_kiosk(body: KioskTicketRequest, kiosk_id: KioskId, kiosks: KiosksDep) -> Any:
+    """Issue a ticket bound to the kiosk's card session (none without a card) and print it on the kiosk's printer.
+
+    The priority class comes from the card (elderly by age); a kiosk may not choose one,
+    nor another channel (403 ``priority_not_allowed`` / ``channel_not_allowed``). Printing
+    never refuses the ticket: ``print`` says how it went.
+    """
+    if body.priority is not None and body.priority != Priority.NORMAL.value:
+        raise Forbidden(code="priority_not_allowed", priority=body.priority)
+    if body.channel is not None and body.channel != Channel.KIOSK.value:
+        raise Forbidden(code="channel_not_allowed", channel=body.channel)
+    issued, status = await kiosks.issue(kiosk_id, body.service)
+    return {**issued.to_dict(), "print": status.to_dict()}
+
+
+# -- the device host's side -----------------------------------------------------------------
+
+@router.put("/kiosks/{kiosk_id}/card", status_code=204, dependencies=DEVICE,
+            summary="A card lies on the kiosk's reader (device host)", responses=responses(403, 404, 422))
+async def card_placed(kiosk_id: KioskId, reading: CardReading, kiosks: KiosksDep) -> Response:
+    """The server validates, hashes and masks the reading and opens (or refuses) the kiosk's session."""
+    await kiosks.card_placed(kiosk_id, reading)
+    return Response(status_code=204)
+
+
+@router.delete("/kiosks/{kiosk_id}/card", status_code=204, dependencies=DEVICE,
+               summary="The card left the kiosk's reader (device host)", responses=responses(403, 404, 422))
+async def card_removed(kiosk_id: KioskId, kiosks: KiosksDep) -> Response:
+    """End the kiosk's session (no error when there was none: the reader cannot know)."""
+    kiosks.sessions.check_kiosk(kiosk_id)
+    await kiosks.card_removed(kiosk_id)
+    return Response(status_code=204)
+
+
+@router.post("/print-jobs/{job_id}/claim", response_model=PrintJobOut | None, dependencies=DEVICE,
+             summary="Take a print job (device host)", responses={**responses(403, 404, 422),
+                                                                  204: {"description": "Another host has it"}})
+async def claim_print_job(job_id: JobId, kiosks: KiosksDep) -> Any:
+    """The job with its ticket and token for the host that wins it; 204 for every other caller."""
+    job = await kiosks.claim_print_job(job_id)
+    if job is None:
+        return Response(status_code=204)
+    return job.to_dict()
+
+
+@router.post("/print-jobs/{job_id}/result", response_model=PrintStatusOut, dependencies=DEVICE,
+             summary="Report how printing a job ended (device host)", responses=responses(403, 404, 422))
+async def print_job_result(job_id: JobId, body: PrintResultIn, kiosks: KiosksDep) -> Any:
+    """Record the result; a job finished before keeps its first result (the answer says which)."""
+    status = await kiosks.finish_print_job(job_id, printed=body.printed, fault=body.fault)
+    return status.to_dict()

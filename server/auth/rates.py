@@ -1,0 +1,92 @@
+"""Ticket-issue rate limits kept in the database, so every server process counts the same hits.
+
+Each key (kiosk, client address, account, person) counts hits in buckets of a tenth of its
+period; a hit is allowed while the buckets of the last period hold fewer than the limit.
+``--workers N`` therefore no longer means N times the limit. Expired rows are pruned as
+hits arrive. Without the ``rate_hits`` table (a database not yet migrated) the counters fall
+back to this process's memory, with one warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.exc import DBAPIError
+
+from server.auth.limits import SlidingWindow
+from server.auth.tables import rate_hits
+
+log = logging.getLogger("hallq.auth")
+BUCKETS = 10
+
+
+def _upsert(conn: Connection, key: str, bucket: int, expires_at: int) -> None:
+    c = rate_hits.c
+    res = conn.execute(update(rate_hits).where(c.key == key, c.bucket == bucket).values(count=c.count + 1))
+    if res.rowcount:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(rate_hits).values(key=key, bucket=bucket, count=1, expires_at=expires_at)
+        conn.execute(pg.on_conflict_do_update(index_elements=["key", "bucket"], set_={"count": c.count + 1}))
+        return
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    lite = sqlite_insert(rate_hits).values(key=key, bucket=bucket, count=1, expires_at=expires_at)
+    conn.execute(lite.on_conflict_do_update(index_elements=["key", "bucket"], set_={"count": c.count + 1}))
+
+
+def hit_store(conn: Connection, checks: list[tuple[str, tuple[int, float]]], now_ms: int) -> tuple[str, int] | None:
+    """Count one hit on every key; (key, seconds to wait) of the first one over its limit, else None."""
+    c = rate_hits.c
+    for key, (limit, period) in checks:
+        period_ms = max(1000, int(period * 1000))
+        size = max(1, period_ms // BUCKETS)
+        bucket = now_ms // size
+        first = (now_ms - period_ms) // size + 1
+        _upsert(conn, key[:160], bucket, (bucket + 1) * size + period_ms)
+        total, oldest = conn.execute(select(func.coalesce(func.sum(c.count), 0), func.min(c.bucket))
+                                     .where(c.key == key[:160], c.bucket >= first)).one()
+        if int(total) > limit:
+            wait = (int(oldest) * size + period_ms - now_ms) / 1000
+            return key, max(1, math.ceil(wait))
+    return None
+
+
+def prune(conn: Connection, now_ms: int) -> int:
+    """Drop buckets no window reaches any more."""
+    return int(conn.execute(delete(rate_hits).where(rate_hits.c.expires_at < now_ms)).rowcount or 0)
+
+
+class IssueCounters:
+    """The issue-rate counters of one AuthService: the database, or this process's memory as a fallback."""
+
+    def __init__(self, memory: SlidingWindow) -> None:
+        self.memory = memory
+        self.stored = True
+        self._hits = 0
+
+    def hit(self, auth: object, checks: list[tuple[str, tuple[int, float]]]) -> tuple[str, int] | None:
+        """Count one issue on every key (blocking: run it in the thread pool)."""
+        if self.stored:
+            try:
+                with auth.tx() as conn:  # type: ignore[attr-defined]
+                    now = auth.now_ms()  # type: ignore[attr-defined]
+                    self._hits += 1
+                    if self._hits % 200 == 1:
+                        prune(conn, now)
+                    return hit_store(conn, checks, now)
+            except DBAPIError as exc:  # no rate_hits table yet (database not migrated to 0007_security)
+                if "rate_hits" not in str(exc):
+                    raise
+                self.stored = False
+                log.warning("rate_hits table missing: issue limits are counted per process until migrated")
+        now_s = auth.monotonic()  # type: ignore[attr-defined]
+        for key, (limit, period) in checks:
+            wait = self.memory.hit(key, limit, period, now_s)
+            if wait is not None:
+                return key, max(1, math.ceil(wait))
+        return None

@@ -1,0 +1,145 @@
+"""Transport limits of ``hallq serve``: the uvicorn options that keep slow or greedy clients out.
+
+* request headers must arrive within ``HALLQ_AUTH_HEADER_TIMEOUT_SECONDS`` (and a body within
+  twice that), idle keep-alive connections close after ``HALLQ_AUTH_KEEP_ALIVE_SECONDS``:
+  half-sent requests (slowloris) cannot hold file descriptors;
+* at most ``HALLQ_AUTH_CONNECTIONS_PER_ADDRESS`` open connections per client address, and
+  ``HALLQ_AUTH_MAX_CONNECTIONS`` in all (uvicorn ``limit_concurrency``: 503 beyond);
+* websocket frames above 16 KiB are refused by uvicorn (close 1009) before they are buffered;
+* ``X-Forwarded-For`` / ``-Proto`` are believed only from the proxies named by
+  ``HALLQ_AUTH_TRUST_PROXY`` (uvicorn's ``forwarded_allow_ips``; default: none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from server.auth.service import AuthSettings
+from server.auth.wsguard import MAX_FRAME
+
+# headers (and whatever body arrived in the same reads) beyond this close the connection with 431
+MAX_HEADER_BYTES = 256 * 1024
+TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\n"
+             b"connection: close\r\ncontent-length: 25\r\n\r\nrequest headers too large")
+
+
+@functools.cache
+def _settings() -> AuthSettings:
+    # read in each worker process (uvicorn spawns workers; class attributes would not travel)
+    return AuthSettings()
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header/body deadline and a per-address connection cap."""
+
+    settings: AuthSettings | None = None  # tests set it; else the environment's
+
+    def _limits(self) -> AuthSettings:
+        return self.settings or _settings()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Count the connection; refuse it when its address holds too many already."""
+        super().connection_made(transport)
+        self._deadline: asyncio.TimerHandle | None = None
+        address = self.client[0] if self.client else None
+        held = sum(1 for c in self.connections if address is not None and _address(c) == address)
+        if held > self._limits().connections_per_address:
+            transport.close()
+            return
+        self._header_bytes = 0
+        self._in_headers = True
+        self._arm(self._limits().header_timeout_seconds)
+
+    def data_received(self, data: bytes) -> None:
+        """Refuse requests whose headers run past ``MAX_HEADER_BYTES`` (1 MB tokens, endless headers)."""
+        if getattr(self, "_in_headers", False):
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._in_headers = False
+                if not self.transport.is_closing():
+                    self.transport.write(TOO_LARGE)
+                    self.transport.close()
+                return
+        super().data_received(data)
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        deadline = getattr(self, "_deadline", None)
+        if deadline is not None:
+            deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        """A new request on this connection: its headers must arrive in time."""
+        super().on_message_begin()
+        if not getattr(self, "_in_headers", False):
+            self._in_headers, self._header_bytes = True, 0
+        if getattr(self, "_deadline", None) is None:
+            self._arm(self._limits().header_timeout_seconds)
+
+    def on_headers_complete(self) -> None:
+        """Headers are in: the body gets its own deadline (a websocket upgrade none)."""
+        self._disarm()
+        self._in_headers = False
+        super().on_headers_complete()
+        if not (self.parser.should_upgrade() and self._should_upgrade()) and not self.transport.is_closing():
+            self._arm(2 * self._limits().header_timeout_seconds)
+
+    def on_message_complete(self) -> None:
+        """The whole request arrived."""
+        self._disarm()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Forget the deadline."""
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def _address(protocol: object) -> str | None:
+    client = getattr(protocol, "client", None)
+    return str(client[0]) if isinstance(client, tuple) and client else None
+
+
+PRIVATE_UMASK = 0o077
+
+
+def restrict_files() -> int:
+    """Make every file the server creates private (0600/0700): the SQLite file, its WAL, evidence photos.
+
+    The database holds ticket rows and the audit trail; snapshots show the counter. Called by
+    ``hallq serve`` before the workers start (they inherit it). Returns the previous umask.
+    """
+    return os.umask(PRIVATE_UMASK)
+
+
+def uvicorn_options(settings: AuthSettings | None = None) -> dict[str, Any]:
+    """The security-relevant keyword arguments of ``uvicorn.run`` / ``uvicorn.Config``."""
+    s = settings or _settings()
+    proxies = [p.strip() for p in s.trust_proxy.split(",") if p.strip()]
+    return {
+        "http": GuardedHttpProtocol,
+        "ws_max_size": MAX_FRAME,
+        "ws_max_queue": 8,
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies,
+        "timeout_keep_alive": s.keep_alive_seconds,
+        "limit_concurrency": s.max_connections,
+        "h11_max_incomplete_event_size": 16 * 1024,
+        "server_header": False,
+    }
