@@ -33,13 +33,13 @@ from server.api.ops import VERSION
 from server.auth import document as document_auth
 from server.auth import start_auth
 from server.auth.links import DeviceLinkMiddleware
-from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.auth.service import AuthSettings
 from server.config import HallConfig, load_config
 from server.devices import setup as devices
 from server.hall.hub import Hub
 from server.hall.service import HallService
 from server.http import docs, problems
+from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.http.pages import mount_static
 from server.http.timing import TimingMiddleware
 from server.metrics import Metrics

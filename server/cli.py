@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--only", action="append", default=[], metavar="ID",
                      help="run only these devices of the config (repeatable; default: all)")
     dev.add_argument("--name", default=None, help="this host's name in claims (default: hostname-pid)")
+    dev.add_argument("--demo", action="store_true", help="start simulators for devices with url: sim (demo mode)")
 
     demo = sub.add_parser("demo", help="run the demo hall (config/demo.yaml, fresh var/demo.db) on 127.0.0.1:8000")
     demo.add_argument("--host", default="127.0.0.1")
@@ -175,7 +176,8 @@ def devices_command(args: argparse.Namespace) -> int:
     if args.only:
         config = config.model_copy(update={"devices": [d for d in config.devices if d.id in set(args.only)]})
     return asyncio.run(run_devices(config, args.server, token, name=args.name, overrides=dict(args.device),
-                                   heartbeat_seconds=settings.device_heartbeat_seconds))
+                                   heartbeat_seconds=settings.device_heartbeat_seconds,
+                                   demo=args.demo or settings.demo))
 
 
 def demo(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ thread hop per request for an attribute read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Path
 from starlette.requests import HTTPConnection
@@ -22,7 +22,9 @@ from server.services import Services, services_of
 
 if TYPE_CHECKING:
     from server.auth.service import AuthService
+    from server.cameras.service import CameraService
     from server.config import HallConfig
+    from server.devices.host import DeviceHost
     from server.hall.hub import Hub
     from server.hall.service import HallService
     from server.kiosk.service import KioskService
@@ -78,12 +80,12 @@ async def get_kiosks(conn: HTTPConnection) -> KioskService:
     return services_of(conn).kiosks
 
 
-async def get_devices(conn: HTTPConnection) -> Any | None:
+async def get_devices(conn: HTTPConnection) -> DeviceHost | None:
     """The device host of this process (None when devices run elsewhere)."""
     return services_of(conn).devices
 
 
-async def get_cameras(conn: HTTPConnection) -> Any | None:
+async def get_cameras(conn: HTTPConnection) -> CameraService | None:
     """The camera wiring (None when the hall has none)."""
     return services_of(conn).cameras
 
@@ -97,8 +99,8 @@ StoreDep = Annotated["QueueStore", Depends(get_store)]
 HallDep = Annotated["HallService", Depends(get_hall)]
 AuthDep = Annotated["AuthService", Depends(get_auth)]
 KiosksDep = Annotated["KioskService", Depends(get_kiosks)]
-DevicesDep = Annotated[Any | None, Depends(get_devices)]
-CamerasDep = Annotated[Any | None, Depends(get_cameras)]
+DevicesDep = Annotated["DeviceHost | None", Depends(get_devices)]
+CamerasDep = Annotated["CameraService | None", Depends(get_cameras)]
 
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID, description="Ticket id")]
 WindowNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="Window number (窗口号)")]

@@ -10,8 +10,9 @@ The tree::
     │                                    outside_opening_hours, per_person_limit, service_disabled
     ├── NotFound                    404  unknown_service, unknown_window, unknown_ticket, …
     ├── Conflict                    409  invalid_transition, window_not_open, window_busy,
-    │                                    already_rated, not_ratable, nothing_to_recall,
-    │                                    callback_expired, account_exists, device_claimed, …
+    │   │                                already_rated, not_ratable, nothing_to_recall,
+    │   │                                callback_expired, account_exists, …
+    │   └── DeviceClaimed           409  device_claimed (server/store/devices.py: names the holder)
     ├── RateLimited                 429  rate_limited, login_locked (Retry-After)
     └── Unavailable                 503  camera_unavailable
 

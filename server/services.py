@@ -9,13 +9,15 @@ This module imports nothing at run time, so every package may depend on it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
     from server.auth.service import AuthService
+    from server.cameras.service import CameraService
     from server.config import HallConfig
+    from server.devices.host import DeviceHost
     from server.hall.hub import Hub
     from server.hall.service import HallService
     from server.kiosk.service import KioskService
@@ -36,8 +38,8 @@ class Services:
     hall: HallService
     auth: AuthService
     kiosks: KioskService  # the kiosk flow (card sessions, issuing, print jobs); always present
-    devices: Any | None = None  # the device host; None when devices run in another process
-    cameras: Any | None = None  # camera wiring (alerts, snapshots, live frames); None without one
+    devices: DeviceHost | None = None  # the embedded device host; None when devices run in another process
+    cameras: CameraService | None = None  # live video, snapshots and evidence; None without cameras
 
 
 class NotStarted(RuntimeError):

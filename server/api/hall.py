@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from server.api.deps import Hall
 from server.api.models import HallOut
 from server.auth import Principal, public
 from server.auth.disclosure import redact_identity, sees_identity
+from server.deps import HallDep
 
 router = APIRouter(prefix="/api", tags=["hall"])
 
@@ -18,7 +18,7 @@ PublicCaller = Annotated[Principal | None, Depends(public("what the hall screen 
 
 
 @router.get("/hall", response_model=HallOut, summary="Hall snapshot")
-async def hall_snapshot(hall: Hall, caller: PublicCaller) -> Any:
+async def hall_snapshot(hall: HallDep, caller: PublicCaller) -> Any:
     """Services (waiting, longest wait, estimate), windows (state, current ticket) and recent calls.
 
     Masked ID numbers and names are only given to staff (``server/auth/disclosure.py``).

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from server.api.deps import Hall
 from server.api.models import Health
 from server.auth import MANAGERS, Role, allow, public
+from server.deps import HallDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -26,7 +26,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 @router.get("/healthz", response_model=Health, summary="Liveness and database check",
             responses={503: {"model": Health, "description": "The database does not answer"}},
             dependencies=[Depends(public("liveness probe"))])
-async def healthz(request: Request, hall: Hall) -> Any:
+async def healthz(request: Request, hall: HallDep) -> Any:
     """200 when the database answers, 503 otherwise."""
     try:
         await hall.run(hall.store.last_events, hall.hub.last_seq, 1)
@@ -42,7 +42,7 @@ async def healthz(request: Request, hall: Hall) -> Any:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition format"}},
             dependencies=[Depends(allow(Role.DEVICE, *MANAGERS))])
-async def metrics(hall: Hall) -> Response:
+async def metrics(hall: HallDep) -> Response:
     """Ticket counters by service, waiting gauges, request latency by route."""
     try:
         await hall.refresh_waiting_gauges()

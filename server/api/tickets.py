@@ -6,16 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from server.api.deps import Hall, TicketId
 from server.api.models import HeldTicketOut, IssuedTicketOut, IssueRequest, RatingRequest, TicketOut
-from server.api.problems import responses
 from server.auth import STAFF, Role, allow, limit_issue, public
 from server.auth.deps import Actor, bound_kiosk, check_clerk_cancel, principal_of
 from server.auth.disclosure import redact_identity, sees_identity
 from server.auth.roles import Principal
-from server.deps import HallDep, KiosksDep
+from server.deps import HallDep, KiosksDep, TicketId
 from server.errors import Forbidden
 from server.hall.service import as_dict
+from server.http.problems import responses
 from server.queue.enums import Channel, Priority
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -67,7 +66,7 @@ async def issue_ticket(body: IssueRequest, hall: HallDep, kiosks: KiosksDep, req
 @router.get("/by-token/{token}", response_model=HeldTicketOut, summary="Ticket by its status-page token",
             responses=responses(404, 422), dependencies=[Depends(public("the token is its holder's credential"))])
 async def ticket_by_token(
-    hall: Hall, token: str = Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    hall: HallDep, token: str = Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
 ) -> Any:
     """The ticket behind a citizen's /t/<token> link."""
     return await hall.get_ticket_by_token(token)
@@ -75,7 +74,7 @@ async def ticket_by_token(
 
 @router.get("/{ticket_id}", response_model=TicketOut, summary="One ticket", responses=responses(404, 422),
             dependencies=[Depends(allow(Role.CITIZEN, Role.KIOSK, Role.DISPLAY, Role.DEVICE, *STAFF))])
-async def get_ticket(ticket_id: TicketId, hall: Hall, request: Request) -> Any:
+async def get_ticket(ticket_id: TicketId, hall: HallDep, request: Request) -> Any:
     """The ticket with this id (masked ID number and name for staff only)."""
     ticket = await hall.get_ticket(ticket_id)
     return ticket if sees_identity(principal_of(request)) else redact_identity(ticket)
@@ -83,7 +82,7 @@ async def get_ticket(ticket_id: TicketId, hall: Hall, request: Request) -> Any:
 
 @router.post("/{ticket_id}/cancel", response_model=TicketOut, summary="Cancel a waiting ticket",
              responses=responses(404, 409, 422), dependencies=[Depends(allow(Role.CITIZEN, *STAFF))])
-async def cancel_ticket(ticket_id: TicketId, hall: Hall, actor: Actor, request: Request) -> Any:
+async def cancel_ticket(ticket_id: TicketId, hall: HallDep, actor: Actor, request: Request) -> Any:
     """Cancel a ticket that has not been served (a clerk: only tickets of their own window)."""
     await check_clerk_cancel(request, await hall.get_ticket(ticket_id))
     return await hall.cancel(ticket_id, actor=actor)
@@ -92,6 +91,6 @@ async def cancel_ticket(ticket_id: TicketId, hall: Hall, actor: Actor, request: 
 @router.post("/{ticket_id}/rating", response_model=TicketOut, summary="Rate the service (好差评)",
              responses=responses(404, 409, 422),
              dependencies=[Depends(allow(Role.CITIZEN, Role.DISPLAY, Role.DEVICE, ticket_window=True))])
-async def rate_ticket(ticket_id: TicketId, body: RatingRequest, hall: Hall, actor: Actor) -> Any:
+async def rate_ticket(ticket_id: TicketId, body: RatingRequest, hall: HallDep, actor: Actor) -> Any:
     """Rate a served ticket once: 5 非常满意 … 1 非常不满意 (1 and 2 are 差评); never by the clerk."""
     return await hall.rate(ticket_id, body.level, source=body.source, actor=actor)

@@ -73,8 +73,15 @@ async def check_clerk_cancel(request: Request, ticket: object) -> None:
 
 
 def window_clerk(principal: Principal | None, asked: str | None) -> str | None:
-    """Who a window is opened by: a staff account is itself (``name (username)``), never what the body says."""
-    if principal is not None and principal.role in STAFF:
+    """Who is shown at (and credited with the ratings of) a window a principal opens.
+
+    A clerk is always their own account (``name (username)``), never what the body says; a
+    supervisor or a device host may name the clerk it opens the window for (the transition
+    still records who acted).
+    """
+    if principal is not None and principal.role is Role.CLERK:
+        return f"{principal.name} ({principal.subject})"[:64] if principal.name else principal.subject[:64]
+    if asked is None and principal is not None and principal.role in STAFF:
         return f"{principal.name} ({principal.subject})"[:64] if principal.name else principal.subject[:64]
     return asked
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from drivers.errors import DeviceConfigError
 from drivers.transport import Backoff
 from server.config import HallConfig
 from server.devices.host import DeviceHost, default_host_name
@@ -31,13 +32,17 @@ from server.store.devices import DeviceClaimed
 log = logging.getLogger("hallq.devices")
 
 TOKEN_ENV = "HALLQ_DEVICE_TOKEN"
+CONFIG_EXIT = 2
 CLAIMED_EXIT = 3
 
 
 async def run_devices(config: HallConfig, server: str, token: str, *, name: str | None = None,
                       overrides: dict[str, str] | None = None, heartbeat_seconds: float = 5.0,
-                      stop: asyncio.Event | None = None) -> int:
-    """Run the device host until ``stop`` (or a signal); 3 when a device is claimed by another host."""
+                      demo: bool = False, stop: asyncio.Event | None = None) -> int:
+    """Run the device host until ``stop`` (or a signal); 3 when a device is claimed by another host.
+
+    ``demo``: devices with ``url: sim`` get their simulators, started in this process.
+    """
     from server.devices.setup import build_cameras, wirings_for
 
     stop = stop or asyncio.Event()
@@ -49,7 +54,7 @@ async def run_devices(config: HallConfig, server: str, token: str, *, name: str 
     port = RemoteQueue(server, token, label=name)
     # cameras run here too (their absence and crowding alerts reach every worker through the log)
     cameras = build_cameras(config) if any(d.kind == "camera" for d in config.devices) else None
-    host = DeviceHost(config, port, name=name, wirings=wirings_for(port, cameras), overrides=overrides,
+    host = DeviceHost(config, port, name=name, wirings=wirings_for(port, cameras), overrides=overrides, demo=demo,
                       public_base_url=(config.server.public_url or server), heartbeat_seconds=heartbeat_seconds)
     backoff = Backoff()
     relay: Any = None  # the camera relay (server/cameras/relay.py), when this host runs cameras
@@ -61,6 +66,9 @@ async def run_devices(config: HallConfig, server: str, token: str, *, name: str 
             except ServerUnreachable as exc:
                 log.info("waiting for the hallq server at %s (%s)", server, exc.en)
                 await asyncio.sleep(backoff.next_delay())
+            except DeviceConfigError as exc:
+                print(f"hallq devices: {exc}", file=sys.stderr, flush=True)
+                return CONFIG_EXIT
             except DeviceClaimed as exc:
                 print(f"hallq devices: {exc.en} (a stopped host's claim lapses when its heartbeats are "
                       "older than HALLQ_DEVICE_STALE_SECONDS)", file=sys.stderr, flush=True)
@@ -118,7 +126,16 @@ def spawn_host(server: str, token: str, config_path: Path | None, devices: dict[
         argv += ["--config", str(config_path)]
     for device_id, url in devices.items():
         argv += ["--device", f"{device_id}={url}"]
-    return subprocess.Popen(argv, env={**os.environ, TOKEN_ENV: token})
+    return subprocess.Popen(argv, env={**os.environ, TOKEN_ENV: token},
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the child when ``hallq serve`` dies without cleaning up (kill -9, OOM)."""
+    import ctypes
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class HostChild:
@@ -138,8 +155,9 @@ class HostChild:
             code = self.proc.wait()
             if self._stopping.is_set():
                 return
-            if code == CLAIMED_EXIT:  # another live host runs these devices: starting again cannot help
-                log.error("the device host was refused its devices; not restarting it")
+            if code in (CLAIMED_EXIT, CONFIG_EXIT):  # refused, or a bad device entry: a restart cannot help
+                log.error("the device host stopped (%s); not restarting it",
+                          "another host runs its devices" if code == CLAIMED_EXIT else "device config error")
                 return
             delay = backoff.next_delay()
             log.warning("the device host exited with %s; restarting in %.1f s", code, delay)

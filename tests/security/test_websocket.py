@@ -193,3 +193,17 @@ def test_the_ticket_holder_follows_their_ticket_with_its_token(client: TestClien
         answer = _subscribe(ws, topic, ticket_token=ticket["token"])[0]
     assert answer["type"] == "snapshot" and answer["data"]["id"] == ticket["id"]
     assert "token" not in answer["data"]
+
+
+def test_restricted_events_reach_those_entitled_to_one_of_their_topics() -> None:
+    from server.auth.roles import Principal, Role
+    from server.auth.topics import may_receive
+
+    kiosk = Principal(role=Role.KIOSK, subject="kiosk:k1", kiosk="k1")
+    boss = Principal(role=Role.SUPERVISOR, subject="supervisor")
+    assert may_receive(kiosk, ["devices", "kiosk:k1"], type_="device.health")
+    assert not may_receive(kiosk, ["devices", "kiosk:k2"], type_="device.health")
+    assert not may_receive(None, ["alerts", "window:1"], type_="alert.bad_rating")
+    assert not may_receive(kiosk, ["window:1"], type_="alert.clerk_absent")
+    assert may_receive(boss, ["alerts", "window:1"], type_="alert.bad_rating")
+    assert may_receive(None, ["hall", "ticket:3", "window:1"], type_="ticket.called")

@@ -6,11 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.contract import KeypadEvent
 from drivers.errors import ConfigurationError
 from drivers.keypad import codec
 from drivers.keypad.driver import REJECTED_ENTRIES, REJECTED_FRAMES, UNMAPPED_VALUES, Ff68Bus
+from drivers.keypad.options import Ff68Options
 from drivers.keypad.simulator import Ff68Simulator
 from drivers.registry import build
 
@@ -117,3 +120,21 @@ async def test_rejected_frames_are_counted(pair: tuple[Ff68Simulator, Ff68Bus]) 
     assert (await next_event(events)).key == "call_next"
     assert bus.health.counters[REJECTED_FRAMES] == 2
     assert bus.health.available
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(
+        st.integers(1, 254),
+        st.tuples(st.integers(1, 99), st.sampled_from([None, "three_key", "four_key", "five_key"])),
+        max_size=8,
+    )
+)
+def test_old_and_per_address_forms_mix(entries: dict[int, tuple[int, str | None]]) -> None:
+    """Any mix of ``address: window`` and ``address: {window, model}`` normalises to address -> window."""
+    raw = {a: (w if m is None else {"window": w, "model": m}) for a, (w, m) in entries.items()}
+    options = Ff68Options.model_validate({"evaluators": raw, "evaluator_model": "four_key"})
+    assert options.evaluators == {a: w for a, (w, _) in entries.items()}
+    for address, (_, model) in entries.items():
+        assert options.evaluator_map(address) == codec.EVALUATOR_MAPS[model or "four_key"]
+    assert Ff68Options.model_validate(options.model_dump()) == options

@@ -9,8 +9,8 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from server.auth.limits import LoginPolicy, SlidingWindow, limit_issue, lock_remaining
-from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.auth.service import AuthService, AuthSettings
+from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 
 
 def _try(client: TestClient, password: str, ip: str = "testclient") -> Any:

@@ -1,0 +1,1 @@
+"""Supervision reports: KPI definitions (kpi.py), the report query, exports, assessment and staffing advice."""
