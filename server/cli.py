@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("device", choices=sorted(SIM_KINDS), help="which simulator")
     sim.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT, or 'pty' for a pseudo-terminal")
     sim.add_argument("options", nargs="*", metavar="KEY=VALUE", help="simulator options, e.g. encoding=gbk")
+
+    from server.reports import cli as report_cli  # H7: `hallq report` (statistics, assessment, staffing)
+
+    report_cli.add_parser(sub)
     return parser
 
 
@@ -228,12 +232,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations log every plugin at INFO
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the device host's every API call otherwise
     if args.command == "serve":
         return serve(args)
     if args.command == "demo":
         return demo(args)
     if args.command == "devices":
         return devices_command(args)
+    if args.command == "report":
+        from server.reports import cli as report_cli
+
+        return report_cli.run(args)
     if args.command == "sim":
         from drivers.simcli import run_sim
 

@@ -96,6 +96,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "read_failed": ("读卡失败，请将证件重新平放在读卡区",
                     "The card could not be read; please lay it on the reader again."),
     "expired_warning": ("证件已过有效期，请尽快换领", "The card has expired; please renew it soon."),
+    # supervision: reports and the alert inbox (server/reports/, server/alerts/)
+    "invalid_range": ("统计区间或分组有误", "Invalid report range or grouping"),
+    "unknown_clerk": ("没有此工作人员", "Unknown clerk"),
+    "unknown_report": ("没有此报表", "Unknown report"),
+    "unknown_alert": ("没有此告警", "Unknown alert"),
     # websocket answers
     "invalid_topic": ("无效的订阅主题", "Invalid topic"),
     "forbidden_topic": ("无权订阅此主题", "Not allowed to follow this topic"),

@@ -1,6 +1,6 @@
 // Hall display: newest call large, recent calls, waiting per service, clock, notice, announcement audio.
 import { Feed, bindStatus } from "/static/common/ws.js";
-import { setLang, t, tOr, initialLang } from "/static/common/i18n.js";
+import { setLang, lang, t, tOr, initialLang } from "/static/common/i18n.js";
 import { get, esc } from "/static/common/api.js";
 import { startClock, throttle } from "/static/common/ui.js";
 import { fitStage } from "/static/common/stage.js";
@@ -153,7 +153,8 @@ async function main() {
   await setLang(initialLang("zh-CN"));
   startClock($("clock"), true);
   const notice = $("notice");
-  notice.textContent = t("hall.notice", { hall: notice.dataset.hall });
+  const noShow = (lang().startsWith("en") ? document.body.dataset.noShowEn : document.body.dataset.noShow) || "";
+  notice.textContent = t("hall.notice", { hall: notice.dataset.hall, no_show: noShow });
   const audio = $("audio");
   audio.addEventListener("ended", onAudioDone);
   audio.addEventListener("error", onAudioDone);

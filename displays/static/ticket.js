@@ -9,6 +9,10 @@ setHeader("X-Ticket-Token", document.body.dataset.token);   // the citizen's cre
 const $ = (id) => document.getElementById(id);
 const state = { ticket: null, windows: new Map() };
 const ENDED = ["done", "no_show", "cancelled", "expired", "transferred"];
+// the 过号 sentence is generated from the hall's policy (displays/wording.py) and carried by the page
+const noShow = () => (lang().startsWith("en") ? document.body.dataset.noShowEn : document.body.dataset.noShow) || "";
+
+function renderHint() { $("hint").textContent = t("ticket.hint", { no_show: noShow() }); }
 
 function render() {
   const tk = state.ticket;
@@ -18,7 +22,7 @@ function render() {
   const st = $("c-state");
   const win = tk.window != null ? (state.windows.get(tk.window) || t("hall.window_n", { n: tk.window })) : "";
   st.className = "c-state " + (ENDED.includes(tk.state) ? "ended" : tk.state);
-  st.textContent = t("state." + tk.state, { window: win });
+  st.textContent = t("state." + tk.state, { window: win, no_show: noShow() });
   const waiting = tk.state === "issued";
   $("c-ahead").textContent = waiting && tk.ahead != null ? t("ticket.people", { n: tk.ahead }) : "—";
   $("c-eta").textContent = waiting && tk.eta_minutes != null ? t("hall.minutes", { m: tk.eta_minutes }) : "—";
@@ -54,8 +58,9 @@ function onEvent(msg) {
 
 async function main() {
   await setLang(initialLang(navigator.language && navigator.language.startsWith("en") ? "en" : "zh-CN"));
+  renderHint();
   $("cancel").addEventListener("click", cancelTicket);
-  $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); render(); });
+  $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); renderHint(); render(); });
   // ticket:<id> is for its holder only: the subscribe message shows the ticket's token
   new Feed([`ticket:${ID}`, "hall"], { onSnapshot, onEvent, onStatus: bindStatus($("conn"), t),
     subscribe: { ticket_token: document.body.dataset.token } }).start();

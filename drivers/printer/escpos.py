@@ -233,7 +233,8 @@ def wrap(value: str, columns: int) -> list[str]:
 
 # --- the ticket ----------------------------------------------------------------------------
 
-DEFAULT_FOOTER = "请留意叫号，过号请重新取号"
+# the kiosk passes the hall's own 过号 sentence (displays/wording.py); this is only the last resort
+DEFAULT_FOOTER = "请留意叫号"
 
 
 class _Doc:

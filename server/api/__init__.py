@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from server.api import announcements, audit, devices, hall, kiosks, ops, pages, tickets, video, windows, ws
+from server.api import announcements, audit, devices, hall, kiosks, ops, pages, reports, tickets, video, windows, ws
 from server.auth import admin, public
 from server.auth import router as auth
 from server.http import docs
@@ -34,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     kiosks.router,
     announcements.router,
     video.router,
+    reports.router,
     _public(docs.router, "API documentation"),
     pages.router,
 ]

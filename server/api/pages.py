@@ -16,8 +16,9 @@ import qrcode.image.svg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from displays import wording
 from server.auth import public
-from server.deps import ConfigDep, HallDep
+from server.deps import ConfigDep, HallDep, SettingsDep
 from server.errors import NotFound, unknown_window
 from server.http.pages import render
 
@@ -30,7 +31,23 @@ router = APIRouter(tags=["pages"],
 def _page(config: Any, template: str, *, status: int = 200, headers: dict[str, str] | None = None,
           **context: Any) -> HTMLResponse:
     context.setdefault("hall_name", str(config.hall.name))
+    context.setdefault("no_show", wording.no_show_sentence(config.policy.callback_minutes))
+    context.setdefault("no_show_en", wording.no_show_sentence_en(config.policy.callback_minutes))
     return render(template, context, status=status, headers=headers)
+
+
+@router.get("/", response_class=HTMLResponse, summary="Landing page: every page and what it is for")
+async def landing_page(config: ConfigDep, settings: SettingsDep) -> HTMLResponse:
+    """The first page a newcomer opens: links to the kiosks, consoles, screens and API docs."""
+    # demo mode seeds these device tokens (server/auth/bootstrap.py); a real hall signs devices in itself
+    def device(url: str, token: str) -> str:
+        return f"{url}?token={token}" if settings.demo else url
+
+    kiosks = [(k.name or k.id, device(f"/kiosk/{k.id}", f"hqd_demo-kiosk-{k.id}")) for k in config.kiosks]
+    windows = [(w.label, device(f"/display/window/{w.number}", f"hqd_demo-display-w{w.number}"))
+               for w in config.windows]
+    return _page(config, "home.html", kiosks=kiosks, windows=windows, demo=settings.demo,
+                 hall_url=device("/display/hall", "hqd_demo-display-hall"))
 
 
 @router.get("/kiosk/{kiosk_id}", response_class=HTMLResponse, summary="Ticket kiosk page (取号机)")

@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from typing import Any
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
@@ -162,7 +163,7 @@ class Connection:
                     continue
                 seq = self.hub.last_seq  # read before the snapshot: the snapshot is at least this new
                 try:
-                    data = await self.hub.snapshot(topic)
+                    data = await _shared_snapshot(self.hub, topic, seq)
                 except HallqError as exc:
                     await self.send({"type": "error", "code": exc.code, "zh": exc.zh, "en": exc.en, "topic": topic})
                     continue
@@ -188,6 +189,27 @@ class Connection:
             self.floor.pop(topic, None)
             if topic == HOST_TOPIC:
                 self.sub.topics.discard(ALL)
+
+
+# One snapshot of a public topic per event seq, shared by every connection that asks meanwhile:
+# a burst of (re)subscriptions costs one store read, not one each (issue 12, §16).
+_SNAPSHOTS: weakref.WeakKeyDictionary[Hub, dict[str, tuple[int, Any]]] = weakref.WeakKeyDictionary()
+SHARED_TOPICS = ("hall", "window:")
+
+
+async def _shared_snapshot(hub: Hub, topic: str, seq: int) -> Any:
+    if not topic.startswith(SHARED_TOPICS):
+        return await hub.snapshot(topic)
+    cache = _SNAPSHOTS.setdefault(hub, {})
+    hit = cache.get(topic)
+    if hit is not None and hit[0] == seq:
+        return hit[1]
+    data = await hub.snapshot(topic)
+    if hub.last_seq == seq:  # nothing committed while it was read: valid for everyone at this seq
+        if len(cache) > 256:
+            cache.clear()
+        cache[topic] = (seq, data)
+    return data
 
 
 def _kiosk_message(message: Message) -> bool:

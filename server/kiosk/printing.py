@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from displays import wording
 from drivers.contract import PrintResult, TicketContent
 from server.config import HallConfig
 from server.kiosk.jobs import PrintJob
@@ -76,6 +77,7 @@ def ticket_content(config: HallConfig, job: PrintJob, base_url: str) -> TicketCo
         qr_url=f"{base_url.rstrip('/')}/t/{job.token}",
         notice=service.notice if service else "",
         masked_name=ticket.masked_name,
+        footer=wording.ticket_footer(config.policy.callback_minutes),
     )
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from server.errors import NotFound
+from server.errors import NotFound, text_of
 from server.kiosk.reading import CardReading
 from server.queue.enums import Priority
 from server.queue.events import DataEvent, EventType
@@ -40,25 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hallq.kiosk.sessions")
 
-REASONS: dict[str, tuple[str, str]] = {
-    "invalid_number": (
-        "身份证号码校验未通过，请到人工窗口办理",
-        "The ID number failed validation; please go to a staffed window.",
-    ),
-    "card_expired": (
-        "证件已过有效期，请使用有效证件或到人工窗口办理",
-        "The card has expired; please use a valid card or go to a staffed window.",
-    ),
-    "unsupported_card": (
-        "暂不支持此类证件，请到人工窗口办理",
-        "This kind of card is not accepted here; please go to a staffed window.",
-    ),
-    "read_failed": (
-        "读卡失败，请将证件重新平放在读卡区",
-        "The card could not be read; please lay it on the reader again.",
-    ),
-    "expired_warning": ("证件已过有效期，请尽快换领", "The card has expired; please renew it soon."),
-}
 SWEEP_SECONDS = 1.0
 # the keyed hash of an ID number (server/installation.py ``identity_hasher``: HMAC-SHA256 with the
 # installation's identity key); injected, so the kiosk feature never imports the device layer
@@ -66,8 +47,8 @@ Hasher = Callable[[str], str]
 
 
 def reason(code: str) -> dict[str, str]:
-    """A refusal or warning as the kiosk page shows it: ``{"code", "zh", "en"}``."""
-    zh, en = REASONS[code]
+    """A refusal or warning as the kiosk page shows it: ``{"code", "zh", "en"}`` (text from the catalogue)."""
+    zh, en = text_of(code)
     return {"code": code, "zh": zh, "en": en}
 
 

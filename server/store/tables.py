@@ -165,3 +165,23 @@ rating_due = Table(
     Column("ticket_id", BigInteger, nullable=False),
     Column("until", BigInteger, nullable=False),  # ms; after this a press beeps
 )
+
+# --- supervision (server/alerts/): the stored alert inbox; one unresolved row per (type, subject) ---
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("type", String(48), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("message", String(400), nullable=False),
+    Column("evidence", String(400)),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("acked_by", String(64)),
+    Column("acked_at", BigInteger),
+    Column("resolved_at", BigInteger),
+    Column("resolved_by", String(64)),
+    Index("ix_alerts_key", "type", "subject", "resolved_at"),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, func, select
 
@@ -48,3 +49,22 @@ def test_readme_limits_match_the_code() -> None:
         count, seconds = value.split("/")
         per = "min" if seconds == "60" else f"{seconds} s"
         assert f"{count}/{per}" in readme, f"README does not state the {name} limit {count}/{per}"
+
+
+def test_the_app_counts_issues_in_the_database(tmp_path: Path, demo_config: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.support import make_app
+
+    from .conftest import DEVICE, config_in
+
+    app = make_app(tmp_path, config_in(tmp_path, demo_config))
+    with TestClient(app) as c:
+        auth = app.state.services.auth
+        auth.settings = AuthSettings(kiosk_rate="3/60")
+        answers = [c.post("/api/kiosks/k1/tickets", headers=DEVICE["kiosk"], json={"service": "general"}).status_code
+                   for _ in range(5)]
+        assert answers.count(429) == 2, answers
+        assert auth.issue_counters.stored  # the migrated database has rate_hits: shared by every worker
+        with auth.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(rate_hits)).scalar()

@@ -207,3 +207,19 @@ def test_restricted_events_reach_those_entitled_to_one_of_their_topics() -> None
     assert not may_receive(kiosk, ["window:1"], type_="alert.clerk_absent")
     assert may_receive(boss, ["alerts", "window:1"], type_="alert.bad_rating")
     assert may_receive(None, ["hall", "ticket:3", "window:1"], type_="ticket.called")
+
+
+def test_hall_snapshots_are_read_once_per_seq(client: TestClient, app: Any) -> None:
+    hub = app.state.services.hub
+    calls: list[str] = []
+    original = hub.snapshot
+
+    async def counting(topic: str) -> Any:
+        calls.append(topic)
+        return await original(topic)
+
+    hub.snapshot = counting
+    for _ in range(10):
+        with client.websocket_connect("/ws") as ws:
+            assert _subscribe(ws, "hall", "window:1")[0]["type"] == "snapshot"
+    assert calls.count("hall") == 1 and calls.count("window:1") == 1

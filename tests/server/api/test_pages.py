@@ -28,7 +28,7 @@ def pages(tmp_path: Path) -> Iterator[TestClient]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/kiosk/k1", "/clerk", "/display/hall", "/display/window/3", "/supervisor", "/supervisor/video"])
+    "path", ["/", "/kiosk/k1", "/clerk", "/display/hall", "/display/window/3", "/supervisor", "/supervisor/video"])
 def test_pages_render_with_the_hall_name(pages: TestClient, path: str) -> None:
     r = pages.get(path)
     assert r.status_code == 200
@@ -36,6 +36,33 @@ def test_pages_render_with_the_hall_name(pages: TestClient, path: str) -> None:
     assert "示范区政务服务中心" in r.text
     for src in re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text):
         assert pages.get(src).status_code == 200, src
+
+
+def test_landing_page_links_every_page(pages: TestClient) -> None:
+    html = pages.get("/").text
+    for link in ('href="/kiosk/k1', 'href="/clerk"', 'href="/display/hall', 'href="/display/window/1',
+                 'href="/supervisor"', 'href="/supervisor/video"', 'href="/docs"'):
+        assert link in html, link
+    # Chinese first on every card, and no demo token outside demo mode
+    assert html.index("取号机") < html.index("Kiosk") and "hqd_demo" not in html
+
+
+def test_docs_page_serves_swagger_ui_5_from_this_server(pages: TestClient) -> None:
+    html = pages.get("/docs").text
+    srcs = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert "/static/swagger/swagger-ui-bundle.js" in srcs and "/static/docs.js" in srcs
+    bundle = pages.get("/static/swagger/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and "3.1" in pages.get("/openapi.json").json()["openapi"]
+    # Swagger UI 5 is the first major version that reads OpenAPI 3.1 documents
+    assert re.search(r'PACKAGE_VERSION:"5\.\d+\.\d+"', bundle.text)
+
+
+def test_no_show_sentence_follows_the_policy(pages: TestClient) -> None:
+    from displays import wording
+    assert wording.no_show_sentence(30) == "过号30分钟内请向窗口工作人员说明，逾时请重新取号"
+    assert wording.no_show_sentence(0) == "过号请重新取号"
+    minutes = pages.app.state.services.config.policy.callback_minutes  # type: ignore[attr-defined]
+    assert f'data-no-show="{wording.no_show_sentence(minutes)}"' in pages.get("/display/hall").text
 
 
 def test_unknown_kiosk_or_window_is_404(pages: TestClient) -> None:

@@ -183,11 +183,15 @@ async def devices_ready(client: httpx.AsyncClient, ids: list[str]) -> None:
     raise AssertionError(f"devices not ready: {latest}")
 
 
+PRINTS: list[dict[str, Any]] = []  # the print outcome of every kiosk ticket (for failure messages)
+
+
 async def take(client: httpx.AsyncClient) -> str:
     """A ticket from kiosk k1; its number."""
     issued = await client.post("/api/kiosks/k1/tickets", json={"service": "general"}, headers=DEMO_KIOSK_K1)
     assert issued.status_code == 201, issued.text
     body = issued.json()
+    PRINTS.append(body["print"])
     return str(body["ticket"]["number"] if "ticket" in body else body["number"])
 
 
@@ -219,7 +223,7 @@ async def exercise(hall: Hall, base: str) -> None:
             await asyncio.sleep(0.1)
         numbers += [await take(client), await take(client)]
         printer = hall.sims["printer-k1"]
-        assert await printer.wait_for(lambda s: s.printed >= 3, 15), printer.state()
+        assert await printer.wait_for(lambda s: s.printed >= 3, 15), (printer.printed, PRINTS, hall.log("serve.log"))
         await asyncio.sleep(0)  # a duplicate print would land right behind the third
         texts = [t["text"] for t in printer.state()["tickets"]]
         assert printer.printed == 3 and all(sum(n in t for t in texts) == 1 for n in numbers), texts

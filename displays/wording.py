@@ -1,0 +1,29 @@
+"""Public sentences generated from the hall's policy, so ticket, screens and voice say the same thing."""
+
+from __future__ import annotations
+
+TRANSFERRED = "已转办，号码不变，请留意叫号"
+
+
+def no_show_sentence(callback_minutes: int) -> str:
+    """The 过号 rule a citizen reads: call-back within the policy's minutes, else a new ticket.
+
+    ``callback_minutes`` is ``policy.callback_minutes``; 0 means a missed ticket cannot be
+    called back, so the only honest advice is to take a new one.
+    """
+    if callback_minutes <= 0:
+        return "过号请重新取号"
+    return f"过号{callback_minutes}分钟内请向窗口工作人员说明，逾时请重新取号"
+
+
+def ticket_footer(callback_minutes: int) -> str:
+    """The printed ticket's last line: watch for the call, then the 过号 rule."""
+    return f"请留意叫号；{no_show_sentence(callback_minutes)}"
+
+
+def no_show_sentence_en(callback_minutes: int) -> str:
+    """The English form of :func:`no_show_sentence` for the English pages."""
+    if callback_minutes <= 0:
+        return "If you miss your call, please take a new ticket"
+    return (f"If you miss your call, tell the window staff within {callback_minutes} minutes; "
+            "after that, please take a new ticket")
