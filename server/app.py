@@ -28,6 +28,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from server.alerts.wiring import start_inbox
 from server.api import ROUTERS
 from server.api.ops import VERSION
 from server.auth import document as document_auth
@@ -38,6 +39,7 @@ from server.config import HallConfig, load_config
 from server.devices import setup as devices
 from server.hall.hub import Hub
 from server.hall.service import HallService
+from server.haochaping.sender import start_exports
 from server.http import docs, problems
 from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.http.pages import mount_static
@@ -121,6 +123,8 @@ def _lifespan(plan: Blueprint) -> Callable[[FastAPI], Any]:
             _register_snapshots(hub, hall)
             hub.start()
             services.kiosks.start(hub)
+            services.alerts = start_inbox(services)  # stored alert inbox (server/alerts/)
+            services.exports = start_exports(services)  # 办件 bindings + 好差评 upload (server/haochaping/)
             app.state.services = services
             services.devices = await devices.start(services)
             for hook in plan.on_startup:
@@ -136,7 +140,11 @@ def _lifespan(plan: Blueprint) -> Callable[[FastAPI], Any]:
                     except Exception:
                         log.exception("shutdown hook %r failed", hook)
                 await devices.stop(services)
+                if services.alerts is not None:
+                    await services.alerts.stop()
                 await services.kiosks.stop()
+                if services.exports is not None:
+                    await services.exports.stop()
             await hub.stop()
             await hall.shutdown()
             store.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 from server.settings import DEMO_CONFIG
 
-SIM_KINDS = ("printer", "idcard", "led", "keypads", "camera")
+SIM_KINDS = ("printer", "idcard", "led", "keypads", "camera", "haochaping-receiver")  # the last: server/haochaping/
 
 # kiosk and screens sign in once with their demo device tokens; staff pages ask for an account
 # (demo accounts: admin/admin-demo, supervisor/supervisor-demo, clerk1/clerk1-demo … see README)
@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default=None)
     serve.add_argument("--access-log", action="store_true", help="log every request")
 
-    dev = sub.add_parser("devices", help="run the device host: this machine's devices, through a hallq server's API")
+    dev = sub.add_parser("devices", help="run the device host: this machine's devices, through a hallq server's API",
+                         epilog="hallq devices commission DEVICE [--config FILE] [--url URL]: press every keypad "
+                                "key, confirm its meaning, write the map into the hall YAML")  # fmt: skip
     dev.add_argument("--server", required=True, help="the hallq server, e.g. http://10.0.0.5:8000")
     dev.add_argument("--token", default=None, help="device token (default: $HALLQ_DEVICE_TOKEN)")
     dev.add_argument("--config", type=Path, default=None, help="hall YAML (default: $HALLQ_CONFIG or demo)")
@@ -229,6 +231,11 @@ def check_config(path: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hallq`` console script."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:2] == ["devices", "commission"]:  # keypad commissioning: drivers/keypad/commission.py
+        from drivers.keypad.commission import main as commission
+
+        return commission(words[2:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations log every plugin at INFO
@@ -246,6 +253,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sim":
         from drivers.simcli import run_sim
 
+        if args.device == "haochaping-receiver":  # the test receiver of 好差评 uploads, not a device
+            from drivers.simcli import parse_listen
+            from server.haochaping.receiver import serve as serve_receiver
+
+            listen = parse_listen(args.listen)
+            if listen is None:
+                raise SystemExit("hallq sim haochaping-receiver: --listen HOST:PORT (no pty)")
+            return serve_receiver(listen, _sim_options(args.options))
         return run_sim(args.device, args.listen, _sim_options(args.options))
     return check_config(args.file)
 

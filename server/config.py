@@ -174,6 +174,8 @@ class Policy(_Model):
     sla_promotion: bool = True
     max_recalls: int = Field(default=2, ge=0)
     callback_minutes: int = Field(default=30, ge=0)
+    # minutes the hall screen shows a call as 正在叫号 before it shows 办理中 (a start clears it at once)
+    call_display_minutes: int = Field(default=3, ge=1)
     # seconds a window's evaluator (评价器) may rate a ticket after it finished or a rating was asked
     rating_seconds: int = Field(default=180, ge=0)
     elderly_age: int | None = Field(default=65, ge=1)
@@ -235,6 +237,24 @@ class ServerSettings(_Model):
     public_url: str | None = None
 
 
+class RatingReason(_Model):
+    """One second-level reason (评价内容) a citizen may pick for a bad rating."""
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=40)
+
+
+class RatingSettings(_Model):
+    """好差评 rules (server/ratings/): reasons for 差评, free-text limit, 差评 case deadlines."""
+
+    # default list: server/ratings/reasons.py (DEFAULT_REASONS, with its source)
+    reasons: list[RatingReason] | None = None
+    require_reasons: bool = False  # True: a 差评 (level 1 or 2) must name at least one reason
+    text_max: int = Field(default=200, ge=0, le=1000)
+    verify_days: int = Field(default=1, ge=1, le=30)  # working days to verify a 差评 case (核实)
+    rectify_days: int = Field(default=15, ge=1, le=90)  # working days to rectify and answer (整改)
+
+
 class HallConfig(_Model):
     """The whole hall configuration."""
 
@@ -247,6 +267,7 @@ class HallConfig(_Model):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    ratings: RatingSettings = Field(default_factory=RatingSettings)  # 好差评 (server/ratings/)
 
     @cached_property
     def service_map(self) -> dict[str, ServiceConfig]:

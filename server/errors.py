@@ -101,6 +101,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "unknown_clerk": ("没有此工作人员", "Unknown clerk"),
     "unknown_report": ("没有此报表", "Unknown report"),
     "unknown_alert": ("没有此告警", "Unknown alert"),
+    # 好差评 closed loop (server/ratings/, server/store/ratings.py, server/store/cases.py)
+    "unknown_reason": ("评价原因不在列表中", "Unknown rating reason"),
+    "reasons_required": ("请选择不满意的原因", "A 差评 must name at least one reason"),
+    "reasons_not_allowed": ("只有不满意或非常不满意时才选择原因", "Reasons are for 差评 only"),
+    "rating_text_too_long": ("评价内容过长", "Rating text too long"),
+    "unknown_case": ("没有此差评案件", "Unknown case"),
+    "invalid_case_step": ("案件当前状态不能执行此操作", "The case's state does not allow this step"),
+    "case_field_required": ("请填写必填内容", "A required field of the case step is missing"),
+    "alerts_unavailable": ("告警服务未启动", "The alert inbox is not running"),
+    # 好差评 upload: 办件 binding and the export outbox (server/haochaping/)
+    "no_current_ticket": ("窗口当前没有可关联办件的号票", "The window has no current or just finished ticket to bind"),
+    "unknown_export": ("没有此上报记录", "Unknown evaluation export"),
+    "export_not_retryable": ("此上报记录无需重发", "This export is not parked or failed"),
     # websocket answers
     "invalid_topic": ("无效的订阅主题", "Invalid topic"),
     "forbidden_topic": ("无权订阅此主题", "Not allowed to follow this topic"),

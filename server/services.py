@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
+    from server.alerts.inbox import AlertInbox
     from server.auth.service import AuthService
     from server.cameras.service import CameraService
     from server.config import HallConfig
     from server.devices.host import DeviceHost
+    from server.haochaping.sender import ExportService
     from server.hall.hub import Hub
     from server.hall.service import HallService
     from server.kiosk.service import KioskService
@@ -40,6 +42,8 @@ class Services:
     kiosks: KioskService  # the kiosk flow (card sessions, issuing, print jobs); always present
     devices: DeviceHost | None = None  # the embedded device host; None when devices run in another process
     cameras: CameraService | None = None  # live video, snapshots and evidence; None without cameras
+    exports: ExportService | None = None  # 办件 bindings and the 好差评 upload outbox (server/haochaping/)
+    alerts: AlertInbox | None = None  # the supervisors' stored alert inbox (server/alerts/)
 
 
 class NotStarted(RuntimeError):

@@ -1,18 +1,22 @@
-// Hall display: newest call large, recent calls, waiting per service, clock, notice, announcement audio.
+// Hall display: the newest live call large, a per-window grid (窗口 / 当前号 / 状态), waiting per service,
+// clock, notice, announcement audio, and a stale-data state when the feed is down.
 import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, lang, t, tOr, initialLang } from "/static/common/i18n.js";
 import { get, esc } from "/static/common/api.js";
 import { startClock, throttle } from "/static/common/ui.js";
 import { fitStage } from "/static/common/stage.js";
 
-const RECENT_MAX = 8;     // list items below the big call (bounded DOM)
+const RECENT_MAX = 8;     // calls remembered for the big panel (bounded)
+const STALE_MS = 5000;    // a feed down this long dims the screen: short reconnect blips do not flash it
+const TICK_MS = 15000;    // re-check the call's age (正在叫号 → 办理中 after data-call-minutes)
 const AUDIO_QUEUE_MAX = 6;
 const ROWS_PER_PAGE = 11;  // a hall with more services pages through them
 const PAGE_MS = 8000;
 const $ = (id) => document.getElementById(id);
 
+const CALL_MS = Math.max(1, Number(document.body.dataset.callMinutes) || 3) * 60_000;
 const state = { windows: new Map(), recent: [], audioQueue: [], playing: false, soundBlocked: false,
-  services: [], page: 0 };
+  services: [], page: 0, staleTimer: null };
 
 function windowName(ticket, win) {
   if (win && win.name) return win.name;
@@ -21,30 +25,72 @@ function windowName(ticket, win) {
 }
 
 // ---- calls --------------------------------------------------------------------------
-function showNow(ticket, animate) {
+// The big panel shows the newest call still at its window: 正在叫号 while the citizen is called
+// (for at most CALL_MS), then 办理中 once started or when the call is that old; idle once the
+// window moved on (finished, no-show, transferred). The grid below shows every window.
+function phaseOf(ticket) {
+  const w = ticket && state.windows.get(ticket.window);
+  const cur = w && w.current;
+  if (!cur || cur.id !== ticket.id) return "idle";
+  if (cur.state === "serving") return "serving";
+  const at = Date.parse(cur.called_at || ticket.called_at || "");
+  return Number.isFinite(at) && Date.now() - at >= CALL_MS ? "serving" : "calling";
+}
+
+function showNow(animate) {
   const now = $("now");
+  const ticket = state.recent.find((tk) => phaseOf(tk) !== "idle") || null;
+  const phase = phaseOf(ticket);
   $("now-number").textContent = ticket ? ticket.number : "";
-  $("now-window").textContent = ticket ? windowName(ticket) : t("hall.idle");
+  // 请A001号到3号窗口办理 while calling; once served only the number and the window stay
+  $("now-window").textContent = ticket ? windowName(ticket) + (phase === "calling" ? t("hall.call_tail") : "")
+    : t("hall.idle");
+  $("now-label").textContent = t(phase === "serving" ? "hall.serving" : "hall.now_calling");
   now.classList.toggle("idle", !ticket);
+  now.classList.toggle("serving", phase === "serving");
+  now.dataset.phase = phase;
   now.dataset.number = ticket ? ticket.number : "";
-  if (animate) {
+  if (state.recent[0]) now.dataset.last = state.recent[0].number;
+  if (phase !== "calling") now.classList.remove("flash");
+  if (animate && phase === "calling") {
     now.classList.remove("flash");
     void now.offsetWidth;    // restart the CSS animation
     now.classList.add("flash");
   }
 }
 
-function renderRecent() {
-  const items = state.recent.slice(1, RECENT_MAX + 1).map((tk) =>
-    `<li><span class="num">${esc(tk.number)}</span><span class="win">${esc(windowName(tk))}</span></li>`);
-  $("recent").innerHTML = items.join("");
+function windowStatus(w) {
+  const cur = w.current;
+  if (cur && cur.state === "serving") return "serving";
+  if (cur && cur.state === "called") return "calling";
+  if (w.state === "paused") return "paused";
+  if (w.state === "closed") return "closed";
+  return "open";
+}
+
+function renderGrid() {
+  const rows = [...state.windows.values()].sort((a, b) => a.number - b.number).map((w) => {
+    const st = windowStatus(w);
+    const num = w.current && (st === "serving" || st === "calling") ? w.current.number : "";
+    const label = t(st === "serving" ? "hall.serving" : "hall.ws_" + st);
+    return `<li data-window="${w.number}" data-status="${st}"><span class="g-win">${esc(w.name || t("hall.window_n", { n: w.number }))}</span>` +
+      `<span class="g-num">${esc(num)}</span><span class="g-st">${esc(label)}</span></li>`;
+  });
+  const grid = $("grid");
+  grid.style.setProperty("--rows", String(Math.max(1, Math.ceil(rows.length / 2))));  // CSSOM: allowed by the CSP
+  grid.innerHTML = rows.join("");
 }
 
 function addCall(ticket, win) {
-  if (win && win.number != null) state.windows.set(win.number, win);
-  state.recent = [ticket, ...state.recent.filter((r) => r.id !== ticket.id)].slice(0, RECENT_MAX + 1);
-  showNow(ticket, true);
-  renderRecent();
+  if (win && win.number != null) {
+    const known = state.windows.get(win.number) || {};
+    state.windows.set(win.number, { ...known, ...win, current: win.current || ticket });
+  }
+  // one entry per number: a transferred ticket is a new id with the same number (H-6)
+  state.recent = [ticket, ...state.recent.filter((r) => r.id !== ticket.id && r.number !== ticket.number)]
+    .slice(0, RECENT_MAX);
+  showNow(true);
+  renderGrid();
 }
 
 // ---- waiting table ------------------------------------------------------------------
@@ -68,10 +114,11 @@ function applySnapshot(snap) {
   state.windows = new Map((snap.windows || []).map((w) => [w.number, w]));
   state.services = snap.services || [];
   renderWaiting();
-  const calls = snap.recent_calls || [];
-  state.recent = calls.slice(0, RECENT_MAX + 1);
-  showNow(calls[0] || null, false);
-  renderRecent();
+  const seen = new Set();
+  state.recent = (snap.recent_calls || []).filter((tk) => !seen.has(tk.number) && seen.add(tk.number))
+    .slice(0, RECENT_MAX);
+  showNow(false);
+  renderGrid();
 }
 
 const refresh = throttle(async () => {
@@ -140,6 +187,25 @@ function enableSound() {
   playNext();
 }
 
+// ---- stale data ----------------------------------------------------------------------------
+// A hall screen that lost its feed keeps ticking its clock: without this it would look live.
+function onStatus(status, show) {
+  show(status);
+  document.body.dataset.feed = status;
+  if (status === "live") {
+    clearTimeout(state.staleTimer);
+    state.staleTimer = null;
+    document.body.classList.remove("stale");
+    $("stale").classList.add("hidden");
+  } else if (state.staleTimer === null && !document.body.classList.contains("stale")) {
+    state.staleTimer = setTimeout(() => {
+      state.staleTimer = null;
+      document.body.classList.add("stale");
+      $("stale").classList.remove("hidden");
+    }, STALE_MS);
+  }
+}
+
 // ---- feed ------------------------------------------------------------------------------
 function onEvent(msg) {
   const d = msg.data || {};
@@ -161,10 +227,11 @@ async function main() {
   $("sound").addEventListener("click", enableSound);
   probeAutoplay();
   setInterval(() => { if (state.services.length > ROWS_PER_PAGE) { state.page += 1; renderWaiting(); } }, PAGE_MS);
+  setInterval(() => showNow(false), TICK_MS);
   const feed = new Feed(["hall"], {
     onSnapshot: (topic, data) => applySnapshot(data),
     onEvent,
-    onStatus: bindStatus($("conn"), t),
+    onStatus: ((show) => (status) => onStatus(status, show))(bindStatus($("conn"), t)),
   });
   feed.start();
   window.hallqHall = { state, feed, enqueueAudio };   // for tests and field debugging

@@ -1,4 +1,6 @@
 // Citizen ticket page: live state of one ticket (topic ticket:<id>), position refreshed on hall events.
+// A transfer keeps the number and moves the citizen's token to the new ticket: the page reloads onto it.
+// Being called fills the screen with "请到 X 办理", vibrates and beeps (while the page is open).
 import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.js";
 import { get, post, setHeader } from "/static/common/api.js";
@@ -11,6 +13,47 @@ const state = { ticket: null, windows: new Map() };
 const ENDED = ["done", "no_show", "cancelled", "expired", "transferred"];
 // the 过号 sentence is generated from the hall's policy (displays/wording.py) and carried by the page
 const noShow = () => (lang().startsWith("en") ? document.body.dataset.noShowEn : document.body.dataset.noShow) || "";
+
+const MOVED_KEY = "hallq.moved";   // sessionStorage: the service a transfer moved us to, shown once after reload
+let alertedFor = "";                // the call (called_at + recall count) the full-screen alert was shown for
+
+function beep() {
+  // best effort: a phone browser may refuse sound before any touch on the page
+  try {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return;
+    const ctx = new Ctx(), osc = ctx.createOscillator(), gain = ctx.createGain();
+    osc.frequency.value = 880;
+    gain.gain.value = 0.2;
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.6);
+    osc.onended = () => ctx.close();
+  } catch (e) { /* no audio */ }
+}
+
+function showCalled(tk, win) {
+  const key = `${tk.called_at}|${tk.recall_count}`;
+  if (alertedFor === key) return;
+  alertedFor = key;
+  $("called-number").textContent = tk.number;
+  // the window's name on a line of its own: it must not break in the middle ("3号综合窗 / 口")
+  const [pre, post = ""] = t("ticket.called_go", { window: "\u0000" }).split("\u0000");
+  const name = document.createElement("span");
+  name.className = "c-called-win";
+  name.textContent = win;
+  $("called-text").replaceChildren(pre.trim(), name, post.trim());
+  $("called").classList.remove("hidden");
+  $("called").focus();
+  if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+  beep();
+  document.body.dataset.alerted = String(Number(document.body.dataset.alerted || 0) + 1);
+}
+
+function follow(child) {
+  sessionStorage.setItem(MOVED_KEY, child.service_name || child.service);
+  location.reload();   // /t/<token> now opens the child (same number, same token)
+}
 
 function renderHint() { $("hint").textContent = t("ticket.hint", { no_show: noShow() }); }
 
@@ -29,6 +72,12 @@ function render() {
   $("c-issued").textContent = tk.issued_at ? new Date(tk.issued_at).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }) : "—";
   document.body.dataset.state = tk.state;
   $("cancel").classList.toggle("hidden", tk.state !== "issued");
+  if (tk.state === "called") showCalled(tk, win);
+  else $("called").classList.add("hidden");
+  const moved = sessionStorage.getItem(MOVED_KEY);
+  $("c-note").classList.toggle("hidden", !moved || tk.state !== "issued");
+  if (moved) $("c-note").textContent = t("ticket.moved", { service: moved });
+  if (moved && tk.state !== "issued") sessionStorage.removeItem(MOVED_KEY);
 }
 
 async function cancelTicket() {
@@ -51,6 +100,7 @@ function onSnapshot(topic, data) {
 
 function onEvent(msg) {
   const d = msg.data || {};
+  if (d.ticket && d.ticket.id === ID && d.ticket.state === "transferred" && d.child) { follow(d.child); return; }
   if (d.ticket && d.ticket.id === ID) { state.ticket = d.ticket; render(); return; }
   // someone else was called or left: our position may have changed
   if (state.ticket && state.ticket.state === "issued" && msg.type.startsWith("ticket.")) refresh();
@@ -60,6 +110,7 @@ async function main() {
   await setLang(initialLang(navigator.language && navigator.language.startsWith("en") ? "en" : "zh-CN"));
   renderHint();
   $("cancel").addEventListener("click", cancelTicket);
+  $("called-ok").addEventListener("click", () => $("called").classList.add("hidden"));
   $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); renderHint(); render(); });
   // ticket:<id> is for its holder only: the subscribe message shows the ticket's token
   new Feed([`ticket:${ID}`, "hall"], { onSnapshot, onEvent, onStatus: bindStatus($("conn"), t),

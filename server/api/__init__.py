@@ -8,7 +8,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from server.api import announcements, audit, devices, hall, kiosks, ops, pages, reports, tickets, video, windows, ws
+from server.api import (
+    alerts,
+    announcements,
+    audit,
+    cases,
+    devices,
+    exports,
+    hall,
+    kiosks,
+    ops,
+    pages,
+    reports,
+    tickets,
+    video,
+    windows,
+    ws,
+)
 from server.auth import admin, public
 from server.auth import router as auth
 from server.http import docs
@@ -35,6 +51,9 @@ ROUTERS: list[APIRouter] = [
     announcements.router,
     video.router,
     reports.router,
+    exports.router,
+    alerts.router,
+    cases.router,
     _public(docs.router, "API documentation"),
     pages.router,
 ]

@@ -35,7 +35,11 @@ class RatingRequest(_Request):
     """Rate a served ticket (好差评): 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意."""
 
     level: int = Field(ge=1, le=5)
-    source: Literal["api", "web", "evaluator", "kiosk", "sms"] = "api"
+    # channel: web = the citizen's phone page, window = the window screen, qr = the QR on the ticket
+    source: Literal["api", "web", "evaluator", "kiosk", "sms", "window", "qr"] = "api"
+    # 差评 (1, 2): reason codes of GET /api/rating-reasons; free text, checked against ratings.text_max
+    reasons: list[str] = Field(default_factory=list, max_length=10)
+    text: str | None = Field(default=None, max_length=1000)
 
 
 class OpenWindowRequest(_Request):

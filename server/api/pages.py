@@ -74,7 +74,7 @@ async def clerk_page(config: ConfigDep) -> HTMLResponse:
 @router.get("/display/hall", response_class=HTMLResponse, summary="Hall display (综合屏)")
 async def hall_display(config: ConfigDep) -> HTMLResponse:
     """The 1920×1080 hall screen with calls, waiting counts and announcements."""
-    return _page(config, "hall.html")
+    return _page(config, "hall.html", call_minutes=config.policy.call_display_minutes)
 
 
 @router.get("/display/window/{number}", response_class=HTMLResponse, summary="Window display (窗口屏)")
@@ -105,6 +105,12 @@ async def supervisor_page(config: ConfigDep) -> HTMLResponse:
 async def video_wall(config: ConfigDep) -> HTMLResponse:
     """Every camera's live stream in a grid (cameras and streams come from the supervisor-only API)."""
     return _page(config, "video.html", headers=NO_STORE)
+
+
+@router.get("/supervisor/exports", response_class=HTMLResponse, summary="好差评 uploads (好差评上报)")
+async def exports_page(config: ConfigDep) -> HTMLResponse:
+    """The 好差评 upload outbox: pending/sent/failed/parked with the last error, and the backlog."""
+    return _page(config, "exports.html", headers=NO_STORE)
 
 
 @router.get("/display", include_in_schema=False)

@@ -93,4 +93,5 @@ async def cancel_ticket(ticket_id: TicketId, hall: HallDep, actor: Actor, reques
              dependencies=[Depends(allow(Role.CITIZEN, Role.DISPLAY, Role.DEVICE, ticket_window=True))])
 async def rate_ticket(ticket_id: TicketId, body: RatingRequest, hall: HallDep, actor: Actor) -> Any:
     """Rate a served ticket once: 5 非常满意 … 1 非常不满意 (1 and 2 are 差评); never by the clerk."""
-    return await hall.rate(ticket_id, body.level, source=body.source, actor=actor)
+    return await hall.rate(ticket_id, body.level, source=body.source, actor=actor, reasons=body.reasons,
+                           text=body.text)

@@ -120,7 +120,7 @@ class RemoteQueue:
 
     async def events(self) -> AsyncIterator[Event]:
         """Committed events in seq order, across reconnects (caught up from the log)."""
-        backoff = Backoff()
+        backoff = Backoff(maximum=5.0)  # a LAN server: come back within seconds of its return
         while True:
             try:
                 async with websockets.connect(self._ws_url(), open_timeout=10, ping_interval=10,
@@ -129,7 +129,9 @@ class RemoteQueue:
                     floor = await self._snapshot_seq(ws)
                     self.connects += 1
                     self.online = True
-                    backoff = Backoff()
+                    backoff.reset()
+                    log.info("event stream connected (%s), catching up from seq %s to %s",
+                             self.server, self.last_seq, floor)
                     if self.last_seq is not None and self.last_seq < floor:
                         async for event in self._catch_up(floor):
                             yield event

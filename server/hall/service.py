@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -111,6 +111,10 @@ class HallService:
                     log.info("day rollover: %d tickets expired", expired)
             except Exception:
                 log.exception("day rollover failed")
+            try:  # 差评 cases past a deadline raise their alert (once per case and stage)
+                await self.sweep_cases()
+            except Exception:
+                log.exception("overdue case sweep failed")
             await asyncio.sleep(every)
 
     async def _catch_up(self) -> None:
@@ -252,12 +256,21 @@ class HallService:
         return await self._mutate(self.store.cancel, ticket_id, actor=actor)
 
     async def rate(
-        self, ticket_id: int, level: int, *, source: str = "api", actor: str = "citizen"
+        self, ticket_id: int, level: int, *, source: str = "api", actor: str = "citizen",
+        reasons: Sequence[str] = (), text: str | None = None,
     ) -> dict[str, Any]:
-        """Rate a served ticket (好差评)."""
+        """Rate a finished ticket (好差评, once); a 差评 opens a case (server/store/ratings.py)."""
         return await self._mutate(
-            self.store.rate, ticket_id, level, source=source, actor=actor
+            self.store.rate, ticket_id, level, source=source, actor=actor, reasons=reasons, text=text
         )
+
+    async def case_step(self, case_id: int, action: str, body: dict[str, Any], *, actor: str) -> dict[str, Any]:
+        """Move a 差评 case one step (server/store/cases.py)."""
+        return await self._mutate(self.store.case_step, case_id, action, body, actor=actor)
+
+    async def sweep_cases(self) -> list[int]:
+        """Alert overdue 差评 cases (once per case and stage); the ids alerted now."""
+        return await self._mutate(self.store.sweep_overdue)
 
     # -- window ops ----------------------------------------------------------------
     async def open_window(self, number: int, *, clerk: str | None = None, actor: str = "clerk") -> dict[str, Any]:

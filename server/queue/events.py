@@ -68,6 +68,7 @@ class EventType(StrEnum):
     ALERT_CROWDING = "alert.crowding"
     ALERT_BAD_RATING = "alert.bad_rating"
     ALERT_LONG_WAIT = "alert.long_wait"
+    ALERT_CASE_OVERDUE = "alert.case_overdue"  # a 差评 case passed a deadline (server/store/cases.py)
 
     @property
     def is_ticket(self) -> bool:
@@ -134,15 +135,24 @@ class RatingInfo:
     label: str
     bad: bool
     source: str
+    # 好差评 closed loop (server/store/ratings.py): 评价编号, 差评 reason codes, the case it opened;
+    # the free text is never in an event (it is stored in ``ratings.text`` only)
+    uid: str | None = None
+    reasons: tuple[str, ...] = ()
+    case_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"level": self.level, "label": self.label, "bad": self.bad, "source": self.source}
+        return {"level": self.level, "label": self.label, "bad": self.bad, "source": self.source,
+                "uid": self.uid, "reasons": list(self.reasons), "case_id": self.case_id}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RatingInfo:
         """The inverse of ``to_dict``."""
-        return cls(int(data["level"]), str(data.get("label", "")), bool(data.get("bad")), str(data.get("source", "")))
+        case = data.get("case_id")
+        return cls(int(data["level"]), str(data.get("label", "")), bool(data.get("bad")), str(data.get("source", "")),
+                   data.get("uid"), tuple(str(r) for r in data.get("reasons") or ()),
+                   int(case) if case is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

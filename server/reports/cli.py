@@ -25,6 +25,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--format", default="json", choices=("json", "csv", "xlsx"))
     p.add_argument("--output", type=Path, default=None, help="file to write (default stdout; xlsx needs a file)")
     p.add_argument("--staffing", action="store_true", help="staffing advice (Erlang C) per service and hour")
+    p.add_argument("--weekday", type=int, default=None, choices=range(7), metavar="0-6",
+                   help="staffing: only these weekdays (0 = Monday)")
     p.add_argument("--config", type=Path, default=None, help="hall YAML (default: $HALLQ_CONFIG or demo)")
     p.add_argument("--database-url", default=None)
 
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         first, last = parse_range(args.start, args.end, today=today)
         filters = Filters(args.service, args.window, args.clerk)
         if args.staffing:
-            report = staffing_report(engine, config, first, last)
+            report = staffing_report(engine, config, first, last, weekday=args.weekday)
         elif args.kind == "assessment":
             report = build_assessment(engine, config, first, last)
         else:

@@ -25,6 +25,9 @@ KPI_COLUMNS: list[tuple[str, str, str]] = [
     ("rated_rate", "评价率", PCT), ("unrated_rate", "未评价率", PCT), ("good_rate", "好评率", PCT),
     ("bad_rate", "差评率", PCT), ("satisfaction", "满意率", PCT),
 ]
+WINDOW_COLUMNS: list[tuple[str, str, str]] = [
+    ("staffed_s", "在岗时长(秒)", INT), ("paused_s", "暂停时长(秒)", INT), ("utilisation", "窗口利用率", PCT),
+]
 KEY_HEADERS = {"period": "日期", "service": "业务", "window": "窗口", "clerk": "工作人员", "hour": "时段(时)"}
 SHEET_NAMES = {"summary": "汇总", "services": "按业务", "windows": "按窗口", "staff": "按人员", "hourly": "按时段",
                "tickets": "号票明细"}
@@ -71,6 +74,8 @@ def sheets(report: dict[str, Any]) -> list[Sheet]:
     for name, rows in tables:
         key = TABLE_KEYS[name]
         columns = [(key, KEY_HEADERS[key], TEXT if key in ("period", "service", "clerk") else INT), *KPI_COLUMNS]
+        if name == "windows":
+            columns += WINDOW_COLUMNS
         out.append((SHEET_NAMES[name], columns, rows, {key: TOTAL, **report["totals"]}))
     return out
 
@@ -84,6 +89,13 @@ def to_csv(report: dict[str, Any]) -> bytes:
     for row in rows + ([totals] if totals else []):
         writer.writerow(["" if row.get(k) is None else row.get(k) for k, _, _ in columns])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _window_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    if report["kind"] == "windows":
+        return list(report["rows"])
+    rows: list[dict[str, Any]] = report.get("breakdowns", {}).get("windows", []) if report["kind"] == "summary" else []
+    return rows
 
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
@@ -106,6 +118,16 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
         ws.freeze_panes = "B2"
         for i, (_, header, _) in enumerate(columns, start=1):
             ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, len(header) * 2 + 2)
+    pauses = [(row["window"], reason or "未注明", seconds) for row in _window_rows(report)
+              for reason, seconds in sorted(row.get("pauses", {}).items())]
+    if pauses:
+        ws = wb.create_sheet("暂停原因")
+        ws.append(["窗口", "暂停原因", "暂停时长(秒)"])
+        for cell in ws[1]:
+            cell.font = bold
+        for entry in pauses:
+            ws.append(list(entry))
+        ws.freeze_panes = "A2"
     info = wb.create_sheet("说明")
     info.append(["统计区间", report["from"], report["to"]])
     info.append(["指标定义", "见 server/reports/kpi.py"])

@@ -238,3 +238,54 @@ def breakdown(visits: Iterable[Visit], key: Key) -> dict[Any, Kpis]:
         groups.setdefault(key(v), []).append(v)
     ordered = sorted(groups, key=lambda g: (g is None, str(g) if not isinstance(g, int) else f"{g:09d}"))
     return {g: kpis(groups[g]) for g in ordered}
+
+
+@dataclass(frozen=True)
+class WindowChange:
+    """A stored ``window.changed`` event: the window's state from ``at`` on."""
+
+    window: int
+    at: int
+    state: str
+    reason: str | None = None
+
+
+@dataclass
+class WindowTime:
+    """Signed-in time of one window: staffed (open/calling/serving) and paused, by pause reason (ms)."""
+
+    staffed_ms: int = 0
+    paused_ms: int = 0
+    pauses: dict[str, int] = field(default_factory=dict)
+
+
+def window_times(changes: Iterable[WindowChange], start: int, end: int) -> dict[int, WindowTime]:
+    """Per window, the time in [start, end) spent staffed and paused.
+
+    A window is closed before its first change; each change holds until the next one (or ``end``).
+    窗口利用率 = 办理时长 of the window's finished tickets ÷ ``staffed_ms`` (``utilisation``);
+    pause time is not in the denominator and is shown separately, by reason ("" = no reason given).
+    """
+    out: dict[int, WindowTime] = {}
+    by_window: dict[int, list[WindowChange]] = {}
+    for c in sorted(changes, key=lambda c: (c.window, c.at)):
+        by_window.setdefault(c.window, []).append(c)
+    for number, seq in by_window.items():
+        wt = out.setdefault(number, WindowTime())
+        for c, nxt in zip(seq, [*seq[1:], None], strict=True):
+            a, b = max(c.at, start), min(nxt.at if nxt else end, end)
+            if b <= a:
+                continue
+            if c.state == "paused":
+                wt.paused_ms += b - a
+                wt.pauses[c.reason or ""] = wt.pauses.get(c.reason or "", 0) + b - a
+            elif c.state != "closed":
+                wt.staffed_ms += b - a
+    return out
+
+
+def utilisation(visits: Iterable[Visit], time: WindowTime | None) -> float | None:
+    """办理时长 of finished visits ÷ staffed time (None without staffed time)."""
+    if time is None or time.staffed_ms <= 0:
+        return None
+    return sum(v.service_ms or 0 for v in visits if v.facts.state == "done") / time.staffed_ms

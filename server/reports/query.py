@@ -7,14 +7,15 @@ lock; PostgreSQL: a plain snapshot), outside every write path of ``server/store`
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 
 from sqlalchemy import Connection, Engine, select
 
 from server.config import HallConfig
-from server.reports.kpi import Step, TicketFacts, Visit, visit
+from server.reports.kpi import Step, TicketFacts, Visit, WindowChange, visit
 from server.store.engine import READ
-from server.store.tables import tickets, transitions
+from server.store.tables import events, tickets, transitions
 
 
 def read_facts(conn: Connection, start: dt.date, end: dt.date, service: str | None = None) -> list[TicketFacts]:
@@ -44,3 +45,26 @@ def read_visits(engine: Engine, config: HallConfig, start: dt.date, end: dt.date
         facts = read_facts(conn, start, end, service)
     tz = config.hall.tz
     return [visit(f, target_minutes=targets.get(f.service), tz=tz) for f in facts]
+
+
+def day_bounds(config: HallConfig, start: dt.date, end: dt.date) -> tuple[int, int]:
+    """[ms, ms) of business days ``start``..``end``: from ``start``'s rollover time to the one after ``end``."""
+    tz, roll = config.hall.tz, config.hall.rollover
+    first = dt.datetime.combine(start, roll, tz)
+    last = dt.datetime.combine(end + dt.timedelta(days=1), roll, tz)
+    return int(first.timestamp() * 1000), int(last.timestamp() * 1000)
+
+
+def read_window_changes(engine: Engine, config: HallConfig, start: dt.date, end: dt.date) -> list[WindowChange]:
+    """``window.changed`` events of the outbox from a day before the range to its end (windows close nightly)."""
+    lo, hi = day_bounds(config, start - dt.timedelta(days=1), end)
+    e = events.c
+    with engine.connect().execution_options(**{READ: True}) as conn, conn.begin():
+        rows = conn.execute(select(e.at, e.data).where(e.type == "window.changed", e.at >= lo, e.at < hi)
+                            .order_by(e.seq)).all()
+    out = []
+    for at, data in rows:
+        window = json.loads(data).get("window") or {}
+        if isinstance(window.get("number"), int):
+            out.append(WindowChange(window["number"], at, str(window.get("state")), window.get("pause_reason")))
+    return out

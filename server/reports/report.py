@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select
 from server.config import HallConfig
 from server.errors import HallqError, NotFound, unknown_service, unknown_window
 from server.reports.assessment import DEFAULT_WEIGHTS, assess
-from server.reports.kpi import GROUPS, Key, Visit, breakdown, kpis
-from server.reports.query import read_visits
+from server.reports.kpi import GROUPS, Key, Visit, breakdown, kpis, utilisation, window_times
+from server.reports.query import day_bounds, read_visits, read_window_changes
 from server.reports.staffing import windows_needed
 from server.store.engine import READ
 
@@ -98,6 +98,22 @@ def _rows(visits: list[Visit], key: Key, name: str) -> list[dict[str, Any]]:
     return [{name: g, **k.to_dict()} for g, k in breakdown(visits, key).items()]
 
 
+def window_rows(engine: Engine, config: HallConfig, start: dt.date, end: dt.date,
+                visits: list[Visit]) -> list[dict[str, Any]]:
+    """The per-window KPIs plus staffed and paused seconds, pauses by reason and 窗口利用率."""
+    lo, hi = day_bounds(config, start, end)
+    times = window_times(read_window_changes(engine, config, start, end), lo, hi)
+    rows = _rows(visits, GROUPS["window"], "window")
+    for row in rows:
+        t = times.get(row["window"]) if row["window"] is not None else None
+        mine = [v for v in visits if v.window == row["window"]]
+        row["staffed_s"] = None if t is None else round(t.staffed_ms / 1000)
+        row["paused_s"] = None if t is None else round(t.paused_ms / 1000)
+        row["pauses"] = {} if t is None else {k: round(ms / 1000) for k, ms in t.pauses.items()}
+        row["utilisation"] = utilisation(mine, t)
+    return rows
+
+
 def ticket_rows(visits: list[Visit], config: HallConfig) -> list[dict[str, Any]]:
     """One row per ticket: number, service, times (local), wait and service seconds, window, clerk, rating."""
     tz = config.hall.tz
@@ -132,6 +148,9 @@ def build(engine: Engine, config: HallConfig, kind: str, start: dt.date, end: dt
     elif kind == "summary":
         out["rows"] = _rows(visits, PERIODS[group], "period")
         out["breakdowns"] = {k: _rows(visits, GROUPS[g], g) for k, g in BREAKDOWN_OF.items()}
+        out["breakdowns"]["windows"] = window_rows(engine, config, start, end, visits)
+    elif kind == "windows":
+        out["rows"] = window_rows(engine, config, start, end, visits)
     else:
         name = BREAKDOWN_OF[kind]
         out["rows"] = _rows(visits, GROUPS[name], name)

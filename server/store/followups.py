@@ -19,7 +19,7 @@ from server.store.rows import to_ms
 from server.store.tables import rating_due, tickets
 from server.store.views import TicketView
 
-RATABLE = (TicketState.SERVING.value, TicketState.DONE.value)
+RATABLE = (TicketState.DONE.value,)  # rating only after 办结
 CALLBACK_STATES = (TicketState.NO_SHOW.value, TicketState.SUSPENDED.value)
 MAX_CALL_BACKS = 50
 

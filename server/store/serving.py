@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from server.errors import Conflict
 from server.queue.enums import Action, TicketState, WindowState
@@ -114,10 +114,13 @@ class ServingOps(FollowupOps, StoreBase):
         with self._tx() as tx:
             wrow, row = self._current(tx, number)
             values = {c.name: getattr(row, c.name) for c in tickets.c if c.name != "id"}
+            # the citizen's token (printed QR, open phone page) moves to the child: same number, same
+            # link, so /t/<token> follows the transfer; the closed parent gets a token nobody holds
+            tx.conn.execute(update(tickets).where(tickets.c.id == row.id).values(token=secrets.token_urlsafe(12)))
             values.update(
                 service=to_service or row.service, state=TicketState.ISSUED.value, window=None,
                 target_window=to_window, called_at=None, started_at=None, finished_at=None, state_at=tx.ms,
-                issued_at=tx.ms, recall_count=0, token=secrets.token_urlsafe(12), parent_id=row.id, rating=None,
+                issued_at=tx.ms, recall_count=0, token=row.token, parent_id=row.id, rating=None,
                 business_day=tx.day, counted=0,
             )
             child = tx.conn.execute(insert(tickets).returning(*tickets.c), values).one()
@@ -128,11 +131,12 @@ class ServingOps(FollowupOps, StoreBase):
         return Outcome(child_view, tuple(tx.events))
 
     def request_rating(self, number: int, *, actor: str = "clerk") -> Outcome[TicketView]:
-        """Ask the citizen to rate: the current ticket, else the window's last finished one today."""
+        """Ask the citizen to rate the window's last finished (办结) ticket today; a current ticket is 409."""
         with self._tx() as tx:
             wrow = self._window_row(tx.conn, number)
-            if wrow.current_ticket_id is not None:
+            if wrow.current_ticket_id is not None:  # rating only after 办结 (server/store/ratings.py)
                 row = self._ticket(tx.conn, wrow.current_ticket_id)
+                raise not_ratable(row.id, row.state)
             else:
                 t = tickets.c
                 row = tx.conn.execute(select(tickets).where(
@@ -143,7 +147,7 @@ class ServingOps(FollowupOps, StoreBase):
                                    code="not_ratable", window=number)
             if row.rating is not None:
                 raise already_rated(row.id)
-            if row.state not in (TicketState.SERVING.value, TicketState.DONE.value):
+            if row.state != TicketState.DONE.value:
                 raise not_ratable(row.id, row.state)
             view = self._view(tx.conn, row)
             self._due_rating(tx, number, row.id)

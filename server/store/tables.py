@@ -97,6 +97,12 @@ ratings = Table(
     Column("clerk", String(64)),
     Column("service", String(32), nullable=False),
     Column("business_day", String(10), nullable=False),
+    # 好差评 closed loop (server/ratings/, migration 0008_ratings): stable 评价编号, reasons, text, case
+    Column("uid", String(36)),  # unique; NULL only for ratings stored before 0008
+    Column("reasons", Text),  # JSON list of reason codes (差评)
+    Column("text", Text),  # free text, at most ratings.text_max characters; never on a public view
+    Column("case_id", BigInteger),  # the 差评 case it opened
+    Index("ix_ratings_uid", "uid", unique=True),
 )
 
 events = Table(
@@ -184,4 +190,77 @@ alerts = Table(
     Column("resolved_at", BigInteger),
     Column("resolved_by", String(64)),
     Index("ix_alerts_key", "type", "subject", "resolved_at"),
+)
+# reports (server/reports/query.py) read window.changed events of a range from the outbox
+Index("ix_events_type_at", events.c.type, events.c.at)
+
+# --- 好差评 upload (server/haochaping/): 办件 bindings and the evaluation_exports outbox ---
+case_links = Table(
+    "case_links",
+    metadata,
+    Column("ticket_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("project_no", String(64), nullable=False),  # 办件编号 of the approval system
+    Column("item_code", String(64), nullable=False),  # 事项编码
+    Column("window", Integer, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+
+evaluation_exports = Table(
+    "evaluation_exports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(96), nullable=False, unique=True),  # idempotency key: one per rating
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | sent | failed | parked
+    Column("record", Text, nullable=False),  # JSON: the GB/T 39735 record, fixed when queued
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claim_until", BigInteger),
+    Column("last_error", String(400)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("sent_at", BigInteger),
+    Index("ix_evaluation_exports_due", "state", "next_attempt_at"),
+)
+
+# --- 好差评 closed loop (server/ratings/): 差评 cases (差评闭环台账) and who did what at each step ---
+rating_cases = Table(
+    "rating_cases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", BigInteger, nullable=False, unique=True),
+    Column("rating_uid", String(36), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("before_appeal", String(16)),
+    Column("level", SmallInteger, nullable=False),
+    Column("window", Integer),
+    Column("clerk", String(64)),
+    Column("service", String(32), nullable=False),
+    Column("business_day", String(10), nullable=False),
+    Column("opened_at", BigInteger, nullable=False),
+    Column("verify_due", BigInteger, nullable=False),  # ms: end of the verify_days-th working day
+    Column("rectify_due", BigInteger, nullable=False),
+    Column("verified_at", BigInteger),
+    Column("replied_at", BigInteger),
+    Column("closed_at", BigInteger),
+    Column("outcome", String(32)),  # closed | appeal_upheld
+    Column("callback_result", String(16)),
+    Column("alerted", String(16)),  # the last overdue stage alerted: verify | rectify
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_rating_cases_state", "state", "opened_at"),
+)
+
+case_steps = Table(
+    "case_steps",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, nullable=False),
+    Column("action", String(16), nullable=False),  # open | verify | rectify | reply | close | appeal | overdue
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False),  # JSON
+    Index("ix_case_steps_case", "case_id", "at"),
 )

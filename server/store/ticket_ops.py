@@ -5,20 +5,20 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from server.errors import HallqError, invalid_transition
 from server.queue.entities import IdentityRef
-from server.queue.enums import RATING_LEVELS, Action, Channel, Priority, Rating, TicketState, WindowState
-from server.queue.events import EventType, RatingEvent, RatingInfo, TicketEvent
+from server.queue.enums import Action, Channel, Priority, TicketState, WindowState
+from server.queue.events import EventType, TicketEvent
 from server.queue.hours import check_open
 from server.queue.limits import check_per_person, effective_priority
 from server.queue.machine import transition
 from server.queue.numbering import format_number, next_number
-from server.queue.refusals import already_rated, invalid_rating, not_ratable, open_ticket_exists, service_disabled
+from server.queue.refusals import open_ticket_exists, service_disabled
 from server.store.base import StoreBase, Tx
 from server.store.followups import FollowupOps
-from server.store.tables import ratings, tickets, windows
+from server.store.tables import tickets, windows
 from server.store.views import IssuedTicket, Outcome, TicketView, WindowView
 
 OPEN = frozenset({TicketState.ISSUED.value, TicketState.CALLED.value, TicketState.SERVING.value,
@@ -135,30 +135,6 @@ class TicketOps(FollowupOps, StoreBase):
         state = WindowState.PAUSED.value if wrow.state == WindowState.PAUSED.value else WindowState.OPEN.value
         wrow = self._set_window(tx, number, current_ticket_id=None, state=state)
         return self._wview(tx.conn, wrow)
-
-    def rate(self, ticket_id: int, level: int, *, source: str = "api", actor: str = "citizen") -> Outcome[TicketView]:
-        """好差评: once per ticket, after service started; 1 and 2 are 差评."""
-        if not isinstance(level, int) or level not in RATING_LEVELS:
-            raise invalid_rating(level)
-        with self._tx() as tx:
-            row = self._ticket(tx.conn, ticket_id, lock=True)
-            if row.rating is not None:
-                raise already_rated(ticket_id)
-            if row.state not in (TicketState.SERVING.value, TicketState.DONE.value):
-                raise not_ratable(ticket_id, row.state)
-            clerk = None
-            if row.window is not None:
-                clerk = tx.conn.execute(select(windows.c.clerk).where(windows.c.number == row.window)).scalar()
-            tx.conn.execute(insert(ratings), {"ticket_id": ticket_id, "level": level, "source": source, "at": tx.ms,
-                                              "actor": actor, "window": row.window, "clerk": clerk,
-                                              "service": row.service, "business_day": row.business_day})
-            new = tx.conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(rating=level)
-                                  .returning(*tickets.c)).one()
-            self._rated(tx, ticket_id)
-            view = self._view(tx.conn, new)
-            rating = RatingInfo(level, RATING_LEVELS[level], Rating(level).is_bad(), source)
-            tx.emit(EventType.TICKET_RATED, ticket_topics(ticket_id, row.window), RatingEvent(view, rating))
-        return Outcome(view, tuple(tx.events))
 
     def rollover(self) -> Outcome[int]:
         """Expire what is left of past business days (never deleted) and free their windows."""

@@ -6,8 +6,8 @@ Keys → queue (actor ``keypad``), the same operations as the clerk console:
 
 - ``call_next`` finishes the current ticket first (a caller keypad has no finish key);
 - ``recall``, ``no_show``, ``suspend``;
-- ``rate`` starts a ticket that is only called (the store rates served tickets only), then asks
-  for a rating, which lights the evaluator;
+- ``rate`` asks for a rating of the window's last finished ticket, which lights the evaluator;
+  with a ticket still called or serving it is refused (rating only after 办结) and beeps;
 - ``pause`` toggles pause/resume;
 - ``transfer`` goes to ``transfer_targets[window]``, else the window's first service (secondaries
   before primaries) other than the ticket's own;
@@ -38,7 +38,7 @@ from drivers.contract import KeypadBus, KeypadEvent
 from server.config import HallConfig
 from server.devices.port import QueuePort
 from server.errors import HallqError
-from server.queue.enums import TicketState, WindowState
+from server.queue.enums import WindowState
 from server.queue.events import Event, EventType, TicketEvent
 from server.queue.refusals import invalid_request
 from server.windows.common import DeviceSource, Tasks, available, bounded, port_of, run_all, ticket_digits
@@ -231,9 +231,8 @@ class KeypadWiring:
         elif key == "recall":
             await q.recall(number, actor=actor)
         elif key == "rate":
-            current = (await q.window(number)).current
-            if current is not None and current.state == TicketState.CALLED.value:
-                await q.start(number, actor=actor)  # only served tickets can be rated; keypads skip start
+            # rating only after 办结: with a ticket still at the window the store refuses (409
+            # not_ratable) and the keypad beeps; after finish it lights the window's evaluator
             await q.request_rating(number, actor=actor)
             return False  # the evaluator starts on rating.requested; nothing to show here
         elif key == "pause":

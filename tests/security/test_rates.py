@@ -68,3 +68,14 @@ def test_the_app_counts_issues_in_the_database(tmp_path: Path, demo_config: Any)
         assert auth.issue_counters.stored  # the migrated database has rate_hits: shared by every worker
         with auth.engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(rate_hits)).scalar()
+
+
+def test_shared_limit_on_postgresql(postgres_db_url: str) -> None:
+    engine = create_engine(postgres_db_url)
+    metadata.create_all(engine)
+    try:
+        workers = [AuthService(engine, b"k" * 32, AuthSettings()) for _ in range(2)]
+        answers = [workers[i % 2].issue_counters.hit(workers[i % 2], [("kiosk:k1", (5, 60.0))]) for i in range(8)]
+        assert answers.count(None) == 5 and all(w.issue_counters.stored for w in workers)
+    finally:
+        engine.dispose()

@@ -102,6 +102,9 @@ def test_request_rating_and_waiting_list(client: TestClient) -> None:
     assert [t["id"] for t in waiting] == [t["id"] for t in tickets]
     post(client, "/api/windows/1/call-next")
     post(client, "/api/windows/1/start")
+    r = client.post("/api/windows/1/request-rating")  # rating only after 办结
+    assert r.status_code == 409 and code(r) == "not_ratable"
+    post(client, "/api/windows/1/finish")
     asked = post(client, "/api/windows/1/request-rating")
     assert asked["id"] == tickets[0]["id"]
 

@@ -78,9 +78,9 @@ class Hall:
         return self.start("serve", "--config", str(self.config_path), "--database-url", self.database_url,
                           "--port", str(port), *extra, log=log)
 
-    def log(self, name: str) -> str:
+    def log(self, name: str, tail: int = 4000) -> str:
         path = self.tmp / name
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -222,11 +222,12 @@ async def exercise(hall: Hall, base: str) -> None:
             assert time.monotonic() < deadline, "the card's removal never reached the server"
             await asyncio.sleep(0.1)
         numbers += [await take(client), await take(client)]
+        # the route waits a few seconds for the print; on a starved machine a job may time out, and a
+        # timed-out job must never print late — so: every ticket reported printed is on paper exactly once
         printer = hall.sims["printer-k1"]
-        assert await printer.wait_for(lambda s: s.printed >= 3, 15), (printer.printed, PRINTS, hall.log("serve.log"))
-        await asyncio.sleep(0)  # a duplicate print would land right behind the third
-        texts = [t["text"] for t in printer.state()["tickets"]]
-        assert printer.printed == 3 and all(sum(n in t for t in texts) == 1 for n in numbers), texts
+        printed = [n for n, p in zip(numbers, PRINTS[-3:], strict=True) if p["printed"]]
+        assert printed and all(p["state"] in ("done", "failed") for p in PRINTS[-3:]), PRINTS
+        assert await printer.wait_for(lambda s: s.printed >= len(printed), 15), (printer.printed, PRINTS)
 
         opened = await client.post("/api/windows/1/open", json={}, headers=DEMO_DEVICE_HOST)
         assert opened.status_code == 200, opened.text
@@ -245,6 +246,10 @@ async def exercise(hall: Hall, base: str) -> None:
         assert called == numbers[0]  # the elderly card's tickets come first, in order
         led = hall.sims["led-w1"]
         assert await led.wait_for(lambda s: any(called in str(v) for v in s.areas.values()), 15), led.state()
+        # by now a duplicate or late print would have landed
+        texts = [t["text"] for t in printer.state()["tickets"]]
+        assert printer.printed == len(printed), (texts, PRINTS)
+        assert all(sum(n in t for t in texts) == (1 if n in printed else 0) for n in numbers), (texts, PRINTS)
 
 
 def single_holder(hall: Hall) -> int:
@@ -286,11 +291,12 @@ async def test_hallq_devices_drives_every_device_through_the_api_and_survives_a_
     assert "kiosk-pc-1" in hall.log("second.log")
 
     # the server restarts; the device host keeps its ports and catches up
-    _stop(server)
-    await asyncio.sleep(0)
+    await asyncio.to_thread(_stop, server)  # off the loop: the simulators keep answering meanwhile
     assert host.poll() is None and single_holder(hall) == host.pid
     server = hall.serve(port, "--no-devices", log="serve2.log")
     await healthy(base, server, hall, "serve2.log")
+    # the host's own readiness line: its event stream is back (print jobs reach it again)
+    await until(lambda: hall.log("devices.log", 10**7).count("event stream connected") >= 2, 30)
     async with httpx.AsyncClient(base_url=base, timeout=15) as client:
         number = await take(client)
         printer = hall.sims["printer-k1"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import json
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,11 @@ def client(tmp_path: Path, hall_config: Any) -> Iterator[TestClient]:
         store.call_next(1, actor=ACTOR)
         store.start(1, actor=ACTOR)
         store.finish(1, actor=ACTOR)
-        store.rate(ids[0], 2, actor="citizen")
+        store.rate(ids[0], 2, actor="citizen", reasons=["attitude"])
         store.call_next(1, actor=ACTOR)
         store.no_show(1, actor=ACTOR)
+        store.pause_window(1, reason="临时离岗", actor=ACTOR)
+        store.resume_window(1, actor=ACTOR)
         c.headers.update(demo_bearer(c, "admin"))
         c.day = store.business_day()  # type: ignore[attr-defined]
         yield c
@@ -47,6 +49,8 @@ def test_json_figures_of_the_scripted_day(client: TestClient) -> None:
     assert [row["window"] for row in body["breakdowns"]["windows"]] == [1, None]
     staff = client.get("/api/reports/staff", params={"clerk": "A0101"}).json()
     assert [(row["clerk"], row["done"]) for row in staff["rows"]] == [("A0101", 1)]
+    w1 = next(row for row in client.get("/api/reports/windows").json()["rows"] if row["window"] == 1)
+    assert w1["staffed_s"] is not None and "临时离岗" in w1["pauses"] and w1["utilisation"] is not None
     tickets = client.get("/api/reports/tickets").json()["rows"]
     assert sorted(t["state"] for t in tickets) == ["done", "issued", "no_show"]
 
@@ -64,6 +68,7 @@ def test_xlsx_and_csv_totals_equal_the_json(client: TestClient) -> None:
         assert (last["取号量"], last["办结量"], last["差评数"]) == (totals["issued"], totals["done"], totals["bad"])
         assert ws.freeze_panes == "B2"
     assert wb["汇总"].cell(ws.max_row, header.index("满意率") + 1).number_format == "0.0%"
+    assert [c.value for c in wb["暂停原因"][2]][:2] == [1, "临时离岗"]
     text = client.get("/api/reports/windows", params={"format": "csv"}).content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[-1]["窗口"] == "合计" and int(rows[-1]["取号量"]) == totals["issued"]
@@ -123,6 +128,9 @@ def test_cli_gives_the_same_figures_as_the_api(client: TestClient, tmp_path: Pat
     ws = load_workbook(xlsx)["汇总"]
     assert ws.cell(ws.max_row, 2).value == api["totals"]["issued"]
     assert main(["report", "--database-url", url, "--from", "2026-02-30"]) == 2
+    staffing = tmp_path / "s.json"
+    assert main(["report", "--staffing", "--database-url", url, "--output", str(staffing)]) == 0
+    assert json.loads(staffing.read_text())["rows"] == client.get("/api/reports/staffing").json()["rows"]
 
 
 def test_assessment_ranks_with_weights_and_exports(client: TestClient) -> None:

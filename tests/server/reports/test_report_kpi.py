@@ -116,3 +116,26 @@ def test_p90_nearest_rank_and_clerk_parsing() -> None:
     assert p90(list(range(1, 11))) == 9
     assert p90([7]) == 7 and p90([]) is None
     assert clerk_of("clerk:A0101@3") == "A0101" and clerk_of("kiosk:k1") is None
+
+
+def test_window_time_staffed_paused_by_reason_and_utilisation() -> None:
+    from server.reports.kpi import WindowChange, utilisation, window_times
+
+    changes = [
+        WindowChange(3, ms(2, 8, 30), "open"),  # before the range start 09:00: clipped
+        WindowChange(3, ms(2, 11, 30), "paused", "午休"),
+        WindowChange(3, ms(2, 13, 30), "open"),
+        WindowChange(3, ms(2, 15, 0), "paused", "临时离岗"),
+        WindowChange(3, ms(2, 15, 20), "serving"),
+        WindowChange(3, ms(2, 17, 0), "closed"),
+        WindowChange(5, ms(2, 10, 0), "open"),  # still open at the range end 18:00
+    ]
+    times = window_times(changes, ms(2, 9, 0), ms(2, 18, 0))
+    # window 3 staffed 09:00–11:30 (2.5 h) + 13:30–15:00 (1.5 h) + 15:20–17:00 (100 min) = 340 min
+    assert times[3].staffed_ms == 340 * 60_000
+    assert times[3].pauses == {"午休": 120 * 60_000, "临时离岗": 20 * 60_000}
+    assert times[3].paused_ms == 140 * 60_000
+    assert times[5].staffed_ms == 8 * 3600_000 and times[5].paused_ms == 0
+    at3 = [v for v in visits() if v.window == 3]  # finished there: #1 (330 s) and #2 (780 s)
+    assert utilisation(at3, times[3]) == pytest.approx(1110 / (340 * 60))
+    assert utilisation(at3, None) is None

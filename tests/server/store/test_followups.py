@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from server.errors import Conflict
 from server.queue.events import Event, RatingEvent, TicketEvent
 from server.store import QueueStore
 from server.store.tables import events
@@ -34,7 +36,11 @@ def test_rating_clears_the_deadline_and_the_next_ticket_replaces_it(store: Queue
     store.finish(1)
     store.call_next(1)
     store.start(1)
-    out = store.request_rating(1)  # asked while serving the second
+    with pytest.raises(Conflict) as refused:  # rating only after 办结: not while serving the second
+        store.request_rating(1)
+    assert refused.value.code == "not_ratable"
+    store.finish(1)
+    out = store.request_rating(1)
     assert out.value.id == second.id and store.rating_due(1).id == second.id  # type: ignore[union-attr]
     store.rate(second.id, 5)
     assert store.rating_due(1) is None

@@ -234,9 +234,11 @@ def test_rating_once_after_service(store: QueueStore) -> None:
     store.call_next(1)
     assert code_of(lambda: store.request_rating(1)) == "not_ratable"
     store.start(1)
+    assert code_of(lambda: store.request_rating(1)) == "not_ratable"  # rating only after 办结
+    assert code_of(lambda: store.rate(t.id, 5)) == "not_ratable"
+    store.finish(1)
     req = store.request_rating(1)
     assert req.events[0].type == "rating.requested" and req.events[0].topics == ("window:1", f"ticket:{t.id}")
-    store.finish(1)
     assert code_of(lambda: store.rate(t.id, 6)) == "invalid_rating"
     out = store.rate(t.id, 2, source="evaluator")
     assert out.value.rating == 2 and out.events[0].data["rating"]["bad"] is True

@@ -229,17 +229,35 @@ async def test_silent_led_does_not_stop_other_outputs(stack: Stack) -> None:
     await stack.until("led-w3", lambda s: s.areas.get(0) == f"请{ticket['number']}号到3号窗口", timeout=10)
 
 
-async def test_rate_key_starts_the_evaluator_for_the_current_ticket(stack: Stack) -> None:
+async def test_rate_key_before_finish_beeps_and_stores_nothing(stack: Stack) -> None:
     await stack.hall.open_window(5)
     ticket = await stack.hall.issue("social")
     await stack.press(5, "call_next")
     await stack.until("keypads-bus1", lambda s: s.displays.get(5) == "001")
-    await stack.press(5, "rate")  # 请评价 while serving: rating.requested
+    await stack.press(5, "rate")  # 请评价 while the ticket is still called: rating only after 办结
+    await stack.until("keypads-bus1", lambda s: s.beeps.get(5) == 1)
+    await stack.hall.start(5)
+    await stack.press(5, "rate")  # still not finished while serving
+    await stack.until("keypads-bus1", lambda s: s.beeps.get(5) == 2)
+    assert 105 not in stack.sim("keypads-bus1").state()["evaluating"]
+    assert (await stack.hall.get_ticket(ticket["id"]))["rating"] is None
+    assert await stack.hall.run(stack.hall.store.rating_record, ticket["id"]) is None
+
+
+async def test_rate_key_after_finish_starts_the_evaluator(stack: Stack) -> None:
+    await stack.hall.open_window(5)
+    ticket = await stack.hall.issue("social")
+    await stack.press(5, "call_next")
+    await stack.until("keypads-bus1", lambda s: s.displays.get(5) == "001")
+    await stack.hall.finish(5)
+    await stack.press(5, "rate")  # 请评价 after 办结: rating.requested
     await stack.until("keypads-bus1", lambda s: 105 in s.evaluating)
     await stack.sim("keypads-bus1").act("rate", {"address": 105, "value": 4})  # 非常不满意 (差评)
     await until(lambda: _rating(stack, ticket["id"]))
     assert (await stack.hall.get_ticket(ticket["id"]))["rating"] == 1
     assert stack.sim("keypads-bus1").state()["beeps"] == {}
+    record = await stack.hall.run(stack.hall.store.rating_record, ticket["id"])
+    assert record["channel"] == "evaluator" and record["window"] == 5 and record["case_id"] is not None
 
 
 async def test_keypad_waiting_count_follows_new_tickets(stack: Stack) -> None:

@@ -1,4 +1,4 @@
-"""Supervision: the stored alert inbox (server/alerts/).
+"""Supervision: the stored alert inbox (server/alerts/) and an events index for reports.
 
 Revision ID: 0006_alerts
 Revises: 0005_windows
@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create the alerts table; one open alert per (type, subject) is found by its key index."""
+    """Create the alerts table (an open alert per (type, subject) found by its key) and index events by type."""
     op.create_table(
         "alerts",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
@@ -35,9 +35,12 @@ def upgrade() -> None:
         sa.Column("resolved_by", sa.String(64)),
     )
     op.create_index("ix_alerts_key", "alerts", ["type", "subject", "resolved_at"])
+    # reports read window.changed events of a date range from the outbox (server/reports/query.py)
+    op.create_index("ix_events_type_at", "events", ["type", "at"])
 
 
 def downgrade() -> None:
-    """Drop it."""
+    """Drop them."""
+    op.drop_index("ix_events_type_at", table_name="events")
     op.drop_index("ix_alerts_key", table_name="alerts")
     op.drop_table("alerts")

@@ -1,0 +1,1 @@
+"""The supervisors' stored alert inbox: de-duplicated alerts, acknowledged and resolved, kept across restarts."""

@@ -1,0 +1,15 @@
+"""Build and start the alert inbox of a running hall (called from ``server/app.py``)."""
+
+from __future__ import annotations
+
+from server.alerts.inbox import AlertInbox
+from server.alerts.store import AlertStore
+from server.services import Services
+
+
+def start_inbox(services: Services) -> AlertInbox:
+    """An inbox on the store's database, following the hub and running the rules every 30 s."""
+    inbox = AlertInbox(AlertStore(services.store.engine), services.hub, services.config.hall.tz,
+                       config=services.config)
+    inbox.start()
+    return inbox
