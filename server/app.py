@@ -36,7 +36,7 @@ from server.auth import start_auth
 from server.auth.links import DeviceLinkMiddleware
 from server.auth.service import AuthSettings
 from server.config import HallConfig, load_config
-from server.devices import setup as devices
+from server.hosting import embedded as devices
 from server.hall.hub import Hub
 from server.hall.service import HallService
 from server.haochaping.sender import start_exports

@@ -150,7 +150,7 @@ def _serve_with_host(settings: Any, devices: dict[str, str]) -> int:
     """Workers plus exactly one device-host child process, with a token minted for it."""
     from server.app import database_url
     from server.config import load_config
-    from server.devices.process import HostChild, mint_host_token, revoke_host_token
+    from server.hosting.process import HostChild, mint_host_token, revoke_host_token
 
     config = load_config(settings.config)
     url = database_url(settings, config)
@@ -170,7 +170,7 @@ def devices_command(args: argparse.Namespace) -> int:
     import asyncio
 
     from server.config import load_config
-    from server.devices.process import TOKEN_ENV, run_devices
+    from server.hosting.process import TOKEN_ENV, run_devices
     from server.settings import Settings
 
     token = args.token or os.environ.get(TOKEN_ENV)
@@ -224,6 +224,10 @@ def check_config(path: Path) -> int:
     except (HallConfigError, DeviceConfigError) as exc:
         print(exc, file=sys.stderr)
         return 1
+    from server.ratings.compliance import evaluator_warnings
+
+    for warning in evaluator_warnings(cfg):  # 好差评 is five-level; a warning, not an error
+        print(warning, file=sys.stderr)
     print(f"{path}: OK — {cfg.hall.name}: {len(cfg.services)} services, {len(cfg.windows)} windows, "
           f"{len(cfg.kiosks)} kiosks, {len(cfg.devices)} devices")
     return 0

@@ -103,8 +103,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "unknown_alert": ("没有此告警", "Unknown alert"),
     # 好差评 closed loop (server/ratings/, server/store/ratings.py, server/store/cases.py)
     "unknown_reason": ("评价原因不在列表中", "Unknown rating reason"),
-    "reasons_required": ("请选择不满意的原因", "A 差评 must name at least one reason"),
-    "reasons_not_allowed": ("只有不满意或非常不满意时才选择原因", "Reasons are for 差评 only"),
+    "reasons_required": ("请选择不满意的原因", "A bad rating (level 1 or 2) must name at least one reason"),
+    "reasons_not_allowed": ("只有不满意或非常不满意时才选择原因", "Reasons are for bad ratings (levels 1 and 2) only"),
     "rating_text_too_long": ("评价内容过长", "Rating text too long"),
     "unknown_case": ("没有此差评案件", "Unknown case"),
     "invalid_case_step": ("案件当前状态不能执行此操作", "The case's state does not allow this step"),

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from server.cameras.service import CameraService
     from server.config import HallConfig
     from server.devices.host import DeviceHost
-    from server.haochaping.sender import ExportService
     from server.hall.hub import Hub
     from server.hall.service import HallService
+    from server.haochaping.sender import ExportService
     from server.kiosk.service import KioskService
     from server.metrics import Metrics
     from server.settings import Settings

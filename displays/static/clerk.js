@@ -120,7 +120,7 @@ function enableActions() {
     "no-show": cur && cur.state === "called",
     suspend: !!cur,
     transfer: !!cur,
-    "request-rating": (cur && cur.state === "serving") || (!cur && !!state.lastDone),
+    "request-rating": !cur && !!state.lastDone,  // rating only after 办结 (the server refuses earlier)
     pause: open,
   };
   for (const b of document.querySelectorAll("#actions button")) b.disabled = !can[b.dataset.act];

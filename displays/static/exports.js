@@ -20,7 +20,7 @@ function row(e) {
   return `<tr data-state="${esc(e.state)}" data-key="${esc(e.key)}"><td>${esc(e.key)}</td>` +
     `<td>${esc(r.project_no || "—")}</td><td>${esc(r.window_name || r.window_no || "—")}</td>` +
     `<td>${esc(r.level_label || r.level || "")}</td><td>${esc(r.channel || "")}</td>` +
-    `<td>${esc(r.evaluated_at || "")}</td><td class="x-state">${esc(STATES[e.state] || e.state)}</td>` +
+    `<td>${esc((r.evaluated_at || "").replace("T", " ").slice(0, 19))}</td><td class="x-state">${esc(STATES[e.state] || e.state)}</td>` +
     `<td>${e.attempts}</td><td class="err">${esc(e.last_error || "")}</td><td>${retry}</td></tr>`;
 }
 

@@ -1,5 +1,5 @@
 // Citizen ticket page: live state of one ticket (topic ticket:<id>), position refreshed on hall events.
-// A transfer keeps the number and moves the citizen's token to the new ticket: the page reloads onto it.
+// A transfer keeps the number; the token opens the newest ticket of its chain: the page reloads onto it.
 // Being called fills the screen with "请到 X 办理", vibrates and beeps (while the page is open).
 import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.js";
@@ -52,7 +52,7 @@ function showCalled(tk, win) {
 
 function follow(child) {
   sessionStorage.setItem(MOVED_KEY, child.service_name || child.service);
-  location.reload();   // /t/<token> now opens the child (same number, same token)
+  location.reload();   // /t/<token> opens the newest ticket of the chain (server/store/reads.py)
 }
 
 function renderHint() { $("hint").textContent = t("ticket.hint", { no_show: noShow() }); }

@@ -9,7 +9,8 @@ import { fitStage } from "/static/common/stage.js";
 const N = Number(document.body.dataset.window);
 const RATE_TIMEOUT_MS = 60000;   // an unanswered request means "not rated"
 const $ = (id) => document.getElementById(id);
-const state = { window: null, rating: null };
+const BAD = new Set([1, 2]);        // 不满意, 非常不满意: 差评, reasons offered (GET /api/rating-reasons)
+const state = { window: null, rating: null, level: null, reasons: null };
 let rateTimer = null;
 
 function render() {
@@ -55,6 +56,7 @@ function askRating(ticket) {
   $("rate-number").textContent = t("window.rate_for", { number: ticket.number });
   for (const b of document.querySelectorAll(".w-rate-buttons button")) b.disabled = false;
   $("rate").querySelector(".w-rate-box").classList.remove("hidden");
+  $("rate-reasons").classList.add("hidden");
   $("rate-thanks").classList.add("hidden");
   $("rate").classList.remove("hidden");
   clearTimeout(rateTimer);
@@ -67,22 +69,60 @@ function closeRating() {
   $("rate").classList.add("hidden");
 }
 
-async function rate(level) {
+function pick(level) {
+  const list = state.reasons ? state.reasons.reasons : [];
+  if (!BAD.has(level) || !list.length) { rate(level, [], ""); return; }
+  state.level = level;  // a 差评: offer the reasons (评价内容) and free text first
+  const box = $("reason-list");
+  box.replaceChildren(...list.map((r) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.reason = r.code;
+    b.setAttribute("aria-pressed", "false");
+    b.textContent = r.name;
+    return b;
+  }));
+  const text = $("reason-text");
+  text.value = "";
+  text.maxLength = state.reasons.text_max;
+  text.placeholder = t("window.reasons_text");
+  $("rate").querySelector(".w-rate-box").classList.add("hidden");
+  $("rate-reasons").classList.remove("hidden");
+  updateSend();
+}
+
+function chosen() {
+  return [...document.querySelectorAll("#reason-list button[aria-pressed=true]")].map((b) => b.dataset.reason);
+}
+
+function updateSend() {
+  $("reason-send").disabled = Boolean(state.reasons && state.reasons.required) && chosen().length === 0;
+}
+
+function backToLevels() {
+  state.level = null;
+  $("rate-reasons").classList.add("hidden");
+  $("rate").querySelector(".w-rate-box").classList.remove("hidden");
+}
+
+async function rate(level, reasons, text) {
   const ticket = state.rating;
   if (!ticket) return;
-  for (const b of document.querySelectorAll(".w-rate-buttons button")) b.disabled = true;
+  const buttons = document.querySelectorAll(".w-rate-buttons button, #reason-send");
+  for (const b of buttons) b.disabled = true;
   try {
-    await post(`/api/tickets/${ticket.id}/rating`, { level, source: "evaluator" });
+    await post(`/api/tickets/${ticket.id}/rating`, { level, source: "window", reasons, text: text || null });
     thank();
   } catch (e) {
     if (e.code === "already_rated") { thank(); return; }
     toast(problemText(e.problem), "error");
-    for (const b of document.querySelectorAll(".w-rate-buttons button")) b.disabled = false;
+    for (const b of buttons) b.disabled = false;
   }
 }
 
 function thank() {
   $("rate").querySelector(".w-rate-box").classList.add("hidden");
+  $("rate-reasons").classList.add("hidden");
   $("rate-thanks").classList.remove("hidden");
   clearTimeout(rateTimer);
   rateTimer = setTimeout(closeRating, 3000);
@@ -102,9 +142,16 @@ async function main() {
   // the window's screen signs in with its display token (display:w<n> may record ratings)
   if ((await whoami()) === null) { toSignIn("device"); return; }
   await setLang(initialLang("zh-CN"));
+  try { state.reasons = await get("/api/rating-reasons"); } catch (e) { state.reasons = null; }
   $("rate").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-level]");
-    if (b && !b.disabled) rate(Number(b.dataset.level));
+    if (b && !b.disabled) pick(Number(b.dataset.level));
+    const r = e.target.closest("button[data-reason]");
+    if (r) { r.setAttribute("aria-pressed", String(r.getAttribute("aria-pressed") !== "true")); updateSend(); }
+  });
+  $("reason-back").addEventListener("click", backToLevels);
+  $("reason-send").addEventListener("click", () => {
+    if (state.level !== null) rate(state.level, chosen(), $("reason-text").value.trim());
   });
   const feed = new Feed([`window:${N}`], {
     onSnapshot: (topic, data) => { if (data && data.window) { state.window = data.window; render(); } },

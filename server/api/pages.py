@@ -113,6 +113,12 @@ async def exports_page(config: ConfigDep) -> HTMLResponse:
     return _page(config, "exports.html", headers=NO_STORE)
 
 
+@router.get("/supervisor/cases", response_class=HTMLResponse, summary="差评 ledger (差评闭环台账)")
+async def cases_page(config: ConfigDep) -> HTMLResponse:
+    """The 差评 cases with deadlines, filters, each case's next step, and CSV/XLSX export."""
+    return _page(config, "cases.html", headers=NO_STORE)
+
+
 @router.get("/display", include_in_schema=False)
 async def display_index() -> RedirectResponse:
     """Convenience redirect to the hall display."""

@@ -56,10 +56,10 @@ def _export(row: Any) -> Export:
 RecordBuilder = Callable[[Any, Any, Any], tuple[str, dict[str, Any]]]  # (rating, ticket, link) -> (key, record)
 
 
-def unqueued(conn: Connection, limit: int) -> list[tuple[Any, Any, Any]]:
-    """Ratings without an outbox row yet, oldest first: (rating, ticket, link or None)."""
+def unqueued(conn: Connection, limit: int, since: str | None = None) -> list[tuple[Any, Any, Any]]:
+    """Ratings without an outbox row yet (of business day ``since`` or later), oldest first: (rating, ticket, link)."""
     r, t, link = ratings.c, tickets.c, case_links.c
-    rows = conn.execute(
+    query = (
         select(ratings, tickets, case_links)
         .join(tickets, t.id == r.ticket_id)
         .outerjoin(case_links, link.ticket_id == r.ticket_id)
@@ -67,7 +67,10 @@ def unqueued(conn: Connection, limit: int) -> list[tuple[Any, Any, Any]]:
         .where(e.id.is_(None))
         .order_by(r.at, r.ticket_id)
         .limit(limit)
-    ).all()
+    )
+    if since is not None:
+        query = query.where(r.business_day >= since)
+    rows = conn.execute(query).all()
     out = []
     for row in rows:
         m = row._mapping
@@ -85,10 +88,10 @@ class _Row:
         self.__dict__.update(values)
 
 
-def enqueue(engine: Any, build: RecordBuilder, *, now_ms: int, limit: int) -> int:
-    """Queue every rating not queued yet (idempotent: the unique key drops a concurrent duplicate)."""
+def enqueue(engine: Any, build: RecordBuilder, *, now_ms: int, limit: int, since: str | None = None) -> int:
+    """Queue every rating not queued yet (idempotent: the unique keys drop a concurrent duplicate)."""
     with engine.connect() as conn:
-        todo = unqueued(conn, limit)
+        todo = unqueued(conn, limit, since)
     queued = 0
     for rating, ticket, link in todo:
         key, record = build(rating, ticket, link)
@@ -150,6 +153,12 @@ def retry(conn: Connection, export_id: int, *, now_ms: int) -> bool:
                           .where(e.id == export_id, e.state.in_(("parked", "failed")))
                           .values(state="pending", next_attempt_at=now_ms))
     return result.rowcount == 1
+
+
+def state_of(conn: Connection, export_id: int) -> str | None:
+    """The state of one record (None when there is no such record)."""
+    state: str | None = conn.execute(select(e.state).where(e.id == export_id)).scalar()
+    return state
 
 
 def counts(conn: Connection) -> dict[str, int]:

@@ -2,10 +2,10 @@
 
 Used by the tests and by ``hallq sim haochaping-receiver`` for the demo::
 
-    hallq sim haochaping-receiver --listen 127.0.0.1:8470 secret=demo reject=HALLQ-T3-R
+    hallq sim haochaping-receiver secret=demo reject=330100-2026-999999 --listen 127.0.0.1:8470
 
 ``POST /`` takes one record (the generic adapter's request). Answers: 401 for a missing or
-bad signature; 422 for a record whose ``evaluation_id`` is in ``reject``; 503 while
+bad signature; 422 for a record whose ``evaluation_id`` or ``project_no`` is in ``reject``; 503 while
 ``fail`` is set; the connection is dropped without an answer while ``offline`` is set;
 otherwise 200 (also for a repeat, which is counted in ``deliveries``). ``GET /received``
 lists what it holds; ``POST /control`` with JSON ``{"offline": bool, "fail": bool,
@@ -103,8 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
             if state.fail:
                 state.refused += 1
                 status, answer = 503, {"error": "receiver failing on purpose"}
-            elif key in state.reject:
-                state.refused += 1
+            elif key in state.reject or record.get("project_no") in state.reject:
+                state.refused += 1  # like a province that does not know this 办件编号
                 status, answer = 422, {"error": f"record {key} rejected on purpose"}
             elif self.headers.get(KEY_HEADER) != key:
                 state.refused += 1

@@ -3,7 +3,7 @@
 =================  ==================  ===========================================================
 key                GB/T 39735 field    source in hallq
 =================  ==================  ===========================================================
-evaluation_id      评价编号             the outbox idempotency key (``rating_key``): hall + ticket id
+evaluation_id      评价编号             ``ratings.uid`` (the stable id of the rating); before 0008: hall + ticket id
 project_no         办件编号             ``case_links.project_no`` (``POST /api/windows/{n}/case-link``)
 item_code          事项编码             ``case_links.item_code`` (same call)
 agency_code        实施机构编码          ``HALLQ_HAOCHAPING_AGENCY_CODE``
@@ -13,10 +13,11 @@ window_name        窗口 (名称)          ``windows[].name`` / label of the co
 staff_no           工作人员工号          ``ratings.clerk``: the account at the window (its username is the 工号)
 level              评价等级 (1–5)       ``ratings.level`` (5 非常满意 … 1 非常不满意)
 level_label        评价等级 (文字)       ``server/queue/enums.py`` ``RATING_LEVELS``
-reason_codes       评价内容 (代码)       ``ratings.reasons`` when the rating carries reasons, else []
-reason_text        评价内容 (文字)       ``ratings.text`` (free text) when present, else null
+reason_codes       评价内容 (代码)       ``ratings.reasons`` (差评 reasons; [] for other levels)
+reason_labels      评价内容 (名称)       the names of those codes in ``ratings.reasons`` of the hall config
+reason_text        评价内容 (文字)       ``ratings.text``: the citizen's free text, or null
 channel            评价渠道             ``ratings.source`` mapped: evaluator/keypad → 现场评价器,
-                                       window/tablet/kiosk → 平板, web/qr/phone/sms → 二维码, else 其他
+                                       window/kiosk → 平板, web (phone page)/qr → 二维码, sms → 短信, else 其他
 channel_code       (渠道原值)           ``ratings.source`` as stored
 evaluated_at       评价时间             ``ratings.at``, ISO 8601 in the hall's time zone
 real_name          实名/匿名             true when the ticket was issued with an ID card (``tickets.masked_id``)
@@ -39,17 +40,20 @@ from zoneinfo import ZoneInfo
 
 from server.config import HallConfig
 from server.queue.enums import RATING_LEVELS
+from server.ratings.reasons import reasons_of
 
 CHANNELS: dict[str, str] = {
     "evaluator": "现场评价器", "keypad": "现场评价器",
-    "window": "平板", "tablet": "平板", "screen": "平板", "kiosk": "平板",
-    "web": "二维码", "qr": "二维码", "phone": "二维码", "sms": "二维码",
+    "window": "平板", "kiosk": "平板",
+    "web": "二维码", "qr": "二维码",  # the citizen's phone page is opened from the ticket's QR
+    "sms": "短信",
 }
 
 
-def rating_key(hall_code: str, ticket_id: int) -> str:
-    """The idempotency key of a ticket's rating (one rating per ticket: 一次一评)."""
-    return f"{hall_code}-T{ticket_id}-R"
+def rating_key(hall_code: str, rating: Any) -> str:
+    """The idempotency key and 评价编号 of a rating: its stable ``uid``, else hall + ticket (一次一评)."""
+    uid = getattr(rating, "uid", None)
+    return str(uid) if uid else f"{hall_code}-T{rating.ticket_id}-R"
 
 
 def _reasons(rating: Any) -> tuple[list[str], str | None]:
@@ -64,7 +68,7 @@ def _reasons(rating: Any) -> tuple[list[str], str | None]:
         codes = [str(c) for c in parsed] if isinstance(parsed, list) else [str(parsed)]
     elif isinstance(raw, list):
         codes = [str(c) for c in raw]
-    text = getattr(rating, "text", None) or getattr(rating, "comment", None)
+    text = getattr(rating, "text", None)
     return codes, str(text) if text else None
 
 
@@ -75,6 +79,7 @@ def build_record(*, key: str, rating: Any, ticket: Any, link: Any | None, config
     window = config.window_map.get(rating.window) if rating.window is not None else None
     service = config.service_map.get(ticket.service)
     codes, text = _reasons(rating)
+    names = {r.code: r.name for r in reasons_of(config)}
     return {
         "evaluation_id": key,
         "project_no": link.project_no if link is not None else None,
@@ -87,6 +92,7 @@ def build_record(*, key: str, rating: Any, ticket: Any, link: Any | None, config
         "level": int(rating.level),
         "level_label": RATING_LEVELS.get(int(rating.level), ""),
         "reason_codes": codes,
+        "reason_labels": [names.get(code, code) for code in codes],
         "reason_text": text,
         "channel": CHANNELS.get(rating.source, "其他"),
         "channel_code": rating.source,

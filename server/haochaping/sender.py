@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.errors import Conflict, NotFound
 from server.haochaping import links, outbox
-from server.haochaping.adapters import Adapter, Rejected, Unavailable, load_adapter
+from server.haochaping.adapters import Adapter, Rejected, load_adapter
 from server.haochaping.record import build_record, rating_key
 from server.haochaping.settings import ExportSettings
 from server.queue.events import Event, EventType
@@ -91,14 +91,15 @@ class ExportService:
     # -- the outbox ---------------------------------------------------------------------------
 
     def _build(self, rating: Any, ticket: Any, link: Any) -> tuple[str, dict[str, Any]]:
-        key = rating_key(self.hall_code, int(rating.ticket_id))
+        key = rating_key(self.hall_code, rating)
         return key, build_record(key=key, rating=rating, ticket=ticket, link=link, config=self.config,
                                  agency_code=self.settings.agency_code, agency_name=self.settings.agency_name)
 
     async def enqueue(self) -> int:
         """Queue the ratings not queued yet; how many were."""
+        since = self.settings.since.isoformat() if self.settings.since else None
         return await self.hall.run(outbox.enqueue, self.store.engine, self._build, now_ms=self.now_ms(),
-                                   limit=self.settings.batch * 4)
+                                   limit=self.settings.batch * 4, since=since)
 
     async def status(self, *, state: str | None = None, limit: int = 100) -> dict[str, Any]:
         """Counts per state, the backlog (not yet sent) and the newest records."""
@@ -115,40 +116,45 @@ class ExportService:
 
     async def retry(self, export_id: int) -> None:
         """Put a parked or failed record back in the queue now."""
-        def write() -> bool:
+        def write() -> str | None:
             with self.store.engine.begin() as conn:
-                return outbox.retry(conn, export_id, now_ms=self.now_ms())
+                if outbox.retry(conn, export_id, now_ms=self.now_ms()):
+                    return None
+                return outbox.state_of(conn, export_id) or "missing"
 
-        if not await self.hall.run(write):
-            rows = await self.status(limit=1000)
-            if not any(r["id"] == export_id for r in rows["exports"]):
-                raise NotFound(code="unknown_export", export=export_id)
-            raise Conflict(code="export_not_retryable", export=export_id)
+        refused = await self.hall.run(write)
+        if refused == "missing":
+            raise NotFound(code="unknown_export", export=export_id)
+        if refused is not None:
+            raise Conflict(code="export_not_retryable", export=export_id, state=refused)
         self._wake.set()
 
     # -- sending ------------------------------------------------------------------------------
 
     async def tick(self) -> int:
-        """Queue new ratings, then send every due record once; how many were delivered."""
+        """Queue new ratings, then send every due record once; how many were delivered.
+
+        Each record is claimed just before its send (not the whole batch up front), so a
+        slow link never holds claims past their lease while others wait.
+        """
         await self.enqueue()
         if self.adapter is None:
             return 0
-        now = self.now_ms()
         lease = int(self.settings.lease_s * 1000)
 
-        def claims() -> list[outbox.Export]:
-            claimed = []
+        def due() -> list[int]:
             with self.store.engine.connect() as conn:
-                ids = outbox.due(conn, now_ms=now, limit=self.settings.batch)
-            for export_id in ids:
-                with self.store.engine.begin() as conn:
-                    export = outbox.claim(conn, export_id, sender=self.name, now_ms=now, lease_ms=lease)
-                if export is not None:
-                    claimed.append(export)
-            return claimed
+                return outbox.due(conn, now_ms=self.now_ms(), limit=self.settings.batch)
+
+        def claim(export_id: int) -> outbox.Export | None:
+            with self.store.engine.begin() as conn:
+                return outbox.claim(conn, export_id, sender=self.name, now_ms=self.now_ms(), lease_ms=lease)
 
         delivered = 0
-        for export in await self.hall.run(claims):
+        for export_id in await self.hall.run(due):
+            export = await self.hall.run(claim, export_id)
+            if export is None:  # another sender has it
+                continue
             state, error, retry_at = "sent", None, None
             try:
                 await self.adapter.send(export.key, export.record)
@@ -156,7 +162,7 @@ class ExportService:
             except Rejected as exc:
                 state, error = "parked", str(exc)
                 log.warning("好差评 export %s parked: %s", export.key, exc)
-            except (Unavailable, Exception) as exc:  # anything else is the link's fault too: retry
+            except Exception as exc:  # Unavailable, or anything else on the way: the link's fault, retry
                 state, error = "failed", str(exc) or type(exc).__name__
                 retry_at = self.now_ms() + int(1000 * backoff_s(export.attempts, self.settings.backoff_base_s,
                                                                 self.settings.backoff_max_s))

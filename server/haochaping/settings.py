@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,6 +18,8 @@ class ExportSettings(BaseSettings):
     adapter: str = Field(default="generic", description="entry point name in group hallq.haochaping")
     agency_code: str = Field(default="", description="实施机构 code (统一社会信用代码 or the province's code)")
     agency_name: str = Field(default="", description="实施机构 name; default: the hall's name")
+    since: dt.date | None = Field(default=None, description="queue only ratings of this business day and later "
+                                  "(the history before the upload was set up stays local)")
     timeout_s: float = Field(default=10.0, gt=0)
     poll_s: float = Field(default=5.0, gt=0, description="how often the sender looks for due records")
     backoff_base_s: float = Field(default=5.0, gt=0)

@@ -20,8 +20,7 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
 def verify(secret: bytes, timestamp: str, body: bytes, signature: str, *, now: float,
            max_skew: float = MAX_SKEW_S) -> bool:
     """Whether ``signature`` signs ``body`` at ``timestamp`` (Unix seconds) within ``max_skew`` of ``now``."""
-    try:
-        skew = abs(now - int(timestamp))
-    except ValueError:
+    if not (timestamp.isascii() and timestamp.isdigit()):
         return False
+    skew = abs(now - int(timestamp))
     return skew <= max_skew and hmac.compare_digest(sign(secret, timestamp, body), signature)

@@ -44,10 +44,10 @@ def check(config: HallConfig, level: int, reasons: Sequence[str], text: str | No
         raise InvalidRating(f"评价原因不在列表中：{', '.join(unknown)}", f"Unknown rating reasons: {unknown}",
                             code="unknown_reason", reasons=unknown)
     if codes and level not in BAD_LEVELS:
-        raise InvalidRating("只有不满意或非常不满意时才选择原因", "Reasons are for 差评 (levels 1 and 2) only",
+        raise InvalidRating("只有不满意或非常不满意时才选择原因", "Reasons are for bad ratings (levels 1 and 2) only",
                             code="reasons_not_allowed", level=level)
     if level in BAD_LEVELS and config.ratings.require_reasons and not codes:
-        raise InvalidRating("请选择不满意的原因", "A 差评 must name at least one reason", code="reasons_required")
+        raise InvalidRating("请选择不满意的原因", "A bad rating (level 1 or 2) must name at least one reason", code="reasons_required")
     body = (text or "").strip() or None
     limit = config.ratings.text_max
     if body is not None and len(body) > limit:
@@ -55,9 +55,3 @@ def check(config: HallConfig, level: int, reasons: Sequence[str], text: str | No
                             code="rating_text_too_long", limit=limit)
     return codes, body
 
-
-def mask_text(text: str | None) -> str | None:
-    """What a public view shows of the free text: its length only, never the words."""
-    if not text:
-        return None
-    return f"（{len(text)}字，已隐藏）"

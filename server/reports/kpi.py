@@ -25,6 +25,12 @@ Times:
 - 超时等候率 ``overdue_rate`` = called tickets whose wait exceeded their service's wait target
   (``services[].sla_minutes``) ÷ called tickets.
 
+Windows (``window_times``, ``utilisation``; from the outbox's ``window.changed`` events):
+
+- 在岗时长 ``staffed`` = time the window was open/calling/serving; 暂停时长 ``paused`` = time paused,
+  by reason (shown separately, not in the denominator); 窗口利用率 ``utilisation`` = 办理时长 of the
+  window's finished tickets ÷ 在岗时长.
+
 Ratings (五级评价, GB/T 39734-2020 and 国办发〔2019〕51号 关于建立政务服务"好差评"制度: 非常满意,
 满意, 基本满意 are 好评; 不满意, 非常不满意 are 差评; an unanswered rating is neither):
 
@@ -101,24 +107,41 @@ def clerk_of(actor: str) -> str | None:
     return actor[len("clerk:"):].split("@", 1)[0] or None
 
 
+def _at(step: Step) -> int:
+    return step.at
+
+
 def visit(t: TicketFacts, *, target_minutes: int | None, tz: ZoneInfo) -> Visit:
     """Derive one ticket's wait, service time, window, clerk and overdue flag from its transitions."""
-    steps = sorted(t.steps, key=lambda s: s.at)
-    calls = [s for s in steps if s.action == "call"]
-    starts = [s for s in steps if s.action == "start"]
-    finish = next((s for s in reversed(steps) if s.action == "finish"), None)
-    wait = calls[0].at - t.issued_at if calls else None
-    service = None
-    if t.state == "done" and finish is not None:
-        begun = max((s.at for s in starts if s.at <= finish.at), default=finish.at)
-        service = finish.at - begun
-    at_window = [s for s in steps if s.window is not None and s.action != "issue"]
-    last = finish or (at_window[-1] if at_window else None)
+    # one pass over the steps in time order (the store writes them in order; sorted() is then cheap)
+    first_call: int | None = None
+    last_start: Step | None = None
+    finish: Step | None = None
+    begun = 0
+    at_window: Step | None = None
+    recalls = 0
+    for s in sorted(t.steps, key=_at):
+        action = s.action
+        if action == "call":
+            if first_call is None:
+                first_call = s.at
+        elif action == "start":
+            last_start = s
+        elif action == "finish":
+            finish = s
+            begun = last_start.at if last_start is not None else s.at
+        elif action == "recall":
+            recalls += 1
+        if s.window is not None and action != "issue":
+            at_window = s
+    wait = None if first_call is None else first_call - t.issued_at
+    service = finish.at - begun if t.state == "done" and finish is not None else None
+    last = finish or at_window
     window = last.window if last else None
     clerk = clerk_of(last.actor) if last else None
     overdue = wait is not None and target_minutes is not None and wait > target_minutes * 60_000
     hour = dt.datetime.fromtimestamp(t.issued_at / 1000, tz).hour
-    return Visit(t, wait, service, window, clerk, sum(s.action == "recall" for s in steps), overdue, hour)
+    return Visit(t, wait, service, window, clerk, recalls, overdue, hour)
 
 
 def p90(values: list[int]) -> int | None:

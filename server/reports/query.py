@@ -30,7 +30,7 @@ def read_facts(conn: Connection, start: dt.date, end: dt.date, service: str | No
     joined = transitions.join(tickets, t.id == s.ticket_id)
     for tid, action, at, actor, window in conn.execute(
             select(s.ticket_id, s.action, s.at, s.actor, s.window).select_from(joined).where(*where)
-            .order_by(s.id)):
+            .order_by(s.id)).all():  # fetchall: one round trip instead of a fetchone per row
         steps[tid].append(Step(action, at, actor, window))
     return [TicketFacts(r.id, r.business_day, r.service, r.state, r.sort_at, r.priority, r.channel,
                         bool(r.counted), r.parent_id, r.rating, r.number, tuple(steps.get(r.id, ())))

@@ -104,9 +104,12 @@ def window_rows(engine: Engine, config: HallConfig, start: dt.date, end: dt.date
     lo, hi = day_bounds(config, start, end)
     times = window_times(read_window_changes(engine, config, start, end), lo, hi)
     rows = _rows(visits, GROUPS["window"], "window")
+    at: dict[int | None, list[Visit]] = {}
+    for v in visits:
+        at.setdefault(v.window, []).append(v)
     for row in rows:
         t = times.get(row["window"]) if row["window"] is not None else None
-        mine = [v for v in visits if v.window == row["window"]]
+        mine = at.get(row["window"], [])
         row["staffed_s"] = None if t is None else round(t.staffed_ms / 1000)
         row["paused_s"] = None if t is None else round(t.paused_ms / 1000)
         row["pauses"] = {} if t is None else {k: round(ms / 1000) for k, ms in t.pauses.items()}
@@ -147,8 +150,8 @@ def build(engine: Engine, config: HallConfig, kind: str, start: dt.date, end: dt
         out["rows"] = ticket_rows(visits, config)
     elif kind == "summary":
         out["rows"] = _rows(visits, PERIODS[group], "period")
-        out["breakdowns"] = {k: _rows(visits, GROUPS[g], g) for k, g in BREAKDOWN_OF.items()}
-        out["breakdowns"]["windows"] = window_rows(engine, config, start, end, visits)
+        out["breakdowns"] = {k: window_rows(engine, config, start, end, visits) if k == "windows"
+                             else _rows(visits, GROUPS[g], g) for k, g in BREAKDOWN_OF.items()}
     elif kind == "windows":
         out["rows"] = window_rows(engine, config, start, end, visits)
     else:

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from server.errors import Conflict
 from server.queue.enums import Action, TicketState, WindowState
@@ -114,13 +114,10 @@ class ServingOps(FollowupOps, StoreBase):
         with self._tx() as tx:
             wrow, row = self._current(tx, number)
             values = {c.name: getattr(row, c.name) for c in tickets.c if c.name != "id"}
-            # the citizen's token (printed QR, open phone page) moves to the child: same number, same
-            # link, so /t/<token> follows the transfer; the closed parent gets a token nobody holds
-            tx.conn.execute(update(tickets).where(tickets.c.id == row.id).values(token=secrets.token_urlsafe(12)))
             values.update(
                 service=to_service or row.service, state=TicketState.ISSUED.value, window=None,
                 target_window=to_window, called_at=None, started_at=None, finished_at=None, state_at=tx.ms,
-                issued_at=tx.ms, recall_count=0, token=row.token, parent_id=row.id, rating=None,
+                issued_at=tx.ms, recall_count=0, token=secrets.token_urlsafe(12), parent_id=row.id, rating=None,
                 business_day=tx.day, counted=0,
             )
             child = tx.conn.execute(insert(tickets).returning(*tickets.c), values).one()

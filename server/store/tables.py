@@ -211,7 +211,7 @@ evaluation_exports = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("key", String(96), nullable=False, unique=True),  # idempotency key: one per rating
-    Column("ticket_id", BigInteger, nullable=False),
+    Column("ticket_id", BigInteger, nullable=False, unique=True),  # one rating per ticket (一次一评)
     Column("state", String(16), nullable=False),  # pending | sending | sent | failed | parked
     Column("record", Text, nullable=False),  # JSON: the GB/T 39735 record, fixed when queued
     Column("attempts", Integer, nullable=False),

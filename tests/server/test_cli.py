@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from server import cli
-from server.devices import process
+from server.hosting import process
 from server.settings import DEMO_CONFIG, Settings
 
 

@@ -260,6 +260,9 @@ def test_rating_on_window_display_is_stored(open_page: Callable[..., Page], serv
     shot(citizen, "citizen-called")
     clerk.click("button[data-act=start]")
     expect(clerk.locator("button[data-act=finish]")).to_be_enabled()
+    expect(clerk.locator("button[data-act=request-rating]")).to_be_disabled()  # rating only after 办结
+    clerk.click("button[data-act=finish]")
+    expect(clerk.locator("button[data-act=request-rating]")).to_be_enabled()
     clerk.click("button[data-act=request-rating]")
     expect(window.locator("#rate")).to_be_visible()
     shot(window, "window-rating")

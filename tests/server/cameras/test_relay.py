@@ -101,7 +101,7 @@ async def test_a_dead_relay_is_a_503_not_a_crash(tmp_path: Path, device_host: Ca
 @pytest.mark.timeout(90)
 async def test_hallq_devices_relays_its_cameras_to_the_web_workers(tmp_path: Path) -> None:
     """``run_devices`` (the body of ``hallq devices``) against a worker app: the wall's API streams its camera."""
-    from server.devices.process import mint_host_token, run_devices
+    from server.hosting.process import mint_host_token, run_devices
 
     sim = CameraSimulator("camera-1", {"fps": 10})
     sim_url = await sim.start()

@@ -129,7 +129,7 @@ def test_serve_restarts_a_dead_device_host_child_but_not_a_refused_one(monkeypat
     import subprocess
     import sys
 
-    from server.devices import process
+    from server.hosting import process
 
     codes = iter([1, process.CLAIMED_EXIT])
     started: list[int] = []

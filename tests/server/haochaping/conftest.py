@@ -27,12 +27,13 @@ def exporting(tmp_path: Path, hall_config: Any, receiver: Receiver,
     """Start the app (``hallq serve``'s wiring) uploading to ``receiver``; env overrides as keyword args."""
     clients: list[Any] = []
 
-    def start(**env: str) -> TestClient:
+    def start(database_url: str | None = None, **env: str) -> TestClient:
         values = {"URL": receiver.url, "SECRET": SECRET, "POLL_S": "0.05", "BACKOFF_BASE_S": "0.05",
                   "BACKOFF_MAX_S": "0.2", "AGENCY_CODE": AGENCY_CODE, "AGENCY_NAME": "示范区政务服务中心"}
         for key, value in {**values, **env}.items():
             monkeypatch.setenv(f"HALLQ_HAOCHAPING_{key}", value)
-        manager = TestClient(make_app(tmp_path, hall_config), raise_server_exceptions=False)
+        settings = {"database_url": database_url} if database_url else {}
+        manager = TestClient(make_app(tmp_path, hall_config, **settings), raise_server_exceptions=False)
         client = manager.__enter__()
         clients.append(manager)
         client.headers.update(demo_bearer(client, "admin"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -14,8 +14,8 @@ AGENCY_CODE = "11330100MB0000000X"
 
 
 def serve_and_rate(client: httpx.Client, *, window: int = 1, level: int = 5, source: str = "evaluator",
-                   link: tuple[str, str] | None = None,
-                   before_rating: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                   link: tuple[str, str] | None = None, reasons: Sequence[str] = (),
+                   text: str | None = None) -> dict[str, Any]:
     """Issue a ticket, serve it at ``window`` (bound to ``link`` = (办件编号, 事项编码) while served), rate it."""
     r = client.post("/api/tickets", json={"service": "general"})
     assert r.status_code == 201, r.text
@@ -27,14 +27,14 @@ def serve_and_rate(client: httpx.Client, *, window: int = 1, level: int = 5, sou
         bound = client.post(f"/api/windows/{window}/case-link", json={"project_no": link[0], "item_code": link[1]})
         assert bound.status_code == 200, bound.text
     assert client.post(f"/api/windows/{window}/finish").status_code == 200
-    if before_rating is not None:
-        before_rating(ticket)
-    rated = client.post(f"/api/tickets/{ticket['id']}/rating", json={"level": level, "source": source},
-                        headers=DEMO_DEVICE_HOST)
+    body = {"level": level, "source": source, "reasons": list(reasons), "text": text}
+    rated = client.post(f"/api/tickets/{ticket['id']}/rating", json=body, headers=DEMO_DEVICE_HOST)
     assert rated.status_code == 200, rated.text
     return ticket
 
 
-def key_of(ticket: dict[str, Any]) -> str:
-    """The 评价编号 / idempotency key the sender gives the ticket's rating (agency code from the fixture)."""
-    return f"{AGENCY_CODE}-T{ticket['id']}-R"
+def key_of(client: httpx.Client, ticket: dict[str, Any]) -> str:
+    """The 评价编号 (idempotency key) the outbox gave the ticket's rating (its stable ``ratings.uid``)."""
+    rows = client.get("/api/exports", params={"limit": 1000}).json()["exports"]
+    (key,) = [row["key"] for row in rows if row["ticket_id"] == ticket["id"]]
+    return str(key)

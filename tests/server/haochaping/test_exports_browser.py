@@ -75,11 +75,12 @@ def test_parked_record_and_backlog_on_the_page_then_resent(served: tuple[str, ht
                                                            receiver: Receiver) -> None:
     base, api = served
     good = serve_and_rate(api, window=1)
-    bad = serve_and_rate(api, window=1, level=3,
-                         before_rating=lambda t: receiver.state.reject.add(key_of(t)))
+    receiver.state.reject = {"330100-2026-999999"}  # a 办件编号 the province does not know
+    bad = serve_and_rate(api, window=1, level=3, link=("330100-2026-999999", "11330100002493612T333011"))
     until_sync(lambda: api.get("/api/exports", params={"state": "parked"}).json()["counts"]["parked"] == 1,
                timeout=10)
-    until_sync(lambda: key_of(good) in receiver.state.records, timeout=10)
+    good_key, bad_key = key_of(api, good), key_of(api, bad)
+    until_sync(lambda: good_key in receiver.state.records, timeout=10)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -94,11 +95,13 @@ def test_parked_record_and_backlog_on_the_page_then_resent(served: tuple[str, ht
                                           form={"username": "supervisor", "password": "supervisor-demo", "next": "/"})
             assert signin.status in (302, 303)
             page.goto(f"{base}/supervisor/exports")
-            row = page.locator(f"tr[data-key='{key_of(bad)}']")
+            row = page.locator(f"tr[data-key='{bad_key}']")
             expect(row).to_have_attribute("data-state", "parked")
             expect(row.locator("td.err")).to_contain_text("422")
             expect(page.locator("#n-parked")).to_have_text("1")
             expect(page.locator("#backlog")).to_have_text("1")
+            (ROOT / "screenshots").mkdir(exist_ok=True)
+            page.screenshot(path=str(ROOT / "screenshots" / "supervisor-exports.png"))  # for a human to look at
 
             receiver.state.reject = set()
             row.locator("button[data-retry]").click()
@@ -108,4 +111,4 @@ def test_parked_record_and_backlog_on_the_page_then_resent(served: tuple[str, ht
         finally:
             browser.close()
     assert not errors, errors
-    assert receiver.state.deliveries[key_of(bad)] == 1 and receiver.state.bad_signatures == 0
+    assert receiver.state.deliveries[bad_key] == 1 and receiver.state.bad_signatures == 0

@@ -31,7 +31,7 @@ def upgrade() -> None:
         "evaluation_exports",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("key", sa.String(96), nullable=False, unique=True),
-        sa.Column("ticket_id", sa.BigInteger, nullable=False),
+        sa.Column("ticket_id", sa.BigInteger, nullable=False, unique=True),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("record", sa.Text, nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),

@@ -43,7 +43,7 @@ async def run_devices(config: HallConfig, server: str, token: str, *, name: str 
 
     ``demo``: devices with ``url: sim`` get their simulators, started in this process.
     """
-    from server.devices.setup import build_cameras, wirings_for
+    from server.hosting.embedded import build_cameras, wirings_for
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
