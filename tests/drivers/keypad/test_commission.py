@@ -43,7 +43,7 @@ class Installer:
     async def readline(self) -> str | None:
         return await self.answers.get()
 
-    async def expect(self, text: str, timeout: float = 5.0) -> str:
+    async def expect(self, text: str, timeout: float = 15.0) -> str:
         async with asyncio.timeout(timeout):
             while True:
                 hit = next((line for line in self.said if text in line), None)
