@@ -1,4 +1,4 @@
-"""Onbon BX-5K/6K LED strip driver: dynamic-area text, clear, ping as the health check."""
+"""Onbon BX LED strip driver: dynamic-area text, clear, ping as the health check; ``protocol`` picks the codec."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import contextlib
 import logging
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.base import ConnectedDevice
 from drivers.contract import LedText
 from drivers.errors import ProtocolError, TransportError, TransportTimeout
 from drivers.health import NO_ANSWER, PROTOCOL_ERROR, DeviceState
-from drivers.led import codec
+from drivers.led import codec, codec6
 from drivers.transport import SerialOptions, Transport
 
 log = logging.getLogger("hallq.devices.led")
@@ -53,16 +53,9 @@ class BxOptions(SerialOptions):
     # controller errors worth sending the request again for (busy, CRC error), and the pause first
     retry_errors: list[int] = Field(default_factory=lambda: [codec.ERR_BUSY, codec.ERR_CHECKSUM])
     retry_delay: float = Field(0.05, ge=0, le=5)
-    # controller generation; 6th-generation (0xF0) controllers are not spoken yet (docs/protocols/onbon-bx.md)
-    protocol: Literal["bx5k"] = "bx5k"
-
-    @field_validator("protocol", mode="before")
-    @classmethod
-    def _generation(cls, value: object) -> object:
-        if value == "bx6":
-            raise ValueError("protocol bx6 (6th generation, version 0xF0) is not supported yet: "
-                             "no published frame source to build it from (docs/protocols/onbon-bx.md)")  # fmt: skip
-        return value
+    # controller generation: bx5k (version 0x02) or bx6 (6th generation, version 0xF0, write-only:
+    # the published source defines no reply or status frame; docs/protocols/onbon-bx.md)
+    protocol: Literal["bx5k", "bx6"] = "bx5k"
     trace: bool = False
 
 
@@ -71,7 +64,7 @@ class _Transient(Exception):
 
 
 class BxDisplay(ConnectedDevice):
-    """A BX-5K/6K controlled strip; ``show`` writes a dynamic area and waits for the ACK."""
+    """A BX-controlled strip; ``show`` writes a dynamic area and waits for the ACK (bx6: write-only)."""
 
     kind: ClassVar[str] = "led_display"
     name: ClassVar[str] = "onbon_bx"
@@ -97,11 +90,28 @@ class BxDisplay(ConnectedDevice):
             effect=effect if effect in codec.EFFECTS else "scroll_left", speed=o.speed, stay=o.stay,
         )  # fmt: skip
 
+    def area6_for(self, text: LedText) -> codec6.Area6:
+        """The 6th-generation area for ``text``: the same geometry and presentation."""
+        a = self.area_for(text)
+        return codec6.Area6(
+            area_id=a.area_id, x=a.x, y=a.y, width=a.width, height=a.height, align=a.align,
+            effect=a.effect, speed=a.speed, stay=a.stay,
+        )  # fmt: skip
+
     def text_frame(self, text: LedText) -> bytes:
-        """The A3 06 frame for ``text``."""
+        """The dynamic-area frame for ``text``: A3 06 (bx5k) or A7 06 (bx6)."""
         body = codec.colorize(text.text, text.color or self.options.color) if self.options.color_codes else text.text
         data = body.encode(self.options.encoding, errors="replace")
+        if self.options.protocol == "bx6":
+            return codec6.dynamic_text(self.options.address, [(self.area6_for(text), data)])
         return codec.dynamic_text(self.options.address, [(self.area_for(text), data)])
+
+    def clear_frame(self) -> bytes:
+        """Clear: A3 10 (bx5k); bx6 has no clear command in the source, so A7 06 deletes every known area."""
+        if self.options.protocol == "bx6":
+            ids = tuple(sorted({0, *self.options.areas, *self.shown}))
+            return codec6.delete_areas(self.options.address, ids)
+        return codec.clear(self.options.address)
 
     # --- request / reply ------------------------------------------------------------
 
@@ -156,7 +166,10 @@ class BxDisplay(ConnectedDevice):
     async def _request(self, frame: bytes) -> None:
         try:
             async with self.exclusive(timeout=self.options.ack_timeout) as t:
-                await self._exchange(t, frame)
+                if self.options.protocol == "bx6":
+                    await t.write(frame)  # write-only: no 6th-generation reply is defined
+                else:
+                    await self._exchange(t, frame)
         except TransportTimeout as exc:
             self.set_offline(str(exc), fault=NO_ANSWER)
             raise
@@ -175,17 +188,21 @@ class BxDisplay(ConnectedDevice):
 
     async def clear(self) -> None:
         """Clear the screen."""
-        await self._request(codec.clear(self.options.address))
+        await self._request(self.clear_frame())
         self.shown.clear()
 
     async def ping(self) -> None:
-        """Query status; raises when the controller does not answer."""
+        """Query status; raises when the controller does not answer (bx6: no status command, nothing sent)."""
+        if self.options.protocol == "bx6":
+            return
         await self._request(codec.ping(self.options.address))
 
     # --- supervision hooks ------------------------------------------------------------
 
     async def on_connect(self, transport: Transport) -> None:
-        """A controller that does not answer a ping is not ready."""
+        """A controller that does not answer a ping is not ready (bx6: the open link is all we can know)."""
+        if self.options.protocol == "bx6":
+            return
         async with self._lock:
             await self._exchange(transport, codec.ping(self.options.address))
 

@@ -1,5 +1,8 @@
 """A simulated BX-5K/6K controller: parses frames, keeps the text per area, ACKs.
 
+It also takes 6th-generation (0xF0) A7 06 frames, told apart by the header's version byte;
+those are applied and never answered (the published source defines no reply).
+
 One simulator is one controller (one address), like one strip on the network; the
 demo runs one per window. ``address: null`` in the options answers every address.
 Faults: ``silence`` (reads and drops everything, answers nothing) and ``corrupt``
@@ -15,7 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from drivers.led import codec
+from drivers.led import codec, codec6
 from drivers.simulator import StreamSimulator
 
 log = logging.getLogger("hallq.sim.led")
@@ -39,6 +42,7 @@ class BxSimulator(StreamSimulator):
         self.areas: dict[int, str] = {}
         self.details: dict[int, dict[str, Any]] = {}
         self.frames = 0
+        self.frames6 = 0  # of which 6th generation (0xF0)
         self.rejected = 0
         self.errors_sent = 0
         self._fail_next: list[int] = []
@@ -53,6 +57,7 @@ class BxSimulator(StreamSimulator):
             "areas": dict(self.areas),
             "details": {k: dict(v) for k, v in self.details.items()},
             "frames": self.frames,
+            "frames6": self.frames6,
             "rejected": self.rejected,
             "errors_sent": self.errors_sent,
             "fault": self.fault,
@@ -76,18 +81,18 @@ class BxSimulator(StreamSimulator):
     # --- bytes -----------------------------------------------------------------------
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve one connection until it closes."""
-        parser = codec.BxParser()
+        """Serve one connection until it closes; each frame is 5th or 6th generation by its header."""
+        splitter = codec6.FrameSplitter()
         self._writers.add(writer)
         try:
             while data := await reader.read(4096):
                 if self.fault == "silence":
                     continue
-                before = parser.error_count
-                frames = parser.feed(data)
-                self.rejected += parser.error_count - before
-                for frame in frames:
-                    reply = await self._apply(frame)
+                before = splitter.cut_short
+                bodies = splitter.feed(data)
+                self.rejected += splitter.cut_short - before
+                for body in bodies:
+                    reply = await self._receive(body)
                     if reply is not None:
                         writer.write(reply)
                         await writer.drain()
@@ -96,6 +101,47 @@ class BxSimulator(StreamSimulator):
         finally:
             self._writers.discard(writer)
             writer.close()
+
+    async def _receive(self, body: bytes) -> bytes | None:
+        """Decode one escaped body as whichever generation its header names, and apply it."""
+        try:
+            raw = codec.unescape(body)
+            if codec6.is_bx6(raw):
+                await self._apply6(codec6.decode_raw(raw))
+                return None
+            frame = codec.decode_body(body)
+        except codec.BxProtocolError:
+            self.rejected += 1
+            return None
+        return await self._apply(frame)
+
+    async def _apply6(self, frame: codec6.Bx6Frame) -> None:
+        # The source defines no 6th-generation reply frame, so the simulator never answers one.
+        if self.address is not None and frame.dst not in (self.address, codec.BROADCAST, codec.BROADCAST_REPLY):
+            return
+        if frame.command != codec6.CMD_DYNAMIC_TEXT:
+            self.rejected += 1
+            return
+        try:
+            request = codec6.parse_dynamic_text(frame)
+        except codec6.Bx6ProtocolError:
+            self.rejected += 1
+            return
+        for area_id in request.deleted:
+            self.areas.pop(area_id, None)
+            self.details.pop(area_id, None)
+        for block in request.areas:
+            raw = block.text.decode(self.encoding, errors="replace")
+            self.areas[block.area.area_id] = codec.strip_color_codes(raw)
+            self.details[block.area.area_id] = {
+                "raw": raw, "x": block.area.x, "y": block.area.y, "width": block.area.width,
+                "height": block.area.height, "effect": block.area.effect, "align": block.area.align,
+                "protocol": "bx6",
+            }  # fmt: skip
+        self.frames += 1
+        self.frames6 += 1
+        async with self.changed:
+            self.changed.notify_all()
 
     def _addressed(self, frame: codec.BxFrame) -> bool:
         return self.address is None or frame.dst in (self.address, codec.BROADCAST, codec.BROADCAST_REPLY)

@@ -47,7 +47,8 @@ def check(config: HallConfig, level: int, reasons: Sequence[str], text: str | No
         raise InvalidRating("只有不满意或非常不满意时才选择原因", "Reasons are for bad ratings (levels 1 and 2) only",
                             code="reasons_not_allowed", level=level)
     if level in BAD_LEVELS and config.ratings.require_reasons and not codes:
-        raise InvalidRating("请选择不满意的原因", "A bad rating (level 1 or 2) must name at least one reason", code="reasons_required")
+        raise InvalidRating("请选择不满意的原因", "A bad rating (level 1 or 2) must name at least one reason",
+                            code="reasons_required")
     body = (text or "").strip() or None
     limit = config.ratings.text_max
     if body is not None and len(body) > limit:

@@ -1,7 +1,8 @@
 """The database store of the queue: ``QueueStore`` over SQLAlchemy Core (SQLite or PostgreSQL).
 
 What it does (tests: tests/server/store/, on SQLite and PostgreSQL):
-- Operation groups: ticket_ops.py (issue, cancel, rate, rollover), calling.py (call_next,
+- Operation groups: ticket_ops.py (issue, cancel, rollover), ratings.py (rate: once, after 办结,
+  audited; a 差评 opens a case), cases.py (the 差评 ledger, its steps, the overdue sweep), calling.py (call_next,
   call), serving.py (recall, start, finish, no-show, suspend, transfer, request_rating),
   window_ops.py, followups.py (the stored rating deadline and call-back list), reads.py,
   devices.py; tables.py and migrations/ hold the schema; views.py re-exports the views of

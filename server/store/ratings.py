@@ -8,7 +8,7 @@ a called or serving one is 409 ``not_ratable`` (the keypad beeps), unknown 404.
 The record (table ``ratings``, key ``ticket_id``, stable 评价编号 ``uid``): ticket, window,
 clerk (the account signed in at the window), channel (``source``), level, reason codes, free
 text, the case it opened, the time. Every rating also writes an ``audit_log`` row
-(``rating.recorded``, target ``ticket:<id>``) in the same transaction.
+(``evaluation.recorded``, target ``ticket:<id>``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class RatingOps(FollowupOps):
                                   .returning(*tickets.c)).one()
             self._rated(tx, ticket_id)
             tx.record(ticket_id, row.state, row.state, "rate", actor, row.window)
-            audit(tx, actor, "rating.recorded", f"ticket:{ticket_id}", {
+            audit(tx, actor, "evaluation.recorded", f"ticket:{ticket_id}", {
                 "uid": uid, "ticket_id": ticket_id, "number": row.number, "window": row.window, "clerk": clerk,
                 "channel": source, "level": level, "reasons": codes, "text_length": len(body or ""),
                 "case_id": case_id})

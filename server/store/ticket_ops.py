@@ -1,4 +1,4 @@
-"""Ticket operations that need no window: issue, cancel, rate, rollover."""
+"""Ticket operations that need no window: issue, cancel, rollover (rate: server/store/ratings.py)."""
 
 from __future__ import annotations
 

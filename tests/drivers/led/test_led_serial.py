@@ -89,5 +89,6 @@ def test_protocol_option() -> None:
     from drivers.errors import ConfigurationError
 
     assert build("led", "led_display", "onbon_bx", "socket://h:1", {"protocol": "bx5k"}).options.protocol == "bx5k"
-    with pytest.raises(ConfigurationError, match="bx6"):
-        build("led", "led_display", "onbon_bx", "socket://h:1", {"protocol": "bx6"})
+    assert build("led", "led_display", "onbon_bx", "socket://h:1", {"protocol": "bx6"}).options.protocol == "bx6"
+    with pytest.raises(ConfigurationError, match="protocol"):
+        build("led", "led_display", "onbon_bx", "socket://h:1", {"protocol": "bx7"})

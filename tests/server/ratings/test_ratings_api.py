@@ -81,7 +81,7 @@ def test_every_channel_rates_once_and_the_first_wins(client: TestClient) -> None
             again = rate(client, ticket, other or citizen(ticket), level=1, reasons=["attitude"], source="api")
             assert again.status_code == 409 and again.json()["code"] == "already_rated", again.text
         audit = client.get("/api/audit", params={"ticket": ticket["id"]}).json()["items"]
-        recorded = [a for a in audit if a["action"] == "rating.recorded"]
+        recorded = [a for a in audit if a["action"] == "evaluation.recorded"]
         assert len(recorded) == 1 and recorded[0]["detail"]["channel"] == source
         assert recorded[0]["detail"]["window"] == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -33,7 +34,10 @@ def client(tmp_path: Path, hall_config: Any) -> Iterator[TestClient]:
         store.call_next(1, actor=ACTOR)
         store.no_show(1, actor=ACTOR)
         store.pause_window(1, reason="临时离岗", actor=ACTOR)
+        real = store.clock
+        store.clock = lambda: real() + dt.timedelta(seconds=90)  # the pause lasts 90 s, not a few ms
         store.resume_window(1, actor=ACTOR)
+        store.clock = real
         c.headers.update(demo_bearer(c, "admin"))
         c.day = store.business_day()  # type: ignore[attr-defined]
         yield c
@@ -50,7 +54,8 @@ def test_json_figures_of_the_scripted_day(client: TestClient) -> None:
     staff = client.get("/api/reports/staff", params={"clerk": "A0101"}).json()
     assert [(row["clerk"], row["done"]) for row in staff["rows"]] == [("A0101", 1)]
     w1 = next(row for row in client.get("/api/reports/windows").json()["rows"] if row["window"] == 1)
-    assert w1["staffed_s"] is not None and "临时离岗" in w1["pauses"] and w1["utilisation"] is not None
+    assert w1["staffed_s"] is not None and w1["utilisation"] is not None
+    assert 90 <= w1["pauses"]["临时离岗"] <= 95 and w1["paused_s"] == w1["pauses"]["临时离岗"]
     tickets = client.get("/api/reports/tickets").json()["rows"]
     assert sorted(t["state"] for t in tickets) == ["done", "issued", "no_show"]
 

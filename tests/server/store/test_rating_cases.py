@@ -94,7 +94,7 @@ def test_every_rating_is_an_audit_row_and_the_event_has_no_text(rstore: QueueSto
     with rstore.engine.connect() as conn:
         rows = conn.execute(select(audit_log).where(audit_log.c.target == f"ticket:{tid}")).all()
         event = conn.execute(select(events).where(events.c.type == "ticket.rated")).one()
-    assert [r.action for r in rows] == ["rating.recorded"]
+    assert [r.action for r in rows] == ["evaluation.recorded"]
     detail = json.loads(rows[0].detail)
     assert detail["level"] == 1 and detail["channel"] == "evaluator" and detail["clerk"] == "A0101"
     assert detail["reasons"] == ["attitude"] and detail["case_id"] is not None and "态度差" not in rows[0].detail
