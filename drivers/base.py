@@ -133,10 +133,14 @@ class ConnectedDevice(Device):
     async def on_close(self) -> None:
         """Stop supervising and close the transport."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+            task, self._task = self._task, None
+            # Cancel until it is really done: on Python 3.11 a cancel that lands while an inner
+            # asyncio.wait_for completes can be swallowed, and a single await would then hang.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+            if not task.cancelled():
+                task.exception()  # retrieved, so asyncio does not log it as never retrieved
         await self._drop_transport()
 
     # --- hooks for drivers ---------------------------------------------------------

@@ -13,6 +13,7 @@ from collections import defaultdict
 from sqlalchemy import Connection, Engine, select
 
 from server.config import HallConfig
+from server.queue.events import EventType
 from server.reports.kpi import Step, TicketFacts, Visit, WindowChange, visit
 from server.store.engine import READ
 from server.store.tables import events, tickets, transitions
@@ -60,7 +61,7 @@ def read_window_changes(engine: Engine, config: HallConfig, start: dt.date, end:
     lo, hi = day_bounds(config, start - dt.timedelta(days=1), end)
     e = events.c
     with engine.connect().execution_options(**{READ: True}) as conn, conn.begin():
-        rows = conn.execute(select(e.at, e.data).where(e.type == "window.changed", e.at >= lo, e.at < hi)
+        rows = conn.execute(select(e.at, e.data).where(e.type == EventType.WINDOW_CHANGED.value, e.at >= lo, e.at < hi)
                             .order_by(e.seq)).all()
     out = []
     for at, data in rows:

@@ -7,20 +7,11 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
-
-def _previous() -> str:
-    """0007_security; while that step is being written in parallel, 0006_alerts (keeps one head)."""
-    # TEMPORARY: drop the fallback once 0007_security is in the tree
-    return "0007_security" if any(Path(__file__).parent.glob("0007_*.py")) else "0006_alerts"
-
-
 revision = "0008_ratings"
-down_revision = _previous()
+down_revision = "0007_security"
 branch_labels = None
 depends_on = None
 
