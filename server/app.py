@@ -36,10 +36,10 @@ from server.auth import start_auth
 from server.auth.links import DeviceLinkMiddleware
 from server.auth.service import AuthSettings
 from server.config import HallConfig, load_config
-from server.hosting import embedded as devices
 from server.hall.hub import Hub
 from server.hall.service import HallService
 from server.haochaping.sender import start_exports
+from server.hosting import embedded as devices
 from server.http import docs, problems
 from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.http.pages import mount_static

@@ -180,11 +180,17 @@ class ExportService:
             self._wake.set()
 
     async def _loop(self) -> None:
+        failing = False
         while True:
             try:
                 await self.tick()
-            except Exception:  # the store busy or gone for a moment: try again next round
-                log.exception("好差评 sender round failed")
+                failing = False
+            except Exception as exc:  # the store busy or gone for a while: try again next round
+                if not failing:  # one traceback per outage, not one per round
+                    log.exception("好差评 sender round failed")
+                else:
+                    log.warning("好差评 sender round failed again: %s", exc)
+                failing = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_s)
             self._wake.clear()
