@@ -164,3 +164,21 @@ class StreamSimulator:
         if fault is not None and fault not in self.faults:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(self.faults)}")
         self.fault = fault
+
+
+async def serve_with_console(sim: Any, listen: str, protocol: str, help_text: str,
+                             console: Callable[[Any, Any, Any], Awaitable[None]]) -> None:
+    """``python -m drivers.<family>.simulator``: listen (HOST:PORT or ``pty``), print the URL, run the console."""
+    import json
+    import sys
+
+    if listen == "pty":
+        url = await sim.start_pty()
+    else:
+        host, _, port = listen.rpartition(":")
+        url = await sim.start(host or "127.0.0.1", int(port))
+    print(json.dumps({"simulator": protocol, "url": url, "help": help_text}, ensure_ascii=False), flush=True)
+    try:
+        await console(sim, sys.stdin, sys.stdout)
+    finally:
+        await sim.stop()

@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sys
 from collections import Counter
 from typing import Any
 
@@ -43,7 +42,7 @@ from drivers.idcard.codec import (
 )
 from drivers.idcard.layout import LAYOUTS, PERMANENT, PHOTO_LEN, TEXT_LEN, TYPE_OFFSET, write_field
 from drivers.idcard.samples import SAMPLES, card_from_dict
-from drivers.simulator import PtyEndpoint, serve_pty, serve_tcp
+from drivers.simulator import PtyEndpoint, serve_pty, serve_tcp, serve_with_console
 
 log = logging.getLogger("hallq.sim.idcard")
 
@@ -349,16 +348,7 @@ async def _main(argv: list[str] | None = None) -> None:
     parser.add_argument("--card", help="sample card lying on the reader at start")
     args = parser.parse_args(argv)
     sim = SamSimulator("sim-idcard", {"card": args.card} if args.card else None)
-    if args.listen == "pty":
-        url = await sim.start_pty()
-    else:
-        host, _, port = args.listen.rpartition(":")
-        url = await sim.start(host or "127.0.0.1", int(port))
-    print(json.dumps({"simulator": "sam", "url": url, "help": HELP}, ensure_ascii=False), flush=True)
-    try:
-        await _console(sim, sys.stdin, sys.stdout)
-    finally:
-        await sim.stop()
+    await serve_with_console(sim, args.listen, "sam", HELP, _console)
 
 
 if __name__ == "__main__":

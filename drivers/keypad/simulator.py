@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from drivers.keypad import codec
-from drivers.simulator import StreamSimulator
+from drivers.simulator import StreamSimulator, serve_with_console
 
 
 def _option(options: Any, name: str, default: Any) -> Any:
@@ -233,24 +233,13 @@ async def _console(sim: Ff68Simulator, lines: Any, out: Any) -> None:
 
 async def _main(argv: list[str] | None = None) -> None:
     import argparse
-    import json
-    import sys
 
     parser = argparse.ArgumentParser(prog="python -m drivers.keypad.simulator", description=__doc__, epilog=HELP,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT, or pty")
     args = parser.parse_args(argv)
     sim = Ff68Simulator("sim-keypads", {})
-    if args.listen == "pty":
-        url = await sim.start_pty()
-    else:
-        host, _, port = args.listen.rpartition(":")
-        url = await sim.start(host or "127.0.0.1", int(port))
-    print(json.dumps({"simulator": "ff68", "url": url, "help": HELP}, ensure_ascii=False), flush=True)
-    try:
-        await _console(sim, sys.stdin, sys.stdout)
-    finally:
-        await sim.stop()
+    await serve_with_console(sim, args.listen, "ff68", HELP, _console)
 
 
 if __name__ == "__main__":
