@@ -130,7 +130,7 @@ async def claim_devices(body: ClaimRequest, request: Request, store: StoreDep, h
                        device=unknown[0])
     stale_ms = int(settings.device_stale_seconds * 1000)
     label = body.label or body.host
-    await hall.run(store.claim_devices, host_key(request, body.host), label, body.devices, stale_ms=stale_ms)
+    await hall.write(store.claim_devices, host_key(request, body.host), label, body.devices, stale_ms=stale_ms)
     return {"host": body.host, "devices": body.devices}
 
 
@@ -138,14 +138,14 @@ async def claim_devices(body: ClaimRequest, request: Request, store: StoreDep, h
              responses=responses(401, 403, 422))
 async def heartbeat(body: HostRequest, request: Request, store: StoreDep, hall: HallDep) -> dict[str, Any]:
     """Renew the host's claims; ``held`` = 0 means they went stale and the host must claim again."""
-    return {"held": await hall.run(store.heartbeat, host_key(request, body.host))}
+    return {"held": await hall.write(store.heartbeat, host_key(request, body.host))}
 
 
 @router.post("/devices/release", status_code=204, summary="A device host stops", dependencies=HOSTS,
              responses=responses(401, 403, 422))
 async def release(body: HostRequest, request: Request, store: StoreDep, hall: HallDep) -> Response:
     """Drop the host's claims (its devices are closed)."""
-    await hall.run(store.release_devices, host_key(request, body.host))
+    await hall.write(store.release_devices, host_key(request, body.host))
     return Response(status_code=204)
 
 
@@ -160,7 +160,7 @@ async def report_health(body: HealthReport, request: Request, store: StoreDep, h
         raise Forbidden("此设备由其他设备主机管理", "Another device host runs this device", code="device_claimed",
                         device=device_id)
     entry = {**body.entry, "id": device_id}
-    await hall.publish((await hall.run(store.set_device_status, device_id, entry)).events)
+    await hall.publish((await hall.write(store.set_device_status, device_id, entry)).events)
     return Response(status_code=204)
 
 
@@ -171,7 +171,7 @@ async def publish_event(body: HostEvent, store: StoreDep, hall: HallDep) -> Resp
     if body.type not in HOST_EVENTS or any(t.partition(":")[0] in ("host", "ticket") for t in body.topics):
         raise Forbidden(f"设备主机不能发布此事件：{body.type}", f"A device host may not publish {body.type}",
                         code="forbidden_event")
-    await hall.publish((await hall.run(store.record_event, body.type, tuple(body.topics), body.data)).events)
+    await hall.publish((await hall.write(store.record_event, body.type, tuple(body.topics), body.data)).events)
     return Response(status_code=204)
 
 

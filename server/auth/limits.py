@@ -227,7 +227,8 @@ async def limit_issue(request: Request) -> None:
     person = await _person_key(request, kiosk)
     if person:
         checks.append((f"person:{person}", policy.per_person))
-    over = await auth.run(auth.issue_counters.hit, auth, checks)  # shared by every server process
+    # counted in the store, shared by every server process; on the writer, behind the queue's own writes
+    over = await services_of(request).hall.write(auth.issue_counters.hit, auth, checks)
     if over is not None:
         key, seconds = over
         raise RateLimited(f"取号过于频繁，请{seconds}秒后再试", f"Too many tickets; retry in {seconds} s",

@@ -309,19 +309,19 @@ class InProcessQueue:
     async def claim_devices(self, host: str, device_ids: list[str]) -> None:
         """See QueuePort: the store refuses a device a live host holds."""
         stale_ms = int(self.stale_seconds * 1000)
-        await self.hall.run(self.store.claim_devices, host, self.label, device_ids, stale_ms=stale_ms)
+        await self.hall.write(self.store.claim_devices, host, self.label, device_ids, stale_ms=stale_ms)
 
     async def heartbeat(self, host: str) -> int:
         """Renew the host's claims; returns how many it still holds."""
-        return int(await self.hall.run(self.store.heartbeat, host))
+        return int(await self.hall.write(self.store.heartbeat, host))
 
     async def release_devices(self, host: str) -> None:
         """Drop the host's claims (clean stop)."""
-        await self.hall.run(self.store.release_devices, host)
+        await self.hall.write(self.store.release_devices, host)
 
     async def report_health(self, device_id: str, health: dict[str, Any]) -> None:
         """See QueuePort: store the entry with its ``device.health`` event (the log feeds every worker)."""
-        outcome = await self.hall.run(self.store.set_device_status, device_id, health)
+        outcome = await self.hall.write(self.store.set_device_status, device_id, health)
         await self.hall.publish(outcome.events)
 
     async def publish(self, type: EventType, topics: tuple[str, ...], payload: dict[str, Any]) -> None:

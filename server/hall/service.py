@@ -128,6 +128,17 @@ class HallService:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking write outside the queue tables (print jobs, card sessions, rate hits, device status).
+
+        It goes where queue mutations go (the one writer thread, or inline for SQLite), so it
+        queues behind them in Python instead of spinning in SQLite's busy handler on a read thread.
+        """
+        if self.inline_writes:
+            return fn(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, functools.partial(fn, *args, **kwargs))
+
     async def _mutate(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def call() -> tuple[Any, tuple[Any, ...]]:
             outcome = fn(*args, **kwargs)

@@ -13,6 +13,7 @@ Printing never refuses a ticket: a missing, faulted or silent printer is a ``fau
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,9 @@ class KioskService:
         self.settings = settings or KioskSettings()
         self.sessions = CardSessions(config, store, hall, hasher)
         self.jobs = PrintJobs(store)
+        # jobs this process waits for: a finish reported to this process wakes the wait at once
+        # (the embedded host, or a remote host's result landing on this worker); others are polled
+        self._waiting: dict[int, asyncio.Event] = {}
 
     def start(self, hub: Hub | None = None) -> None:
         """Serve the ``kiosk:<id>`` websocket snapshot and start the session sweeper (app lifespan)."""
@@ -118,21 +122,26 @@ class KioskService:
     async def print(self, kiosk: str, ticket_id: int) -> PrintStatus:
         """Create the ticket's print job, wait briefly for a device host to print it, answer its state."""
         fault = await self.hall.run(self._printer_fault, kiosk)
-        job_id, events = await self.hall.run(self.jobs.create, ticket_id, kiosk, fault)
+        job_id, events = await self.hall.write(self.jobs.create, ticket_id, kiosk, fault)
         self.hall.enqueue(events)
         if fault is not None:
             return PrintStatus(PrintState.FAILED, fault)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.print_wait_s
-        while True:
-            status = await self.hall.run(self.jobs.status, job_id)
-            if status.state in (PrintState.DONE, PrintState.FAILED):
-                return status
-            if loop.time() >= deadline:
-                break
-            await asyncio.sleep(POLL_SECONDS)
+        finished = self._waiting.setdefault(job_id, asyncio.Event())
+        try:
+            while True:
+                status = await self.hall.run(self.jobs.status, job_id)
+                if status.state in (PrintState.DONE, PrintState.FAILED):
+                    return status
+                if loop.time() >= deadline:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(finished.wait(), POLL_SECONDS)
+        finally:
+            self._waiting.pop(job_id, None)
         # nobody claimed it: fail it for good, so a host coming back later cannot print it behind the kiosk's back
-        status = await self.hall.run(self.jobs.give_up, job_id, PRINT_TIMEOUT)
+        status = await self.hall.write(self.jobs.give_up, job_id, PRINT_TIMEOUT)
         if status.state is PrintState.PRINTING:
             return PrintStatus(PrintState.PRINTING, PRINT_UNFINISHED)
         log.warning("kiosk %s: ticket %d not printed (%s)", kiosk, ticket_id, status.fault)
@@ -150,12 +159,15 @@ class KioskService:
 
     async def claim_print_job(self, job_id: int) -> PrintJob | None:
         """Take a pending job for printing; None when another host took it (or it was given up)."""
-        job: PrintJob | None = await self.hall.run(self.jobs.claim, job_id)
+        job: PrintJob | None = await self.hall.write(self.jobs.claim, job_id)
         return job
 
     async def finish_print_job(self, job_id: int, *, printed: bool, fault: str | None) -> PrintStatus:
         """Record how printing went."""
-        status, events = await self.hall.run(self.jobs.finish, job_id, printed=printed, fault=fault)
+        status, events = await self.hall.write(self.jobs.finish, job_id, printed=printed, fault=fault)
         self.hall.enqueue(events)
+        waiter = self._waiting.get(job_id)
+        if waiter is not None:
+            waiter.set()
         result: PrintStatus = status
         return result

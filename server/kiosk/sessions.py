@@ -180,7 +180,7 @@ class CardSessions:
         if self.settings.end_after_ticket:
             await self._write(self._end, session.kiosk, "ticket_issued", session.session_id)
         else:
-            await self.hall.run(self._touch, session)
+            await self.hall.write(self._touch, session)
 
     async def snapshot(self, kiosk: str) -> dict[str, Any]:
         """The websocket snapshot of topic ``kiosk:<id>``: ``{"session": masked session or None}``."""
@@ -218,7 +218,7 @@ class CardSessions:
     # -- store (sync, on the store's threads) --------------------------------------------------
 
     async def _write(self, fn: Any, *args: Any) -> Any:
-        value, events = await self.hall.run(fn, *args)
+        value, events = await self.hall.write(fn, *args)
         self.hall.enqueue(events)
         return value
 

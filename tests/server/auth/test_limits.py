@@ -79,9 +79,14 @@ def _small_app(settings: AuthSettings, max_body: int = 1024) -> tuple[FastAPI, l
 
     app = FastAPI()
     now = [0.0]
-    # limit_issue reads only the auth service and the kiosk sessions of the app's services
+    # limit_issue reads only the auth service and the kiosk sessions of the app's services, and counts
+    # hits through the hall's writer (HallService.write; inline here, as for SQLite)
+    async def write(fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
     app.state.services = SimpleNamespace(
-        auth=AuthService(create_engine("sqlite://"), b"s" * 32, settings, monotonic=lambda: now[0]), kiosks=None)
+        auth=AuthService(create_engine("sqlite://"), b"s" * 32, settings, monotonic=lambda: now[0]), kiosks=None,
+        hall=SimpleNamespace(write=write))
 
     @app.post("/issue", dependencies=[Depends(limit_issue)])
     async def issue(body: dict[str, Any]) -> dict[str, Any]:
