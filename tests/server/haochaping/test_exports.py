@@ -69,8 +69,9 @@ def test_a_rejected_record_is_parked_and_the_rest_go(exporting: Start, receiver:
     last = serve_and_rate(client)  # queued after the refused one: it must still go
     good_keys = {key_of(client, first), key_of(client, last)}
     bad_key = key_of(client, bad)
-    until_sync(lambda: good_keys <= set(receiver.state.records) and by_key(client)[bad_key]["state"] == "parked",
-               timeout=10)
+    # received is not yet recorded as sent: wait for the outbox rows, not only the receiver
+    until_sync(lambda: good_keys <= set(receiver.state.records) and by_key(client)[bad_key]["state"] == "parked"
+               and all(by_key(client)[k]["state"] == "sent" for k in good_keys), timeout=10)
     parked = by_key(client)[bad_key]
     assert "422" in parked["last_error"] and parked["attempts"] == 1
     exports: ExportService = client.app.state.services.exports  # type: ignore[attr-defined]
