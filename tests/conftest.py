@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import secrets
@@ -278,30 +277,9 @@ def fake_store_factory() -> type[FakeStore]:
 @pytest.fixture
 def live_server() -> Any:
     """``async with live_server(app) as base_url``: serve an app with uvicorn on 127.0.0.1."""
-    import asyncio
+    from tests.support.serving import serving
 
-    import uvicorn
-
-    @contextlib.asynccontextmanager
-    async def run(app: Any) -> Any:
-        port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                lifespan="on", timeout_graceful_shutdown=2)
-        server = uvicorn.Server(config)
-        task = asyncio.get_running_loop().create_task(server.serve())
-        async with asyncio.timeout(20):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            async with asyncio.timeout(20):
-                await task
-
-    return run
+    return serving
 
 
 @pytest.fixture

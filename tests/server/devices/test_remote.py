@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 
 from server.config import DeviceConfig, HallConfig
@@ -22,35 +19,11 @@ from server.queue.events import Event, EventType
 from server.store import QueueStore
 from server.store.devices import DeviceClaimed
 from tests.support import DEMO_DEVICE_HOST, account_token, make_app, until
+from tests.support.serving import free_port, serving
 
 pytestmark = pytest.mark.timeout(90)
 HOST_TOKEN = DEMO_DEVICE_HOST["Authorization"].removeprefix("Bearer ")
 SUPERVISOR: dict[str, str] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any, port: int) -> AsyncIterator[str]:
-    """Serve ``app`` on ``port`` (the same port again after a restart)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on", timeout_graceful_shutdown=1))
-    task = asyncio.get_running_loop().create_task(server.serve())
-    async with asyncio.timeout(20):
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(20):
-            await task
 
 
 def _hall(demo_config: HallConfig) -> HallConfig:
@@ -72,7 +45,7 @@ async def test_a_second_host_claiming_a_device_is_refused_with_the_first_hosts_n
     demo_config: HallConfig, tmp_path: Path,
 ) -> None:
     config = _hall(demo_config)
-    async with serving(_app(tmp_path, config), _free_port()) as base:
+    async with serving(_app(tmp_path, config), free_port()) as base:
         first = RemoteQueue(base, HOST_TOKEN, label="kiosk-pc-1")
         second = RemoteQueue(base, HOST_TOKEN, label="spare-box")
         host = DeviceHost(config, first, name="kiosk-pc-1", heartbeat_seconds=0.2)
@@ -105,7 +78,7 @@ async def test_a_second_host_claiming_a_device_is_refused_with_the_first_hosts_n
 
 async def test_a_silent_host_shows_offline_on_the_kiosk_topic(demo_config: HallConfig, tmp_path: Path) -> None:
     config = _hall(demo_config)
-    async with serving(_app(tmp_path, config), _free_port()) as base:
+    async with serving(_app(tmp_path, config), free_port()) as base:
         async with httpx.AsyncClient(base_url=base, headers=DEMO_DEVICE_HOST) as client:
             claimed = await client.post("/api/devices/claims", json={"host": "box", "label": "box",
                                                                       "devices": ["printer-k1"]})
@@ -131,7 +104,7 @@ async def test_events_resume_after_a_server_restart_without_loss_or_repeat(
     demo_config: HallConfig, tmp_path: Path,
 ) -> None:
     config = _hall(demo_config)
-    port = _free_port()
+    port = free_port()
     remote = RemoteQueue(f"http://127.0.0.1:{port}", HOST_TOKEN, label="box")
     got: list[Event] = []
 
