@@ -5,20 +5,17 @@
     python3 run.py test [ARGS…]    # lint + the whole test suite (ARGS go to pytest)
 
 The first run creates .venv (also where Debian's python3 lacks ensurepip) and installs
-hallq into it; later runs reinstall only when pyproject.toml changed.
+hallq into it from the lock files in requirements/ (docs/dependencies.md); later runs
+reinstall only when a lock file or pyproject.toml changed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -47,52 +44,81 @@ def has_pip() -> bool:
     return subprocess.run([str(PY), "-m", "pip", "--version"], capture_output=True).returncode == 0
 
 
-def bootstrap_pip() -> None:
-    """Install pip into a venv made --without-pip: download the pip wheel and run pip from it."""
-    say("bootstrapping pip from PyPI (this python has no ensurepip)")
-    index = "https://pypi.org/pypi/pip/json"
-    with urllib.request.urlopen(index, timeout=60) as response:
-        meta = json.load(response)
-    wheel = next(u for u in meta["urls"] if u["filename"].endswith(".whl"))
-    wheel["url"] = urllib.parse.urljoin(index, wheel["url"])  # mirrors may answer relative links
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / wheel["filename"]
-        with urllib.request.urlopen(wheel["url"], timeout=120) as response:
-            data = response.read()
-        digest = wheel.get("digests", {}).get("sha256")
-        if digest and hashlib.sha256(data).hexdigest() != digest:
-            raise SystemExit("downloaded pip wheel has a wrong sha256")
-        path.write_bytes(data)
-        # a wheel is a zip: python can run pip straight out of it to install itself
-        sh([str(PY), f"{path}/pip", "install", "--quiet", str(path)])
+def is_debian_root() -> bool:
+    """True when we may apt-get install (root on a Debian-like system)."""
+    return os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def apt_install(packages: list[str]) -> None:
+    """apt-get install packages non-interactively (root only)."""
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    sh(["apt-get", "update"], env=env)
+    sh(["apt-get", "install", "-y", "--no-install-recommends", *packages], env=env)
+
+
+def venv_packages() -> list[str]:
+    """Debian's packages that give this python its ensurepip (python3-venv and the versioned one)."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}-venv"
+    return ["python3-venv", version]
+
+
+def system_pip() -> bool:
+    """True when the system python has pip (it can install pip into a venv made without one)."""
+    return subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode == 0
 
 
 def ensure_venv() -> None:
-    """Create .venv with pip."""
+    """Create .venv with pip, using only pip's own configuration (index, proxy, trusted hosts).
+
+    Debian's python3 lacks ensurepip until python3-venv is installed: as root we install it
+    with apt; otherwise a system pip installs pip into the venv; otherwise we say what to run.
+    """
     if PY.exists() and has_pip():
         return
-    if not PY.exists():
-        say("creating", VENV)
-        made = subprocess.run([sys.executable, "-m", "venv", str(VENV)], capture_output=True, text=True)
-        if made.returncode != 0:
-            say("python3 -m venv failed (no ensurepip?); retrying --without-pip")
-            shutil.rmtree(VENV, ignore_errors=True)
-            sh([sys.executable, "-m", "venv", "--without-pip", str(VENV)])
-    if not has_pip():
-        bootstrap_pip()
+    shutil.rmtree(VENV, ignore_errors=True)
+    say("creating", VENV)
+    made = subprocess.run([sys.executable, "-m", "venv", str(VENV)], capture_output=True, text=True)
+    if made.returncode == 0 and has_pip():
+        return
+    shutil.rmtree(VENV, ignore_errors=True)
+    if is_debian_root():
+        say("this python has no ensurepip: installing", " ".join(venv_packages()))
+        apt_install(venv_packages())
+        sh([sys.executable, "-m", "venv", str(VENV)])
+        return
+    if system_pip():
+        say("this python has no ensurepip: installing pip into the venv with the system pip")
+        sh([sys.executable, "-m", "venv", "--without-pip", str(VENV)])
+        # pip >= 22.3 installs into another environment; it reads pip.conf and PIP_* as usual
+        sh([sys.executable, "-m", "pip", "--python", str(PY), "install", "--quiet", "pip"])
+        return
+    raise SystemExit(
+        "[run.py] this python3 cannot create a virtual environment (no ensurepip, no pip).\n"
+        f"         Install it with:  sudo apt-get install {' '.join(venv_packages())}\n"
+        "         then run this command again."
+    )
+
+
+def lock_file(extra: str) -> Path:
+    """The pinned, hash-checked requirements for the demo ("") or the tests ("test")."""
+    return ROOT / "requirements" / (f"{extra}.lock" if extra else "base.lock")
 
 
 def ensure_installed(extra: str) -> None:
-    """pip install the project (editable) when pyproject.toml or the extra changed."""
-    pyproject = (ROOT / "pyproject.toml").read_bytes()
-    want = hashlib.sha256(pyproject).hexdigest()
+    """Install the locked dependencies, then hallq itself (editable), when the lock changed.
+
+    The lock files (requirements/*.lock) pin every package with its hashes, so two installs
+    a month apart get the same versions; `docs/dependencies.md` says how to update them.
+    """
+    lock = lock_file(extra)
+    want = hashlib.sha256(lock.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
     done = MARKER.read_text().split() if MARKER.exists() else []
-    # a test install also satisfies the demo
-    if want in done and (not extra or f"{want}[{extra}]" in done):
-        return
-    target = f".[{extra}]" if extra else "."
-    sh([str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-e", target], cwd=ROOT)
-    MARKER.write_text(" ".join([want, f"{want}[{extra}]" if extra else want]))
+    if f"{want}[{extra}]" in done or (not extra and any(d.endswith("[test]") for d in done)):
+        return  # a test install also satisfies the demo
+    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check"]
+    sh([*pip, "--require-hashes", "-r", str(lock)], cwd=ROOT)
+    sh([*pip, "--no-deps", "-e", "."], cwd=ROOT)
+    MARKER.write_text(f"{want}[{extra}]")
 
 
 def debian_packages() -> None:
@@ -109,9 +135,7 @@ def debian_packages() -> None:
         say("system packages already installed:", " ".join(DEBIAN_PACKAGES))
         return
     say("installing system packages:", " ".join(missing))
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    sh(["apt-get", "update"], env=env)
-    sh(["apt-get", "install", "-y", "--no-install-recommends", *missing], env=env)
+    apt_install(missing)
 
 
 def ensure_pycups() -> None:

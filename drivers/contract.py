@@ -188,6 +188,21 @@ class Camera(Device, Protocol):
     def latest(self) -> Frame | None: ...
 
 
+# --- SMS modems and code scanners (issue 17) ------------------------------------------------
+
+
+class SmsModem(Device, Protocol):
+    """A GSM modem (短信猫) sending SMS; ``drivers.gsm.driver.GsmModem``."""
+
+    async def send_sms(self, number: str, text: str) -> Any: ...
+
+
+class CodeScanner(Device, Protocol):
+    """A kiosk QR/barcode scanner yielding each code read; ``drivers.scanner.driver.SerialScanner``."""
+
+    def events(self) -> AsyncIterator[Any]: ...
+
+
 KINDS: dict[str, object] = {
     "ticket_printer": TicketPrinter,
     "document_printer": DocumentPrinter,
@@ -196,4 +211,6 @@ KINDS: dict[str, object] = {
     "keypad_bus": KeypadBus,
     "announcer": Announcer,
     "camera": Camera,
+    "sms_modem": SmsModem,
+    "code_scanner": CodeScanner,
 }

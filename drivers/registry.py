@@ -32,6 +32,8 @@ BUILTIN: dict[str, str] = {
     "espeak": "drivers.announcer.espeak:EspeakAnnouncer",
     "clips": "drivers.announcer.clips:ClipAnnouncer",
     "opencv": "drivers.camera.driver:OpenCvCamera",
+    "gsm_at": "drivers.gsm.driver:GsmModem",  # SMS modem (短信猫), issue 17
+    "serial_scanner": "drivers.scanner.driver:SerialScanner",  # kiosk QR scanner, issue 17
 }
 
 # driver name -> its simulator ("module:Class"), used by ``hallq demo`` and ``hallq sim``.
@@ -44,6 +46,8 @@ SIMULATORS: dict[str, str] = {
     "onbon_bx": "drivers.led.simulator:BxSimulator",
     "ff68": "drivers.keypad.simulator:Ff68Simulator",
     "opencv": "drivers.camera.simulator:CameraSimulator",
+    "gsm_at": "drivers.gsm.simulator:GsmSimulator",
+    "serial_scanner": "drivers.scanner.simulator:ScannerSimulator",
 }
 
 GROUP = "hallq.drivers"

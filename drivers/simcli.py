@@ -27,6 +27,8 @@ KINDS: dict[str, str] = {
     "keypads": "ff68",
     "keypad": "ff68",
     "camera": "opencv",
+    "gsm": "gsm_at",
+    "scanner": "serial_scanner",
 }
 
 

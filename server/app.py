@@ -31,11 +31,13 @@ from sqlalchemy.engine import make_url
 from server.alerts.wiring import start_inbox
 from server.api import ROUTERS
 from server.api.ops import VERSION
+from server.api.staff import PHOTO_UPLOAD_LIMIT
 from server.auth import document as document_auth
 from server.auth import start_auth
 from server.auth.links import DeviceLinkMiddleware
 from server.auth.service import AuthSettings
 from server.config import HallConfig, load_config
+from server.config_live import wiring as config_live
 from server.hall.hub import Hub
 from server.hall.service import HallService
 from server.haochaping.sender import start_exports
@@ -45,8 +47,10 @@ from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddlewar
 from server.http.pages import mount_static
 from server.http.timing import TimingMiddleware
 from server.metrics import Metrics
+from server.notices.wiring import start_notices
 from server.services import Services
 from server.settings import Settings
+from server.staff import demo as staff_demo
 
 log = logging.getLogger(__name__)
 Hook = Callable[[Services], Awaitable[None]]
@@ -108,6 +112,8 @@ def _lifespan(plan: Blueprint) -> Callable[[FastAPI], Any]:
         settings, config, hub = plan.settings, plan.config, plan.hub
         url = database_url(settings, config)
         store = plan.store_factory(url, config)
+        live = config_live.boot(store, config)  # the stored version wins over the YAML (server/config_live/)
+        config = live.current
         inline = settings.store_writes == "inline" or (
             settings.store_writes == "auto" and make_url(url).get_backend_name() == "sqlite"
         )
@@ -117,6 +123,8 @@ def _lifespan(plan: Blueprint) -> Callable[[FastAPI], Any]:
         services: Services | None = None
         try:
             auth = await start_auth(config, store, demo=settings.demo, settings=plan.auth_settings)
+            if settings.demo:  # the demo clerks' 所属单位 and placeholder photos (server/staff/demo.py)
+                await auth.run(staff_demo.seed, auth, config)
             services = Services(settings=settings, config=config, metrics=plan.metrics, hub=hub, store=store,
                                 hall=hall, auth=auth, kiosks=devices.build_kiosks(settings, config, store, hall),
                                 cameras=devices.build_cameras(config))
@@ -125,6 +133,8 @@ def _lifespan(plan: Blueprint) -> Callable[[FastAPI], Any]:
             services.kiosks.start(hub)
             services.alerts = start_inbox(services)  # stored alert inbox (server/alerts/)
             services.exports = start_exports(services)  # 办件 bindings + 好差评 upload (server/haochaping/)
+            services.live = config_live.start(services, live)  # every process follows config.changed
+            services.notices = start_notices(services)  # SMS notices (server/notices/)
             app.state.services = services
             services.devices = await devices.start(services)
             for hook in plan.on_startup:
@@ -145,6 +155,8 @@ def _lifespan(plan: Blueprint) -> Callable[[FastAPI], Any]:
                 await services.kiosks.stop()
                 if services.exports is not None:
                     await services.exports.stop()
+                if services.notices is not None:
+                    await services.notices.stop()
             await hub.stop()
             await hall.shutdown()
             store.close()
@@ -182,7 +194,8 @@ def create_app(
     # innermost first: each add_middleware wraps the ones before it
     app.add_middleware(TimingMiddleware, metrics=plan.metrics)
     app.add_middleware(DeviceLinkMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_body=auth_settings.max_body)
+    app.add_middleware(BodyLimitMiddleware, max_body=auth_settings.max_body,
+                       wider=PHOTO_UPLOAD_LIMIT)  # staff photos: server/api/staff.py checks staff.photo_max_bytes
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413 answer gets the headers too
     for router in ROUTERS:
         app.include_router(router)

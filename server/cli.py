@@ -13,7 +13,8 @@ from typing import Any
 
 from server.settings import DEMO_CONFIG
 
-SIM_KINDS = ("printer", "idcard", "led", "keypads", "camera", "haochaping-receiver")  # the last: server/haochaping/
+# haochaping-receiver: server/haochaping/; gsm and scanner: drivers/gsm, drivers/scanner (SMS notices, check-in)
+SIM_KINDS = ("printer", "idcard", "led", "keypads", "camera", "haochaping-receiver", "gsm", "scanner")
 
 # kiosk and screens sign in once with their demo device tokens; staff pages ask for an account
 # (demo accounts: admin/admin-demo, supervisor/supervisor-demo, clerk1/clerk1-demo … see README)
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a hall YAML file")
     check.add_argument("file", type=Path)
 
-    sim = sub.add_parser("sim", help="run one device simulator (printer, idcard, led, keypads, camera)")
+    sim = sub.add_parser("sim", help="run one device simulator (printer, idcard, led, keypads, camera, gsm, scanner)")
     sim.add_argument("device", choices=sorted(SIM_KINDS), help="which simulator")
     sim.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT, or 'pty' for a pseudo-terminal")
     sim.add_argument("options", nargs="*", metavar="KEY=VALUE", help="simulator options, e.g. encoding=gbk")
@@ -76,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     from server.reports import cli as report_cli  # H7: `hallq report` (statistics, assessment, staffing)
 
     report_cli.add_parser(sub)
+    from server import backups  # `hallq backup` / `hallq restore`
+
+    backups.add_parsers(sub)
     return parser
 
 
@@ -250,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(args)
     if args.command == "devices":
         return devices_command(args)
+    if args.command in ("backup", "restore"):
+        from server import backups
+
+        return backups.run(args)
     if args.command == "report":
         from server.reports import cli as report_cli
 

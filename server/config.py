@@ -96,6 +96,10 @@ class HallSettings(_Model):
     rollover: ClockTime = dt.time(3, 0)
     # demo/training halls: ignore opening hours, lunch break and holidays
     always_open: bool = False
+    # mainland holidays and 调休 workdays (server/queue/holidays.py); the lists above override it
+    holiday_source: Literal["chinese_calendar", "none"] = "chinese_calendar"
+    # 午休: stop issuing, or keep issuing tickets for the afternoon (calling still pauses)
+    lunch_issuing: Literal["stop", "keep"] = "stop"
 
     @field_validator("timezone")
     @classmethod
@@ -110,6 +114,16 @@ class HallSettings(_Model):
     def tz(self) -> ZoneInfo:
         """The hall's time zone."""
         return ZoneInfo(self.timezone)
+
+
+class ServiceGuide(_Model):
+    """办事指南 of one service (live configuration, server/config_live/): what to bring and how it goes."""
+
+    materials: list[str] = Field(default_factory=list)  # 申请材料, one per line
+    time_limit: str = ""  # 办理时限, e.g. 即办 or 5个工作日
+    fee: str = ""  # 收费标准, e.g. 不收费
+    basis: str = ""  # 设定依据
+    steps: list[str] = Field(default_factory=list)  # 办理流程
 
 
 class ServiceConfig(_Model):
@@ -129,6 +143,13 @@ class ServiceConfig(_Model):
     sla_minutes: int | None = Field(default=30, ge=1)
     notice: str = ""
     enabled: bool = True
+    name_en: str = ""  # English name shown in English mode (server/queue/availability.py views)
+    category_en: str = ""
+    # the service's own hours inside the hall's (None: the hall's); cut-off: stop issuing N minutes before closing
+    opening_hours: list[OpeningHours] | None = None
+    cutoff_minutes: int | None = Field(default=None, ge=1, le=600)
+    expired_card: Literal["refuse", "warn"] | None = None  # None: identity.expired_card
+    guide: ServiceGuide = Field(default_factory=ServiceGuide)  # 办事指南 (live configuration)
 
     @field_validator("number_end")
     @classmethod
@@ -157,6 +178,7 @@ class WindowConfig(_Model):
 
     number: int = Field(ge=1, le=999)
     name: str = ""
+    name_en: str = ""  # English name shown in English mode
     zone: str = ""
     services: list[Annotated[WindowService, BeforeValidator(_service_entry)]] = Field(min_length=1)
 
@@ -178,7 +200,12 @@ class Policy(_Model):
     call_display_minutes: int = Field(default=3, ge=1)
     # seconds a window's evaluator (评价器) may rate a ticket after it finished or a rating was asked
     rating_seconds: int = Field(default=180, ge=0)
-    elderly_age: int | None = Field(default=65, ge=1)
+    elderly_age: int | None = Field(default=60, ge=1)  # 《老年人权益保障法》第二条: 六十周岁以上
+    # class_first: green/appointment/priority tickets are called at every window serving their service, even as
+    # 兼办, ahead of normal 主办 tickets; role_first: 主办 before 兼办 whatever the class (server/queue/policy.py)
+    call_order: Literal["class_first", "role_first"] = "class_first"
+    # a kiosk ticket for a service no staffed window serves: ask the citizen first, or refuse
+    unserved_issue: Literal["confirm", "refuse"] = "confirm"
     per_person_daily_total: int | None = Field(default=None, ge=1)
     # with an identity (ID card), a person may hold one open ticket per service at a time
     one_open_ticket_per_service: bool = True
@@ -191,6 +218,7 @@ class KioskConfig(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     name: str = ""
     services: list[str] = Field(default_factory=list)
+    voice: bool = True  # 语音提示 on at start, spoken by the server (server/kiosk/voice.py, issue 18)
 
 
 class DeviceConfig(_Model):
@@ -215,7 +243,7 @@ class IdentityConfig(_Model):
     """Kiosk identity sessions from ID cards (身份证取号)."""
 
     session_timeout_s: float = Field(default=60.0, gt=0)
-    expired_card: Literal["refuse", "warn"] = "refuse"
+    expired_card: Literal["refuse", "warn"] = "warn"  # per service: ServiceConfig.expired_card
     accepted_card_types: list[CardTypeName] = Field(default_factory=lambda: list(get_args(CardTypeName)))
     end_after_ticket: bool = False
 
@@ -255,6 +283,155 @@ class RatingSettings(_Model):
     rectify_days: int = Field(default=15, ge=1, le=90)  # working days to rectify and answer (整改)
 
 
+class Disclosure(_Model):
+    """One 制度公示 text on the hall screen (e.g. 首问负责制)."""
+
+    title: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class BulletinConfig(_Model):
+    """Public texts of the hall (live configuration, server/config_live/): notices, 制度公示, 监督电话."""
+
+    notices: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list)
+    disclosures: list[Disclosure] = Field(default_factory=list)
+    supervision_phone: str = Field(default="12345", min_length=1, max_length=40)  # 监督电话 (12345 or local)
+
+
+class AppointmentService(_Model):
+    """A service that takes bookings (预约) and optionally remote tickets (远程取号)."""
+
+    code: str
+    slot_minutes: int | None = Field(default=None, ge=5, le=240)  # None: appointments.slot_minutes
+    capacity: int | None = Field(default=None, ge=0)  # bookings per slot set by hand; None: from the windows
+    remote: bool = False  # 远程取号 for this service (with appointments.remote.enabled)
+
+
+class RemoteTicketSettings(_Model):
+    """远程取号: a number taken on the phone, today only, confirmed at a kiosk or it lapses."""
+
+    enabled: bool = False
+    confirm_minutes: int = Field(default=30, ge=1, le=240)  # confirm at a kiosk within this or it lapses
+    per_phone_daily: int = Field(default=2, ge=1)
+    per_address_daily: int = Field(default=10, ge=1)  # per client IP address and day
+
+
+class AppointmentSettings(_Model):
+    """预约取号 (server/appointments/): slots, limits, check-in windows, release, remote tickets."""
+
+    services: list[AppointmentService] = Field(default_factory=list)  # empty: no bookings at all
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    walk_in_share: float = Field(default=0.5, ge=0, le=1)  # part of each slot's capacity kept for walk-ins
+    horizon_days: int = Field(default=7, ge=0, le=90)  # bookable from today up to this many days ahead
+    same_day: bool = False  # may a citizen book a slot of today
+    # unbooked capacity returns to walk-ins (bookings for the day close) at this time, N days before
+    release_days_before: int = Field(default=1, ge=0, le=7)
+    release_at: ClockTime = dt.time(17, 0)
+    early_minutes: int = Field(default=30, ge=0, le=240)  # check-in accepted this long before the slot
+    late_minutes: int = Field(default=15, ge=0, le=240)  # … and this long after its start
+    late: Literal["walk_in", "refuse"] = "walk_in"  # a later arrival: normal ticket, or refused
+    per_person_open: int = Field(default=2, ge=1)  # open (future) bookings per ID number
+    per_person_day: int = Field(default=1, ge=1)  # bookings per ID number, service and day
+    no_show_limit: int | None = Field(default=None, ge=1)  # N missed bookings … (None: no rule)
+    no_show_window_days: int = Field(default=90, ge=1)  # … within this many days …
+    no_show_block_days: int = Field(default=30, ge=1)  # … block booking for D days
+    remote: RemoteTicketSettings = Field(default_factory=RemoteTicketSettings)
+
+    def service(self, code: str) -> AppointmentService | None:
+        """The booking rules of a service (None: it takes no bookings)."""
+        return next((s for s in self.services if s.code == code), None)
+
+
+class ConsoleReason(_Model):
+    """One reason of a clerk-console list: a stable code, its Chinese text (public screens) and English."""
+
+    code: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    zh: str = Field(min_length=1, max_length=20)
+    en: str = Field(default="", max_length=40)
+
+
+def _reasons(*items: tuple[str, str, str]) -> list[ConsoleReason]:
+    return [ConsoleReason(code=c, zh=z, en=e) for c, z, e in items]
+
+
+class ConsoleConfig(_Model):
+    """The clerk console's lists (server/console/): 代取号 reasons, 绿色通道 reasons, pause reasons."""
+
+    proxy_reasons: list[ConsoleReason] = Field(min_length=1, default_factory=lambda: _reasons(
+        ("elderly", "老年人", "Elderly"), ("disabled", "残疾人", "Disabled"), ("agent", "代办员", "Agent (代办员)"),
+        ("phone", "电话预约", "Phone booking"), ("other", "其他", "Other")))
+    green_reasons: list[ConsoleReason] = Field(min_length=1, default_factory=lambda: _reasons(
+        ("key_project", "重点项目", "Key project"), ("urgent", "急事急办", "Urgent matter"),
+        ("elderly", "老年人", "Elderly"), ("disabled", "残疾人", "Disabled"), ("pregnant", "孕妇", "Pregnant"),
+        ("other", "其他", "Other")))
+    pause_reasons: list[ConsoleReason] = Field(min_length=1, default_factory=lambda: _reasons(
+        ("break", "临时离开", "Short break"), ("lunch", "午休", "Lunch"), ("meeting", "会议/培训", "Meeting/training"),
+        ("system", "系统故障", "System failure"), ("other", "其他", "Other")))
+
+
+class StaffSettings(_Model):
+    """The staff directory (server/staff/): window-screen stars and photo limits."""
+
+    stars_days: int = Field(default=30, ge=1, le=366)  # the "recent" 满意率 behind the stars: this many days
+    stars_min_ratings: int = Field(default=10, ge=1, le=10_000)  # fewer ratings: no stars shown
+    photo_max_bytes: int = Field(default=2_000_000, ge=10_000, le=20_000_000)  # an upload larger: 422
+
+
+class SupervisionSettings(_Model):
+    """Alert rule thresholds (server/alerts/rules.py), evaluated every ``interval_seconds``; None turns a rule off."""
+
+    interval_seconds: float = Field(default=30.0, ge=1, le=3600)
+    long_wait: bool = True  # a service's longest wait past its own sla_minutes
+    open_window_count: int | None = Field(default=10, ge=1)  # the 30-minute rule: more than N people …
+    open_window_minutes: int = Field(default=30, ge=1, le=600)  # … waited longer than M minutes → open a window
+    pause_minutes: int | None = Field(default=15, ge=1, le=600)  # a pause longer than this (any reason) …
+    pause_allowance: dict[str, int] = Field(default_factory=dict)  # … or than this per reason (code or 中文)
+    crowding_waiting: int | None = Field(default=None, ge=1)  # more people waiting in the hall than this
+    unserved: bool = True  # people wait for a service no staffed window serves
+    notify_windows: bool = True  # also send a rule's alert to the consoles of the windows it concerns
+
+
+class NoticeTemplates(_Model):
+    """SMS texts (``str.format``): {hall} {number} {service} {window} {ahead} {minutes} {date} {time} {code}."""
+
+    near: str = "【{hall}】您的{number}号（{service}）前面还有{ahead}人，约{minutes}分钟，请回到大厅等候叫号。"
+    called: str = "【{hall}】请{number}号到{window}号窗口办理{service}。"
+    reminder: str = "【{hall}】预约提醒：您已预约明天{date} {time}办理{service}，预约码{code}，请按时到大厅签到。"
+    extra: dict[str, str] = Field(default_factory=dict)  # more kinds for NoticeService.enqueue
+
+    def template(self, kind: str) -> str | None:
+        """The template of ``kind`` (near, called, reminder, or an ``extra`` name)."""
+        return {"near": self.near, "called": self.called, "reminder": self.reminder, **self.extra}.get(kind)
+
+
+class SmsGatewayConfig(_Model):
+    """An HTTP SMS gateway (政务短信平台): POST of a JSON body, HMAC-SHA256 signature in a header."""
+
+    url: str = Field(default="", max_length=500)
+    secret_env: str = "HALLQ_SMS_SECRET"  # the signing key comes from this environment variable, never the YAML
+    body_template: dict[str, str] = Field(
+        default_factory=lambda: {"mobile": "{mobile}", "content": "{text}", "msgid": "{id}", "sign": "{hall}"})
+    signature_header: str = "X-Hallq-Signature"
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
+class NoticesConfig(_Model):
+    """SMS notices (server/notices/): 即将到号, 请到X号窗口, 预约提醒; channel, thresholds, templates, retries."""
+
+    enabled: bool = True
+    channel: Literal["log", "http", "modem"] = "log"
+    near_ahead: int | None = Field(default=3, ge=0, le=100)  # K people ahead (None: not by position)
+    near_minutes: int | None = Field(default=10, ge=0, le=600)  # or an estimated M minutes (None: not by time)
+    reminder_time: dt.time = dt.time(18, 0)  # the day before the appointment, hall time zone
+    templates: NoticeTemplates = Field(default_factory=NoticeTemplates)
+    http: SmsGatewayConfig = Field(default_factory=SmsGatewayConfig)
+    modem: str | None = None  # device id of the sms_modem (channel modem); None: the first one
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    backoff_base_s: float = Field(default=30.0, gt=0)
+    backoff_max_s: float = Field(default=900.0, gt=0)
+    keep_hours: int = Field(default=24, ge=0, le=24 * 30)  # the full number is erased this long after it was needed
+
+
 class HallConfig(_Model):
     """The whole hall configuration."""
 
@@ -268,6 +445,12 @@ class HallConfig(_Model):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ratings: RatingSettings = Field(default_factory=RatingSettings)  # 好差评 (server/ratings/)
+    appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)  # 预约 (server/appointments/)
+    bulletin: BulletinConfig = Field(default_factory=BulletinConfig)  # screen notices, 制度公示 (server/config_live/)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)  # clerk console reason lists (server/console/)
+    staff: StaffSettings = Field(default_factory=StaffSettings)  # staff directory (server/staff/)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)  # alert rules (server/alerts/)
+    notices: NoticesConfig = Field(default_factory=NoticesConfig)  # SMS notices (server/notices/)
 
     @cached_property
     def service_map(self) -> dict[str, ServiceConfig]:

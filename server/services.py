@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from server.auth.service import AuthService
     from server.cameras.service import CameraService
     from server.config import HallConfig
+    from server.config_live.holder import LiveConfig
     from server.devices.host import DeviceHost
     from server.hall.hub import Hub
     from server.hall.service import HallService
     from server.haochaping.sender import ExportService
     from server.kiosk.service import KioskService
     from server.metrics import Metrics
+    from server.notices.service import NoticeService
     from server.settings import Settings
     from server.store import QueueStore
 
@@ -44,6 +46,8 @@ class Services:
     cameras: CameraService | None = None  # live video, snapshots and evidence; None without cameras
     exports: ExportService | None = None  # 办件 bindings and the 好差评 upload outbox (server/haochaping/)
     alerts: AlertInbox | None = None  # the supervisors' stored alert inbox (server/alerts/)
+    live: LiveConfig | None = None  # the live hall configuration (server/config_live/); .config follows it
+    notices: NoticeService | None = None  # SMS notices: contacts, outbox, sender (server/notices/)
 
 
 class NotStarted(RuntimeError):

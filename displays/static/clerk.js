@@ -4,11 +4,14 @@ import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.
 import { get, post, esc, elapsed, whoami, toSignIn } from "/static/common/api.js";
 import { toast, throttle } from "/static/common/ui.js";
 import { formatClerk, parseClerk } from "/static/common/clerk.js";
+import { applyDesk, chosenTransfer, fillPauseReasons, initDesk, loadOptions, openProxy, openTransfer, pauseReason,
+  refreshCallBacks, renderCallBacks } from "/static/clerk_desk.js";
 
 const STORE_KEY = "hallq.clerk";
 const LATE_SECONDS = 15 * 60;
 const KEYS = { n: "call-next", r: "recall", s: "start", f: "finish", x: "no-show", h: "suspend",
   t: "transfer", e: "request-rating", p: "pause" };
+const DESK_KEYS = { d: "proxy", g: "green" };  // 代取号 and 绿色通道 (server/console/)
 const $ = (id) => document.getElementById(id);
 const state = { me: null, hall: null, number: null, window: null, waiting: [], feed: null, lastDone: null };
 const isClerk = () => state.me && state.me.role === "clerk";
@@ -77,6 +80,7 @@ function enterConsole(number) {
   if (state.feed) state.feed.setTopics(topics);
   else state.feed = new Feed(topics, { onSnapshot, onEvent, onStatus: bindStatus($("conn"), t) }).start();
   render();
+  refreshCallBacks(number);
 }
 
 // ---- rendering --------------------------------------------------------------------------
@@ -105,7 +109,10 @@ function render() {
   document.body.dataset.state = w.state;
   tick();
   enableActions();
+  renderCallBacks(!!cur, hallOpen());
 }
+
+const hallOpen = () => !(state.hall && state.hall.hall && state.hall.hall.open_now === false);
 
 function enableActions() {
   const w = state.window;
@@ -157,6 +164,8 @@ const refreshWaiting = throttle(async () => {
   } catch (e) { /* feed reconnects */ }
 }, 700);
 
+const refreshBacks = throttle(() => refreshCallBacks(state.number), 700);
+
 const refreshWindow = throttle(async () => {
   if (!state.number) return;
   try { state.window = await get(`/api/windows/${state.number}`); render(); } catch (e) { /* feed reconnects */ }
@@ -181,7 +190,10 @@ function onEvent(msg) {
     state.lastDone = null;
     enableActions();
   }
-  if (msg.type.startsWith("ticket.")) refreshWaiting();
+  if (msg.type.startsWith("ticket.")) { refreshWaiting(); refreshBacks(); }
+  // ---- [supervision] a rule's alert sent to this window (server/alerts/inbox.py, topic window:<n>) ----
+  if (msg.type === "alert.raised" && d.notice && d.alert) toast(`督办提醒：${d.alert.message}`, "error", 15000);
+  // ---- [/supervision] ----
 }
 
 // ---- actions -------------------------------------------------------------------------------
@@ -194,26 +206,15 @@ async function act(action, body) {
     if (action === "start" || action === "finish") state.lastDone = action === "finish" ? res : null;
     refreshWindow();
     refreshWaiting();
+    refreshBacks();
   } catch (e) {
     toast(problemText(e.problem), "error");
   }
 }
 
-function openTransfer() {
-  const services = (state.hall && state.hall.services) || [];
-  const windows = ((state.hall && state.hall.windows) || []).filter((w) => w.number !== state.number);
-  $("tr-service").innerHTML = services.map((s) => `<option value="${esc(s.code)}">${esc(s.name)}</option>`).join("");
-  $("tr-window").innerHTML = windows.map((w) => `<option value="${w.number}">${esc(w.name)}</option>`).join("");
-  const dlg = $("dlg-transfer");
-  dlg.returnValue = "";
-  dlg.showModal();
-}
-
 function closeTransfer() {
-  const dlg = $("dlg-transfer");
-  if (dlg.returnValue !== "ok") return;
-  const kind = dlg.querySelector("input[name=kind]:checked").value;
-  act("transfer", kind === "service" ? { to_service: $("tr-service").value } : { to_window: Number($("tr-window").value) });
+  const body = chosenTransfer();
+  if (body) act("transfer", body);
 }
 
 function pauseOrResume() {
@@ -227,14 +228,13 @@ function closePause() {
   const dlg = $("dlg-pause");
   if (dlg.returnValue !== "ok") return;
   const note = $("pause-note").value.trim();
-  const reason = $("pause-reason").selectedOptions[0].textContent + (note ? `：${note}` : "");
-  act("pause", { reason });
+  act("pause", { reason: pauseReason(note) });  // Chinese on the public screens whatever the console language
 }
 
 function run(action) {
   const btn = document.querySelector(`#actions button[data-act="${action}"]`);
   if (btn && btn.disabled) return;
-  if (action === "transfer") openTransfer();
+  if (action === "transfer") openTransfer(state.number);
   else if (action === "pause") pauseOrResume();
   else act(action);
 }
@@ -242,6 +242,8 @@ function run(action) {
 function onKey(e) {
   if (!state.number || e.ctrlKey || e.altKey || e.metaKey) return;
   if (document.querySelector("dialog[open]") || ["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName)) return;
+  const desk = DESK_KEYS[e.key.toLowerCase()];
+  if (desk) { e.preventDefault(); openProxy(desk, state.hall); return; }
   const action = KEYS[e.key.toLowerCase()];
   if (action) { e.preventDefault(); run(action); }
 }
@@ -254,10 +256,13 @@ async function main() {
   await setLang(initialLang("zh-CN"));
   try { state.hall = await get("/api/hall"); } catch (e) { toast(problemText(e.problem), "error"); }
   if (isClerk() && !state.me.window) toast(t("clerk.no_window"), "error", 15000);
+  await loadOptions();
+  fillPauseReasons();
+  initDesk({ hall: () => state.hall, callBack: (id) => act("call", { ticket_id: id }) });
   fillSignin();
   $("signin-form").addEventListener("submit", signIn);
   $("signout").addEventListener("click", signOut);
-  $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); render(); renderWaiting(); });
+  $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); applyDesk(); fillPauseReasons(); render(); renderWaiting(); });
   $("actions").addEventListener("click", (e) => { const b = e.target.closest("button"); if (b) run(b.dataset.act); });
   $("waiting").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-call]");
@@ -266,7 +271,8 @@ async function main() {
   $("dlg-transfer").addEventListener("close", closeTransfer);
   $("dlg-pause").addEventListener("close", closePause);
   document.addEventListener("keydown", onKey);
-  setInterval(tick, 1000);
+  setInterval(() => { tick(); if (state.number) renderCallBacks(!!(state.window && state.window.current), hallOpen()); }, 1000);
+  setInterval(() => refreshCallBacks(state.number), 30000);   // the server's opening-time clock corrects the countdown
   setInterval(() => { if (state.number) renderWaiting(); }, 30000);   // keep "waited" times fresh
   // a clerk who reloads the page stays at the window they opened
   const saved = JSON.parse(localStorage.getItem(STORE_KEY) || "{}");

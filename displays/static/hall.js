@@ -94,10 +94,14 @@ function addCall(ticket, win) {
 }
 
 // ---- waiting table ------------------------------------------------------------------
+// fewer rows while hall_bulletin.js shows a 制度公示 text below the table (body data-wait-rows)
+const rowsPerPage = () => Number(document.body.dataset.waitRows) || ROWS_PER_PAGE;
+
 function renderWaiting() {
-  const pages = Math.max(1, Math.ceil(state.services.length / ROWS_PER_PAGE));
+  const per = rowsPerPage();
+  const pages = Math.max(1, Math.ceil(state.services.length / per));
   state.page %= pages;
-  const services = state.services.slice(state.page * ROWS_PER_PAGE, (state.page + 1) * ROWS_PER_PAGE);
+  const services = state.services.slice(state.page * per, (state.page + 1) * per);
   $("page").textContent = pages > 1 ? `${state.page + 1}/${pages}` : "";
   const rows = services.map((s) => {
     const off = s.available === false;
@@ -212,6 +216,12 @@ function onEvent(msg) {
   if ((msg.type === "ticket.called" || msg.type === "ticket.recalled") && d.ticket) addCall(d.ticket, d.window);
   if (msg.type === "announcement.ready") enqueueAudio(d.url);
   if (msg.type.startsWith("ticket.") || msg.type === "window.changed") refresh();
+  // --- live configuration (hall_bulletin.js): notices, 制度公示, 监督电话 ---
+  if (msg.type === "config.changed") {
+    document.dispatchEvent(new CustomEvent("hallq:config", { detail: d }));
+    refresh();
+  }
+  // --- end live configuration ---
 }
 
 async function main() {
@@ -226,7 +236,7 @@ async function main() {
   audio.addEventListener("error", onAudioDone);
   $("sound").addEventListener("click", enableSound);
   probeAutoplay();
-  setInterval(() => { if (state.services.length > ROWS_PER_PAGE) { state.page += 1; renderWaiting(); } }, PAGE_MS);
+  setInterval(() => { if (state.services.length > rowsPerPage()) { state.page += 1; renderWaiting(); } }, PAGE_MS);
   setInterval(() => showNow(false), TICK_MS);
   const feed = new Feed(["hall"], {
     onSnapshot: (topic, data) => applySnapshot(data),
@@ -234,7 +244,7 @@ async function main() {
     onStatus: ((show) => (status) => onStatus(status, show))(bindStatus($("conn"), t)),
   });
   feed.start();
-  window.hallqHall = { state, feed, enqueueAudio };   // for tests and field debugging
+  window.hallqHall = { state, feed, enqueueAudio, renderWaiting };   // for tests and field debugging
 }
 
 main();

@@ -1,13 +1,18 @@
-// Supervisor overview: windows, queues, device health (GET /api/devices + topic devices), alerts.
+// Supervisor overview: today's KPIs (GET /api/reports/services), windows, queues against each service's
+// own wait target, device health (GET /api/devices + topic devices), the stored alert inbox
+// (GET /api/alerts, pushed live on topic alerts; 确认 / 处理完毕 post ack / resolve).
 import { Feed, bindStatus } from "/static/common/ws.js";
-import { setLang, t, tOr, initialLang } from "/static/common/i18n.js";
-import { get, esc, whoami, toSignIn } from "/static/common/api.js";
-import { startClock, throttle } from "/static/common/ui.js";
+import { setLang, t, tOr, initialLang, problemText } from "/static/common/i18n.js";
+import { get, post, esc, whoami, toSignIn } from "/static/common/api.js";
+import { startClock, throttle, toast } from "/static/common/ui.js";
 import { parseClerk } from "/static/common/clerk.js";
 
 const ALERTS_MAX = 50;
 const $ = (id) => document.getElementById(id);
-const state = { hall: null, devices: new Map(), alerts: [] };
+const state = { hall: null, devices: new Map(), alerts: new Map(), today: null };
+const SEVERITY = { critical: "严重", warning: "警告", info: "提示" };
+const pct = (v) => (v == null ? "—" : `${(v * 100).toFixed(0)}%`);
+const minutes = (s) => (s == null ? "—" : t("hall.minutes", { m: Math.round(s / 60) }));
 
 // ---- hall -------------------------------------------------------------------------------
 function renderHall() {
@@ -22,15 +27,23 @@ function renderHall() {
       `<div class="cur">${cur ? esc(cur.number) : "—"}</div><div class="st">${esc(st)}</div></div>`;
   }).join("");
   let waiting = 0;
+  const today = state.today || { rows: [], targets: {} };
+  const todayOf = new Map(today.rows.map((r) => [r.service, r]));
   $("queues").innerHTML = (hall.services || []).map((s) => {
     waiting += s.waiting || 0;
     const longest = s.longest_wait_seconds ? Math.round(s.longest_wait_seconds / 60) : 0;
-    const late = s.sla_minutes ? longest > s.sla_minutes : longest > 30;
+    // each service's own target (services[].sla_minutes); no target: never "late"
+    const target = (today.targets || {})[s.code];
+    const late = target != null && (s.longest_wait_seconds || 0) > target * 60;
+    const k = todayOf.get(s.code) || {};
     const eta = s.available === false ? esc(tOr("reason." + s.reason, t("hall.unavailable")))
       : s.waiting && s.eta_minutes != null ? esc(t("hall.minutes", { m: s.eta_minutes })) : "—";
     const limit = s.daily_limit ? ` / ${s.daily_limit}` : "";
-    return `<tr class="${late ? "late" : ""}"><td>${esc(s.name)}</td><td class="n">${s.waiting ?? 0}</td>` +
-      `<td>${longest ? esc(t("hall.minutes", { m: longest })) : "—"}</td><td>${eta}</td><td>${s.issued_today ?? 0}${limit}</td></tr>`;
+    return `<tr class="${late ? "late" : ""}" data-service="${esc(s.code)}"><td>${esc(s.name)}</td><td class="n">${s.waiting ?? 0}</td>` +
+      `<td class="longest">${longest ? esc(t("hall.minutes", { m: longest })) : "—"}</td>` +
+      `<td class="target">${target != null ? esc(t("hall.minutes", { m: target })) : "—"}</td>` +
+      `<td>${esc(minutes(k.wait_mean))}</td><td>${esc(pct(k.overdue_rate))}</td>` +
+      `<td>${eta}</td><td>${s.issued_today ?? 0}${limit}</td></tr>`;
   }).join("");
   const open = (hall.windows || []).filter((w) => w.state !== "closed").length;
   $("totals").textContent = t("sup.totals", { waiting, open, total: (hall.windows || []).length });
@@ -82,31 +95,61 @@ function setDevices(snap) {
 }
 
 function updateDevice(d) {
-  const before = state.devices.get(d.id);
   state.devices.set(d.id, d);
   renderDevices();
-  const wasOk = before ? before.health && before.health.available : true;
-  if (wasOk && d.health && !d.health.available) {
-    addAlert(t("sup.alert_device", { id: d.id, state: t("dstate." + d.health.state) }));
-  }
 }
 
-// ---- alerts --------------------------------------------------------------------------------
-function addAlert(text, at = new Date()) {
-  state.alerts.unshift({ text, at });
-  state.alerts.length = Math.min(state.alerts.length, ALERTS_MAX);
+// ---- today ----------------------------------------------------------------------------------
+function renderToday() {
+  const k = (state.today && state.today.totals) || {};
+  const cards = [["今日取号", k.issued ?? 0], ["已办结", k.done ?? 0], ["平均等候", minutes(k.wait_mean)],
+    ["P90 等候", minutes(k.wait_p90)], ["超时等候率", pct(k.overdue_rate)], ["平均办理", minutes(k.service_mean)],
+    ["满意率", pct(k.satisfaction)], ["差评", k.bad ?? 0], ["过号", k.no_show ?? 0]];
+  $("today").innerHTML = cards.map(([n, v]) =>
+    `<div class="s-kpi"><span class="k">${esc(n)}</span><span class="v">${esc(v)}</span></div>`).join("");
+}
+
+const refreshToday = throttle(async () => {
+  try { state.today = await get("/api/reports/services"); renderToday(); renderHall(); } catch (e) { /* retried */ }
+}, 5000);
+
+// ---- alerts (the stored inbox) -------------------------------------------------------------------
+function upsertAlert(a) {
+  if (!a || a.id == null) return;
+  const before = state.alerts.get(a.id);
+  if (a.state === "resolved") state.alerts.delete(a.id); else state.alerts.set(a.id, a);
+  if (!before && a.state === "open") toast(a.message, a.severity === "critical" ? "error" : "info");
   renderAlerts();
 }
 
 function renderAlerts() {
-  $("alerts").innerHTML = state.alerts.map((a) =>
-    `<li><time>${esc(a.at.toTimeString().slice(0, 8))}</time>${esc(a.text)}</li>`).join("") ||
-    `<li class="empty">${esc(t("sup.no_alerts"))}</li>`;
+  const list = [...state.alerts.values()].sort((x, y) => (y.last_seen || "").localeCompare(x.last_seen || ""))
+    .slice(0, ALERTS_MAX);
+  $("alerts").innerHTML = list.map((a) => {
+    const at = (a.last_seen || "").slice(11, 19);
+    const count = a.count > 1 ? ` ×${a.count}` : "";
+    const ack = a.state === "open"
+      ? `<button type="button" data-ack="${a.id}" aria-label="确认告警：${esc(a.message)}">确认</button>` : `<span class="s-acked">已确认 ${esc(a.acked_by || "")}</span>`;
+    const evidence = a.evidence ? ` <a href="${esc(a.evidence)}" target="_blank" rel="noopener">证据</a>` : "";
+    return `<li class="s-alert ${esc(a.severity)} ${esc(a.state)}" data-alert="${a.id}" data-type="${esc(a.type)}">` +
+      `<time>${esc(at)}</time><span class="sev">${esc(SEVERITY[a.severity] || a.severity)}</span>` +
+      `<span class="msg">${esc(a.message)}${esc(count)}</span>${evidence}` +
+      `<span class="acts">${ack}<button type="button" data-resolve="${a.id}" aria-label="处理完毕：${esc(a.message)}">处理完毕</button></span></li>`;
+  }).join("") || `<li class="empty">${esc(t("sup.no_alerts"))}</li>`;
+  const open = [...state.alerts.values()].filter((a) => a.state === "open").length;
+  $("alerts-open").textContent = open ? `${open} 条未确认` : "";
 }
 
-function alertText(msg) {
-  const d = msg.data || {};
-  return d.zh || d.message || d.text || `${msg.type} ${JSON.stringify(d).slice(0, 120)}`;
+async function loadAlerts() {
+  try {
+    const data = await get("/api/alerts?state=open&limit=200");
+    state.alerts = new Map(data.items.map((a) => [a.id, a]));
+    renderAlerts();
+  } catch (e) { /* the inbox may be off: the panel stays empty */ }
+}
+
+async function alertAction(id, action) {
+  try { upsertAlert(await post(`/api/alerts/${id}/${action}`)); } catch (e) { toast(problemText(e.problem), "error"); }
 }
 
 // ---- feed ------------------------------------------------------------------------------------
@@ -119,11 +162,10 @@ function onEvent(msg) {
   const d = msg.data || {};
   const topics = msg.topics || [];
   if (msg.type === "device.health" && d.device) updateDevice(d.device);
-  else if (topics.includes("alerts")) addAlert(alertText(msg), msg.at ? new Date(msg.at) : new Date());
-  if (msg.type === "ticket.rated" && d.ticket && d.ticket.rating <= 2) {
-    addAlert(t("sup.alert_bad_rating", { number: d.ticket.number, window: d.ticket.window ?? "", level: t("rating." + d.ticket.rating) }));
-  }
+  // the inbox turns device faults, 差评, absences and rule findings into stored alerts: show those only
+  else if (topics.includes("alerts") && d.inbox && d.alert) upsertAlert(d.alert);
   if (msg.type.startsWith("ticket.") || msg.type === "window.changed") refreshHall();
+  if (msg.type === "ticket.called" || msg.type === "ticket.finished" || msg.type === "ticket.rated") refreshToday();
 }
 
 async function main() {
@@ -131,10 +173,19 @@ async function main() {
   await setLang(initialLang("zh-CN"));
   startClock($("clock"));
   renderAlerts();
+  renderToday();
   renderDevices();
   loadDevices();
+  loadAlerts();
+  refreshToday();
+  $("alerts").addEventListener("click", (e) => {
+    const b = e.target.closest("button");
+    if (b && b.dataset.ack) alertAction(b.dataset.ack, "ack");
+    if (b && b.dataset.resolve) alertAction(b.dataset.resolve, "resolve");
+  });
   new Feed(["hall", "devices", "alerts"], { onSnapshot, onEvent, onStatus: bindStatus($("conn"), t) }).start();
   setInterval(refreshHall, 30000);   // keep "longest wait" ages fresh between events
+  setInterval(() => { refreshToday(); loadAlerts(); }, 60000);   // another worker's acknowledgements
   window.hallqSupervisor = { state };
 }
 

@@ -3,7 +3,6 @@ import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, t, problemText, initialLang } from "/static/common/i18n.js";
 import { get, post, whoami, toSignIn } from "/static/common/api.js";
 import { toast, throttle } from "/static/common/ui.js";
-import { parseClerk } from "/static/common/clerk.js";
 import { fitStage } from "/static/common/stage.js";
 
 const N = Number(document.body.dataset.window);
@@ -18,10 +17,7 @@ function render() {
   if (!w) return;
   $("w-name").textContent = w.name || t("hall.window_n", { n: N });
   $("w-zone").textContent = w.zone || "";
-  const clerk = parseClerk(w.clerk);
-  $("w-clerk-name").textContent = clerk.name || "—";
-  $("w-staff").textContent = clerk.staffNo || "—";
-  if (w.clerk_photo) $("w-photo").src = w.clerk_photo;
+  renderClerk(w);
   const cur = w.current;
   const status = $("w-status");
   const number = $("w-number");
@@ -44,6 +40,45 @@ function render() {
     : w.state === "paused" || w.state === "closed" ? t("window.go_elsewhere") : t("window.idle_hint");
   document.body.dataset.state = w.state;
   document.body.dataset.number = cur ? cur.number : "";
+}
+
+// ---- the clerk from the staff directory (GET /api/staff/card): never a typed name ----------
+const SILHOUETTE = "/static/common/silhouette.svg";
+let cardFor = null;   // the 工号 the shown card belongs to
+
+function renderClerk(w) {
+  const staffNo = w.state === "closed" ? "" : (w.clerk || "");
+  if (staffNo === cardFor) return;
+  cardFor = staffNo;
+  showCard(null);
+  if (staffNo) loadCard(staffNo);
+}
+
+async function loadCard(staffNo) {
+  let card = null;
+  try { card = await get(`/api/staff/card?window=${N}`); } catch (e) { card = null; }
+  if (cardFor === staffNo) showCard(card);
+}
+
+function showCard(card) {
+  $("w-clerk-name").textContent = card ? card.name : "—";
+  $("w-staff").textContent = card ? card.staff_no : "—";
+  $("w-dept").textContent = card ? card.department || "" : "";
+  $("w-photo").src = card && card.photo ? `${card.photo}&size=256` : SILHOUETTE;
+  const stars = card && card.stars;
+  $("w-stars-box").classList.toggle("hidden", !stars);
+  if (!stars) return;
+  const box = $("w-stars");
+  box.replaceChildren(...[1, 2, 3, 4, 5].map((i) => {
+    const s = document.createElement("span");
+    s.className = "star";
+    s.textContent = "★";
+    s.dataset.fill = stars.stars >= i ? "1" : stars.stars >= i - 0.5 ? "0.5" : "0";
+    return s;
+  }));
+  box.setAttribute("aria-label", `${t("window.stars")} ${stars.stars}`);
+  $("w-satisfaction").textContent = t("window.satisfaction",
+    { pct: Math.round(stars.satisfaction * 100), days: stars.days });
 }
 
 const refresh = throttle(async () => {
@@ -135,6 +170,7 @@ function onEvent(msg) {
   if (msg.type === "rating.requested" && d.ticket) askRating(d.ticket);
   else if (msg.type === "ticket.rated" && state.rating && d.ticket && d.ticket.id === state.rating.id) thank();
   if (msg.type.startsWith("ticket.") && !d.window) refresh();
+  if (msg.type === "ticket.rated" && cardFor) loadCard(cardFor);   // the stars may have moved
 }
 
 async function main() {

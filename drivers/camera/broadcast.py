@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # source() -> (key, BGR image) or None; the same key twice means "no new frame".
-Source = Callable[[], tuple[object, np.ndarray] | None]
+Source = Callable[[], "tuple[object, np.ndarray] | None"]
 
 def encode_jpeg(image: np.ndarray, width: int | None = None, quality: int = 80) -> bytes:
     """Encode a BGR image as JPEG, scaled down to ``width`` when it is wider."""
+    import cv2  # only when video is watched: a hall without cameras never loads OpenCV
     h, w = image.shape[:2]
     if width is not None and w > width:
         image = cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)

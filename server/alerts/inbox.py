@@ -10,6 +10,8 @@ Sources (a hub handler, so it sees both in-process and remote device hosts' even
 
 Every change is published as ``alert.raised`` (or ``alert.cleared`` once resolved) on topic
 ``alerts`` with ``{"alert": …, "inbox": true}``; events marked ``inbox`` are never re-read.
+A rule's alert that turned active is also published on ``window:<n>`` of the windows it concerns
+(``Finding.notify``, when ``supervision.notify_windows``), so the clerk console shows it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from server.store.engine import READ
 from server.store.tables import tickets, windows
 
 log = logging.getLogger(__name__)
-RULE_TYPES = ("long_wait", "unserved", "open_window", "pause_too_long")
+RULE_TYPES = ("long_wait", "unserved", "open_window", "pause_too_long", "crowding")
 
 TOPIC = "alerts"
 
@@ -44,17 +46,26 @@ class AlertInbox:
     """Stored alerts of the hall (``server/alerts/store.py``) fed from the hub."""
 
     def __init__(self, store: AlertStore, hub: Hub, tz: ZoneInfo, clock: Callable[[], float] = time.time, *,
-                 config: HallConfig | None = None, rules: RuleSettings = RuleSettings(),
-                 interval: float = 30.0) -> None:
+                 config: HallConfig | None = None, rules: RuleSettings | None = None,
+                 interval: float | None = None) -> None:
         self.store = store
         self.hub = hub
         self.tz = tz
         self.clock = clock
-        self.config = config
-        self.rules = rules
-        self.interval = interval
+        self._fixed_rules = rules
+        self._fixed_interval = interval
+        self.reconfigure(config)
         self._active: set[tuple[str, str]] | None = None  # rule findings with an open alert
         self._task: asyncio.Task[None] | None = None
+
+    def reconfigure(self, config: HallConfig | None) -> None:
+        """Take the (new) hall config: its services, windows and ``supervision:`` thresholds."""
+        self.config = config
+        supervision = config.supervision if config is not None else None
+        self.rules = self._fixed_rules or (RuleSettings.of(supervision) if supervision else RuleSettings())
+        self.interval = (self._fixed_interval if self._fixed_interval is not None
+                         else supervision.interval_seconds if supervision else 30.0)
+        self.notify_windows = supervision.notify_windows if supervision is not None else True
 
     def start(self) -> None:
         """Follow the hub (every topic: ``ticket.rated`` is on ticket/window topics); run the rules."""
@@ -86,8 +97,8 @@ class AlertInbox:
         with self.store.engine.connect().execution_options(**{READ: True}) as conn, conn.begin():
             waiting = [Waiting(r.service, r.sort_at) for r in conn.execute(
                 select(t.service, t.sort_at).where(t.business_day == today, t.state == "issued"))]
-            states = [WindowNow(r.number, r.state, r.updated_at) for r in conn.execute(
-                select(w.number, w.state, w.updated_at))]
+            states = [WindowNow(r.number, r.state, r.updated_at, r.pause_reason) for r in conn.execute(
+                select(w.number, w.state, w.updated_at, w.pause_reason))]
         return waiting, states
 
     async def evaluate_rules(self) -> None:
@@ -101,8 +112,11 @@ class AlertInbox:
         for f in evaluate(self.config, self.now(), waiting, states, self.rules):
             key = (f.type, f.subject)
             if f.active and key not in self._active:
-                await self.report(f.type, f.subject, severity=f.severity, message=f.message)
+                alert = await self.report(f.type, f.subject, severity=f.severity, message=f.message)
                 self._active.add(key)
+                if self.notify_windows and f.notify:
+                    self.hub.publish_ephemeral(EventType.ALERT_RAISED, tuple(f"window:{n}" for n in f.notify),
+                                               {"alert": alert.to_dict(self.tz), "inbox": True, "notice": True})
             elif not f.active and key in self._active:
                 await self.clear(f.type, f.subject)
                 self._active.discard(key)

@@ -5,7 +5,9 @@ row (``last_seen``, ``count`` + 1, newer message, evidence kept or replaced) ins
 ``once`` reports (an event that cannot recur, e.g. the 差评 of ticket 17, reported both by the
 store's ``ticket.rated`` and by the camera with its snapshot, or by every worker following the
 outbox) merge into the existing row — resolved or not — without counting again.
-On SQLite the check-then-write is one BEGIN IMMEDIATE transaction, so it is atomic across processes.
+On SQLite the check-then-write is one BEGIN IMMEDIATE transaction, so it is atomic across processes; on
+PostgreSQL the partial unique index ``ux_alerts_open`` (one unresolved row per type and subject) catches
+two workers inserting at once, and the loser merges into the winner's row.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from server.errors import NotFound
 from server.store.engine import READ
@@ -77,7 +80,20 @@ class AlertStore:
 
     def report(self, type_: str, subject: str, *, severity: str, message: str, evidence: str | None, now: int,
                once: bool = False) -> tuple[Alert, bool]:
-        """Record one report; (the alert, whether it changed)."""
+        """Record one report; (the alert, whether it changed).
+
+        Another worker may insert the same open alert between our check and our insert: the unique
+        index ``ux_alerts_open`` (0010_alerts_dedup) refuses ours and the retry merges into theirs.
+        """
+        try:
+            return self._report(type_, subject, severity=severity, message=message, evidence=evidence, now=now,
+                                once=once)
+        except IntegrityError:
+            return self._report(type_, subject, severity=severity, message=message, evidence=evidence, now=now,
+                                once=once)
+
+    def _report(self, type_: str, subject: str, *, severity: str, message: str, evidence: str | None, now: int,
+                once: bool) -> tuple[Alert, bool]:
         a = alerts.c
         with self.engine.begin() as conn:
             where = [a.type == type_, a.subject == subject]
@@ -94,7 +110,8 @@ class AlertStore:
                     return _alert(row), False
                 values: dict[str, Any] = {"evidence": evidence}
             else:
-                values = {"last_seen": now, "count": row._mapping["count"] + 1, "message": message[:400],
+                # count + 1 in SQL: two workers updating at once must not lose one of the reports
+                values = {"last_seen": now, "count": a["count"] + 1, "message": message[:400],
                           "evidence": evidence or row.evidence}
             done = conn.execute(update(alerts).where(a.id == row.id).values(**values).returning(*alerts.c)).one()
             return _alert(done), True

@@ -11,15 +11,20 @@ from fastapi import APIRouter, Depends
 from server.api import (
     alerts,
     announcements,
+    appointments,
     audit,
     cases,
+    config,
+    console,
     devices,
     exports,
     hall,
     kiosks,
+    notices,
     ops,
     pages,
     reports,
+    staff,
     tickets,
     video,
     windows,
@@ -54,6 +59,11 @@ ROUTERS: list[APIRouter] = [
     exports.router,
     alerts.router,
     cases.router,
+    staff.router,  # staff directory (server/staff/)
+    config.router,  # live hall configuration (server/config_live/)
+    console.router,  # clerk console: 代取号, 绿色通道, call-backs, transfer targets
+    appointments.router,  # 预约, 远程取号, kiosk check-in (server/appointments/)
+    notices.router,  # SMS notices: a ticket's number, the outbox, the modem host (server/notices/)
     _public(docs.router, "API documentation"),
     pages.router,
 ]

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.api.models import IssuedTicketOut, PrintStatusOut
 from server.auth import Role, allow, limit_issue
-from server.deps import KiosksDep
-from server.errors import Forbidden, NotFound
+from server.deps import ConfigDep, KiosksDep
+from server.errors import Forbidden, NotFound, Unavailable
 from server.http.problems import responses
 from server.kiosk.reading import CardReading
+from server.kiosk.requests import check_key
+from server.kiosk.voice import NUMBER, PromptArgs, sentence
+from server.services import services_of
 from server.queue.enums import Channel, Priority
 
 router = APIRouter(prefix="/api", tags=["kiosks"])
@@ -45,6 +50,8 @@ class KioskTicketOut(IssuedTicketOut):
     """The new ticket (with its status-page token) and the print outcome."""
 
     print: PrintStatusOut
+    replayed: bool = False  # the answer of an earlier attempt of the same tap (Idempotency-Key)
+    staff_alerted: bool = False  # not printed: the kiosk_printer alert is open in the supervisors' inbox
 
 
 class SessionOut(BaseModel):
@@ -108,19 +115,67 @@ async def end_session(kiosk_id: KioskId, kiosks: KiosksDep) -> Response:
 @router.post("/kiosks/{kiosk_id}/tickets", status_code=201, response_model=KioskTicketOut,
              dependencies=[*KIOSK, Depends(limit_issue)], summary="Take a ticket at a kiosk (the kiosk issue path)",
              responses=responses(403, 404, 409, 422))
-async def issue_at_kiosk(body: KioskTicketRequest, kiosk_id: KioskId, kiosks: KiosksDep) -> Any:
+async def issue_at_kiosk(body: KioskTicketRequest, kiosk_id: KioskId, kiosks: KiosksDep, request: Request,
+                         idempotency_key: Annotated[str | None, Header(max_length=64)] = None) -> Any:
     """Issue a ticket bound to the kiosk's card session (none without a card) and print it on the kiosk's printer.
 
     The priority class comes from the card (elderly by age); a kiosk may not choose one,
     nor another channel (403 ``priority_not_allowed`` / ``channel_not_allowed``). Printing
-    never refuses the ticket: ``print`` says how it went.
+    never refuses the ticket: ``print`` says how it went. The same ``Idempotency-Key`` again
+    (a retried tap) answers the ticket that tap already got (``replayed: true``), never a second one.
     """
     if body.priority is not None and body.priority != Priority.NORMAL.value:
         raise Forbidden(code="priority_not_allowed", priority=body.priority)
     if body.channel is not None and body.channel != Channel.KIOSK.value:
         raise Forbidden(code="channel_not_allowed", channel=body.channel)
-    issued, status = await kiosks.issue(kiosk_id, body.service)
-    return {**issued.to_dict(), "print": status.to_dict()}
+    key = check_key(idempotency_key) if idempotency_key is not None else None
+    issued, status, replayed = await kiosks.issue_once(kiosk_id, body.service, key)
+    if replayed:
+        request.state.issue_refund = True  # limit_issue: a replay took no new ticket
+    alerted = False if status.printed else await _printer_alert(request, kiosk_id, str(status.fault or ""))
+    return {**issued.to_dict(), "print": status.to_dict(), "replayed": replayed, "staff_alerted": alerted}
+
+
+async def _printer_alert(request: Request, kiosk_id: str, fault: str) -> bool:
+    """A citizen got a ticket without paper: keep a ``kiosk_printer`` alert open until staff resolve it."""
+    inbox = services_of(request).alerts
+    if inbox is None:
+        return False
+    config = services_of(request).config
+    name = next((k.name for k in config.kiosks if k.id == kiosk_id and k.name), kiosk_id)
+    await inbox.report("kiosk_printer", f"kiosk:{kiosk_id}", severity="critical",
+                       message=f"{name}（取号机 {kiosk_id}）无法出票（{fault}），请为群众补打纸质号票并处理打印机")
+    return True
+
+
+@router.post("/kiosks/{kiosk_id}/help", status_code=202, dependencies=KIOSK,
+             summary="呼叫工作人员: a citizen at the kiosk asks for staff", responses=responses(403, 404, 422, 503))
+async def call_staff(kiosk_id: KioskId, kiosks: KiosksDep, config: ConfigDep, request: Request) -> dict[str, Any]:
+    """Raise (or repeat) the ``kiosk_help`` alert naming the kiosk in the supervisors' inbox (server/alerts/)."""
+    kiosks.sessions.check_kiosk(kiosk_id)
+    inbox = services_of(request).alerts
+    if inbox is None:
+        raise Unavailable(code="alerts_unavailable")
+    name = next((k.name for k in config.kiosks if k.id == kiosk_id and k.name), kiosk_id)
+    alert = await inbox.report("kiosk_help", f"kiosk:{kiosk_id}", severity="warning",
+                               message=f"{name}（取号机 {kiosk_id}）有群众呼叫工作人员，请前往协助")
+    return {"alerted": True, "alert": alert.id}
+
+
+@router.get("/kiosks/{kiosk_id}/speech/{prompt}.wav", dependencies=KIOSK, response_class=Response,
+            summary="A spoken kiosk prompt (WAV, espeak-ng)", responses={**responses(403, 404, 422, 503),
+                                                                      200: {"content": {"audio/wav": {}}}})
+async def speech(kiosk_id: KioskId, kiosks: KiosksDep,
+                 prompt: Annotated[str, Path(pattern=r"^[a-z_]{1,32}$")],
+                 number: Annotated[str | None, Query(pattern=NUMBER.pattern)] = None,
+                 n: Annotated[int | None, Query(ge=0, le=9999)] = None,
+                 m: Annotated[int | None, Query(ge=1, le=9999)] = None) -> Response:
+    """One prompt of server/kiosk/voice.py, filled with a ticket number, a count or minutes only (never a name)."""
+    kiosks.sessions.check_kiosk(kiosk_id)
+    text = sentence(prompt, PromptArgs(number=number, ahead=n, minutes=m))
+    wav = await kiosks.voice.wav(text)
+    return Response(wav, media_type="audio/wav", headers={"Cache-Control": "private, max-age=3600",
+                                                           "X-Hallq-Text": quote(text)})
 
 
 # -- the device host's side -----------------------------------------------------------------

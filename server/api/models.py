@@ -151,6 +151,18 @@ class ServiceStatus(_View):
     daily_limit: int | None = None
     available: bool = True
     reason: str | None = None
+    # honest availability (server/queue/availability.py)
+    availability: str = Field(default="available", description="available, no_window, closed, cut_off, lunch, "
+                              "daily_limit_reached, service_disabled")
+    availability_zh: str = ""
+    availability_en: str = ""
+    confirm: bool = Field(default=False, description="the kiosk asks before issuing (暂无窗口办理)")
+    next_open: str | None = None
+    windows_primary: int = 0
+    windows_secondary: int = 0
+    eta_range: list[int] | None = Field(default=None, description="[low, high] minutes when uncertain")
+    name_en: str = ""
+    category_en: str = ""
 
 
 class HallOut(_View):

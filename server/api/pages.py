@@ -55,14 +55,30 @@ async def kiosk_page(config: ConfigDep, kiosk_id: str) -> HTMLResponse:
     """The touch kiosk: services, ID-card path, ticket on screen."""
     notices = {s.code: s.notice for s in config.services if s.notice}
     known = {k.id: k for k in config.kiosks}
-    name, services = kiosk_id, []
+    name, services, voice = kiosk_id, [], True
     if config.kiosks and kiosk_id not in known:
         raise NotFound("没有此取号机", f"Unknown kiosk {kiosk_id!r}", code="unknown_kiosk")
     if kiosk_id in known:
         name = known[kiosk_id].name or kiosk_id
         services = list(known[kiosk_id].services)
+        voice = known[kiosk_id].voice
+    # elderly_age: 长辈模式 turns on by itself for such a card; voice: the hall's 语音提示 default (issue 18)
     return _page(config, "kiosk.html", kiosk_id=kiosk_id, kiosk_name=name, kiosk_services=services,
-                 notices=notices)
+                 notices=notices, elderly_age=config.policy.elderly_age, kiosk_voice=voice)
+
+
+@router.get("/admin/config", response_class=HTMLResponse, summary="Hall configuration (大厅配置, admin)")
+async def admin_config_page(config: ConfigDep) -> HTMLResponse:
+    """Services with 办事指南, windows, hours and holidays, notices; saved live (server/config_live/)."""
+    return _page(config, "admin_config.html", headers=NO_STORE)
+
+
+@router.get("/admin/staff", response_class=HTMLResponse, summary="Staff directory (工作人员名录, admin)")
+async def admin_staff_page(config: ConfigDep) -> HTMLResponse:
+    """The staff directory: list, add, edit, photo upload (server/api/staff.py)."""
+    return _page(config, "admin_staff.html", headers=NO_STORE,
+                 windows=[(w.number, w.label) for w in config.windows],
+                 services=[(s.code, s.name) for s in config.services])
 
 
 @router.get("/clerk", response_class=HTMLResponse, summary="Clerk console (窗口工作台)")
@@ -117,6 +133,20 @@ async def exports_page(config: ConfigDep) -> HTMLResponse:
 async def cases_page(config: ConfigDep) -> HTMLResponse:
     """The 差评 cases with deadlines, filters, each case's next step, and CSV/XLSX export."""
     return _page(config, "cases.html", headers=NO_STORE)
+
+
+@router.get("/supervisor/reports", response_class=HTMLResponse, summary="Reports (统计报表)")
+async def reports_page(config: ConfigDep) -> HTMLResponse:
+    """KPIs of a date range with charts (ECharts), breakdowns, 月度考核, staffing advice and exports."""
+    return _page(config, "reports.html", headers=NO_STORE,
+                 services=[(s.code, s.name) for s in config.services],
+                 windows=[(w.number, w.label) for w in config.windows])
+
+
+@router.get("/book", response_class=HTMLResponse, summary="Citizen booking page (预约取号)")
+async def booking_page(config: ConfigDep) -> HTMLResponse:
+    """Mobile-first booking: service, day, slot, details, then the booking code and QR; cancel or move by code."""
+    return _page(config, "book.html", headers=NO_STORE, hall_phone=str(config.hall.phone))
 
 
 @router.get("/display", include_in_schema=False)

@@ -15,15 +15,19 @@ from server.api.models import (
     WindowOut,
 )
 from server.auth import MANAGERS, STAFF, Role, allow
-from server.auth.deps import Actor, principal_of, window_clerk
+from server.auth.deps import Actor, principal_of
 from server.auth.disclosure import redact_identity, sees_identity
 from server.deps import HallDep, WindowNumber
+from server.errors import Conflict
 from server.http.problems import responses
+from server.services import services_of
+from server.staff import seating
 
 router = APIRouter(prefix="/api/windows", tags=["windows"])
 # screens and staff read any window; only its clerk, supervisors and device hosts act on it
 READ = [Depends(allow(Role.DISPLAY, Role.DEVICE, *STAFF, window_param=None))]
 ACT = [Depends(allow(Role.CLERK, Role.DEVICE, *MANAGERS))]
+STAFFED_STATES = ("open", "calling", "serving")  # a transfer goes only to a window a clerk is at
 
 
 @router.get("/{number}", response_model=WindowOut, summary="One window", responses=responses(404, 422),
@@ -60,17 +64,19 @@ async def call_backs(number: WindowNumber, hall: HallDep, request: Request) -> A
 
 
 @router.post("/{number}/open", response_model=WindowOut, summary="Open the window (上岗)",
-             responses=responses(404, 409, 422),
+             responses=responses(403, 404, 409, 422),
              dependencies=ACT)
 async def open_window(number: WindowNumber, hall: HallDep, actor: Actor, request: Request,
                       body: OpenWindowRequest | None = None) -> Any:
-    """Open the window; the clerk shown (and credited with its ratings) is the signed-in account.
+    """Open the window; the clerk shown (and credited with its ratings) is a staff directory entry (工号).
 
-    A clerk is always their own account (the body's ``clerk`` is ignored); a supervisor or a
-    device host may name the clerk (``server/auth/deps.py`` ``window_clerk``).
+    A clerk is always their own entry (the body's ``clerk`` is ignored) and must be allowed at
+    the window; a supervisor or a device host may name a clerk by 工号
+    (``server/staff/seating.py`` ``window_clerk``).
     """
-    return await hall.open_window(number, clerk=window_clerk(principal_of(request), body.clerk if body else None),
-                                  actor=actor)
+    auth = services_of(request).auth
+    clerk = await auth.run(seating.window_clerk, auth, principal_of(request), number, body.clerk if body else None)
+    return await hall.open_window(number, clerk=clerk, actor=actor)
 
 
 @router.post("/{number}/close", response_model=WindowOut, summary="Close the window",
@@ -164,7 +170,12 @@ async def suspend(number: WindowNumber, hall: HallDep, actor: Actor) -> Any:
              responses=responses(404, 409, 422),
              dependencies=ACT)
 async def transfer(number: WindowNumber, body: TransferRequest, hall: HallDep, actor: Actor) -> Any:
-    """Transfer the current ticket to a service or window; answers with the new child ticket."""
+    """Transfer the current ticket to a service or window; answers with the new child ticket.
+
+    A target window nobody is at (closed or paused) is refused with 409 ``transfer_target_closed``.
+    """
+    if body.to_window is not None and (await hall.window(body.to_window))["state"] not in STAFFED_STATES:
+        raise Conflict(code="transfer_target_closed", window=body.to_window)
     return await hall.transfer(number, to_service=body.to_service, to_window=body.to_window, actor=actor)
 
 

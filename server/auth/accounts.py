@@ -33,6 +33,17 @@ class Account:
     active: bool
     epoch: int
     updated_at: int = 0  # ms; for a one-time password: when it was set
+    # the staff directory (server/staff/): an account is a staff member, its username the 工号
+    department: str = ""  # 所属单位
+    serve_windows: tuple[int, ...] = ()  # windows it may sign in at; empty: any (or its bound ``window``)
+    serve_services: tuple[str, ...] = ()  # services it may serve; empty: whatever its window serves
+    photo_at: int | None = None  # ms of the photo upload; None: no photo
+
+    def may_sign_in_at(self, window: int) -> bool:
+        """True when the directory lets this clerk work at ``window`` (its bound window, or its list)."""
+        if self.window is not None:
+            return window == self.window
+        return not self.serve_windows or window in self.serve_windows
 
     def one_time_expired(self, now_ms: int, hours: float) -> bool:
         """True when the account still holds a one-time password set more than ``hours`` ago."""
@@ -77,7 +88,10 @@ class DeviceToken:
 def _account(row: Any) -> Account:
     return Account(id=int(row.id), username=row.username, name=row.name, role=Role(row.role), window=row.window,
                    password_hash=row.password_hash, must_change_password=bool(row.must_change_password),
-                   active=bool(row.active), epoch=int(row.epoch), updated_at=int(row.updated_at or 0))
+                   active=bool(row.active), epoch=int(row.epoch), updated_at=int(row.updated_at or 0),
+                   department=row.department or "", serve_windows=tuple(json.loads(row.serve_windows or "[]")),
+                   serve_services=tuple(json.loads(row.serve_services or "[]")),
+                   photo_at=int(row.photo_at) if row.photo_at is not None else None)
 
 
 def _device(row: Any) -> DeviceToken:

@@ -16,15 +16,17 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 from starlette.requests import HTTPConnection
 
 from server.auth.roles import Principal, Role
 from server.auth.tables import login_attempts
-from server.errors import RateLimited
+from server.errors import HallqError, RateLimited
 from server.services import services_of
 
 MINUTE_MS = 60_000
@@ -159,6 +161,13 @@ class SlidingWindow:
             hits.append(now)
             return None
 
+    def unhit(self, key: str) -> None:
+        """Take back the newest event of ``key`` (a refused attempt)."""
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits:
+                hits.pop()
+
     def _prune(self, now: float, period: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - period]:
             del self._hits[key]
@@ -209,16 +218,44 @@ def client_ip(request: HTTPConnection) -> str:
     return peer[:64]
 
 
-async def limit_issue(request: Request) -> None:
-    """Dependency for ticket-issue routes: per kiosk, per address and per person rate limits."""
+def rate_limited(seconds: int, limit: str) -> RateLimited:
+    """The refusal of one issue too many: the wait in whole minutes (a person reads "7 分钟", not "434 秒")."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if seconds < 60:
+        return RateLimited("取号过于频繁，请1分钟后再试", "Too many tickets; retry in 1 min", seconds, limit=limit)
+    return RateLimited(f"取号过于频繁，请{minutes}分钟后再试", f"Too many tickets; retry in {minutes} min",
+                       seconds, limit=limit, minutes=minutes)
+
+
+async def _replayed_tap(request: Request, kiosk: str | None) -> bool:
+    """A kiosk retrying a tap that already got its ticket (Idempotency-Key, server/kiosk/requests.py)."""
+    key = request.headers.get("idempotency-key")
+    kiosks = services_of(request).kiosks
+    if not key or kiosk is None or kiosks is None or not hasattr(kiosks, "requests"):
+        return False
+    return await services_of(request).hall.run(kiosks.requests.bound, kiosk, key) is not None
+
+
+async def limit_issue(request: Request) -> AsyncIterator[None]:
+    """Dependency for ticket-issue routes: per kiosk, per address and per person rate limits.
+
+    Only tickets count: an attempt the limits refuse is not counted, an attempt the route
+    refuses (any ``HallqError``: already holding a ticket, closed, invalid …) is taken back,
+    and a kiosk's retried tap answered with its earlier ticket counts nothing.
+    """
     auth = services_of(request).auth
     if auth is None or not hasattr(auth, "issue_window"):  # no auth service (or a test's stand-in)
+        yield
         return
     policy: IssuePolicy = auth.settings.issue
     if not policy.enabled:
+        yield
         return
     principal: Principal | None = getattr(request.state, "principal", None)
     kiosk = request.path_params.get("kiosk_id") or (principal.kiosk if principal else None)
+    if await _replayed_tap(request, kiosk):
+        yield
+        return
     checks: list[tuple[str, tuple[int, float]]] = [(f"ip:{client_ip(request)}", policy.per_ip)]
     if principal is not None and principal.role is Role.KIOSK:
         checks.append((f"kiosk:{principal.kiosk}", policy.per_kiosk))
@@ -228,8 +265,17 @@ async def limit_issue(request: Request) -> None:
     if person:
         checks.append((f"person:{person}", policy.per_person))
     # counted in the store, shared by every server process; on the writer, behind the queue's own writes
-    over = await services_of(request).hall.write(auth.issue_counters.hit, auth, checks)
+    hall = services_of(request).hall
+    now_ms = int(auth.now_ms()) if hasattr(auth, "now_ms") else None
+    over = await hall.write(auth.issue_counters.hit, auth, checks, now_ms)
     if over is not None:
         key, seconds = over
-        raise RateLimited(f"取号过于频繁，请{seconds}秒后再试", f"Too many tickets; retry in {seconds} s",
-                          seconds, limit=key.split(":", 1)[0])
+        raise rate_limited(seconds, key.split(":", 1)[0])
+    try:
+        yield
+    except (HallqError, RequestValidationError):
+        if now_ms is not None:
+            await hall.write(auth.issue_counters.refund, auth, checks, now_ms)
+        raise
+    if getattr(request.state, "issue_refund", False) and now_ms is not None:
+        await hall.write(auth.issue_counters.refund, auth, checks, now_ms)

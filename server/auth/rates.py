@@ -39,21 +39,39 @@ def _upsert(conn: Connection, key: str, bucket: int, expires_at: int) -> None:
     conn.execute(lite.on_conflict_do_update(index_elements=["key", "bucket"], set_={"count": c.count + 1}))
 
 
+def _window(key: str, limit: int, period: float, now_ms: int) -> tuple[str, int, int, int]:
+    """(stored key, bucket size ms, current bucket, first bucket in the window)."""
+    period_ms = max(1000, int(period * 1000))
+    size = max(1, period_ms // BUCKETS)
+    return key[:160], size, now_ms // size, (now_ms - period_ms) // size + 1
+
+
 def hit_store(conn: Connection, checks: list[tuple[str, tuple[int, float]]], now_ms: int) -> tuple[str, int] | None:
-    """Count one hit on every key; (key, seconds to wait) of the first one over its limit, else None."""
+    """Count one hit on every key; (key, seconds to wait) of the first one at its limit, else None.
+
+    A refused hit counts on no key: waiting out the limit is enough, retrying does not extend it.
+    """
     c = rate_hits.c
     for key, (limit, period) in checks:
-        period_ms = max(1000, int(period * 1000))
-        size = max(1, period_ms // BUCKETS)
-        bucket = now_ms // size
-        first = (now_ms - period_ms) // size + 1
-        _upsert(conn, key[:160], bucket, (bucket + 1) * size + period_ms)
+        stored, size, _bucket, first = _window(key, limit, period, now_ms)
         total, oldest = conn.execute(select(func.coalesce(func.sum(c.count), 0), func.min(c.bucket))
-                                     .where(c.key == key[:160], c.bucket >= first)).one()
-        if int(total) > limit:
-            wait = (int(oldest) * size + period_ms - now_ms) / 1000
+                                     .where(c.key == stored, c.bucket >= first)).one()
+        if int(total) >= limit:
+            wait = (int(oldest) * size + max(1000, int(period * 1000)) - now_ms) / 1000
             return key, max(1, math.ceil(wait))
+    for key, (limit, period) in checks:
+        stored, size, bucket, _first = _window(key, limit, period, now_ms)
+        _upsert(conn, stored, bucket, (bucket + 1) * size + max(1000, int(period * 1000)))
     return None
+
+
+def refund_store(conn: Connection, checks: list[tuple[str, tuple[int, float]]], at_ms: int) -> None:
+    """Take back the hit counted at ``at_ms`` on every key (the attempt was refused: no ticket)."""
+    c = rate_hits.c
+    for key, (limit, period) in checks:
+        stored, _size, bucket, _first = _window(key, limit, period, at_ms)
+        conn.execute(update(rate_hits).where(c.key == stored, c.bucket == bucket, c.count > 0)
+                     .values(count=c.count - 1))
 
 
 def prune(conn: Connection, now_ms: int) -> int:
@@ -69,12 +87,13 @@ class IssueCounters:
         self.stored = True
         self._hits = 0
 
-    def hit(self, auth: object, checks: list[tuple[str, tuple[int, float]]]) -> tuple[str, int] | None:
-        """Count one issue on every key (blocking: run it in the thread pool)."""
+    def hit(self, auth: object, checks: list[tuple[str, tuple[int, float]]],
+            now_ms: int | None = None) -> tuple[str, int] | None:
+        """Count one issue on every key (blocking: run it in the thread pool); ``now_ms`` for ``refund``."""
         if self.stored:
             try:
                 with auth.tx() as conn:  # type: ignore[attr-defined]
-                    now = auth.now_ms()  # type: ignore[attr-defined]
+                    now = auth.now_ms() if now_ms is None else now_ms  # type: ignore[attr-defined]
                     self._hits += 1
                     if self._hits % 200 == 1:
                         prune(conn, now)
@@ -90,3 +109,12 @@ class IssueCounters:
             if wait is not None:
                 return key, max(1, math.ceil(wait))
         return None
+
+    def refund(self, auth: object, checks: list[tuple[str, tuple[int, float]]], at_ms: int) -> None:
+        """Take back a hit counted by ``hit(..., now_ms=at_ms)``: the attempt was refused and took no ticket."""
+        if self.stored:
+            with auth.tx() as conn:  # type: ignore[attr-defined]
+                refund_store(conn, checks, at_ms)
+            return
+        for key, _limit in checks:
+            self.memory.unhit(key)

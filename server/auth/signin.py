@@ -51,6 +51,9 @@ def _window_for(account: acc.Account, requested: int | None, config: Any) -> int
         raise Forbidden("请填写窗口号", "Clerks sign into a window: give its number", code="window_required")
     if config is not None and window not in config.window_map:
         raise Forbidden(f"没有{window}号窗口", f"Unknown window: {window}", code="unknown_window")
+    if not account.may_sign_in_at(window):  # the staff directory's windows (server/staff/)
+        raise Forbidden(f"此工作人员不能登录{window}号窗口", f"This staff member may not sign in at window {window}",
+                        code="window_not_allowed", window=window)
     return window
 
 

@@ -6,7 +6,7 @@ integer milliseconds since the epoch (UTC), as in the store's tables.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, SmallInteger, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Table, Text
 
 metadata = MetaData()
 
@@ -27,6 +27,11 @@ accounts = Table(
     Column("epoch", Integer, nullable=False),  # bumped on password change: old tokens die
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # staff directory (server/staff/, migration 0011_staff): an account is a staff member
+    Column("department", String(100)),  # 所属单位, shown on the window screen
+    Column("serve_windows", Text),  # JSON list of window numbers it may sign in at; NULL/[]: any window
+    Column("serve_services", Text),  # JSON list of service codes it may serve; NULL/[]: its windows' services
+    Column("photo_at", BigInteger),  # ms of the last photo upload (NULL: no photo); cache key of the served image
     Index("ix_accounts_username", "username", unique=True),
 )
 
@@ -99,4 +104,18 @@ rate_hits = Table(
     Column("count", Integer, nullable=False),
     Column("expires_at", BigInteger, nullable=False),  # ms; no window needs the row after this
     Index("ix_rate_hits_expires", "expires_at"),
+)
+
+# -- staff directory (issue 16; migration 0011_staff) ------------------------------------------------------
+
+staff_photos = Table(
+    "staff_photos",
+    metadata,
+    # in the database, never under a static folder: served only through GET /api/staff/{id}/photo
+    Column("account_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("content_type", String(32), nullable=False),  # always image/jpeg (re-encoded on upload)
+    Column("data", LargeBinary, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )

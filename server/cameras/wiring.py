@@ -43,15 +43,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drivers.camera.analytics import Analysis, CameraAnalytics
 from drivers.camera.options import CameraOptions
 from server.cameras.alerts import AbsenceWatch, AlertChange, CrowdWatch
 from server.cameras.evidence import SnapshotStore
 from server.devices.manager import Publish
 from server.devices.port import QueuePort
 from server.queue.events import Event, EventType, RatingEvent
+
+if TYPE_CHECKING:  # OpenCV and numpy load only when a camera is configured (a small box has none)
+    from drivers.camera.analytics import Analysis, CameraAnalytics
 
 log = logging.getLogger("hallq.devices.camera")
 
@@ -154,6 +156,8 @@ class CameraWiring:
         options = getattr(device, "options", None)
         if not isinstance(options, CameraOptions):
             options = CameraOptions.model_validate(options or {})
+        from drivers.camera.analytics import CameraAnalytics
+
         analytics = CameraAnalytics(options)
         loaded = analytics.load_references(self.options.reference_root / camera_id)
         if loaded:

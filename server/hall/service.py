@@ -256,10 +256,13 @@ class HallService:
         identity: Any = None,
         kiosk: str | None = None,
         actor: str = "system",
+        sort_at: int | None = None,  # ms; an appointment's slot start (server/appointments/checkin.py)
     ) -> dict[str, Any]:
         """Issue a ticket."""
+        extra = {} if sort_at is None else {"sort_at": sort_at}
         return await self._mutate(
-            self.store.issue, service, channel=channel, priority=priority, identity=identity, kiosk=kiosk, actor=actor
+            self.store.issue, service, channel=channel, priority=priority, identity=identity, kiosk=kiosk, actor=actor,
+            **extra,
         )
 
     async def cancel(self, ticket_id: int, *, actor: str = "citizen") -> dict[str, Any]:

@@ -28,6 +28,7 @@ from server.installation import identity_hasher
 from server.kiosk.printing import PrinterWiring
 from server.kiosk.reader import ReaderWiring
 from server.kiosk.service import KioskService, KioskSettings
+from server.notices.modem import ModemWiring
 from server.settings import Settings
 from server.windows import window_wirings
 
@@ -61,9 +62,10 @@ def build_cameras(config: HallConfig) -> CameraService:
         snapshot_root=Path(monitoring.snapshot_dir), retention_days=monitoring.snapshot_retention_days)))
 
 
-def wirings_for(port: Any, cameras: Any = None) -> list[Wiring]:
-    """The wirings of a device host: windows (LED, keypads, announcer), kiosk reader and printer, cameras."""
-    found: list[Wiring] = [*window_wirings(port), ReaderWiring(port), PrinterWiring(port=port)]
+def wirings_for(port: Any, cameras: Any = None, notices: Any = None) -> list[Wiring]:
+    """The wirings of a device host: windows (LED, keypads, announcer), kiosk reader and printer, cameras, SMS."""
+    found: list[Wiring] = [*window_wirings(port), ReaderWiring(port), PrinterWiring(port=port),
+                           ModemWiring(port, notices=notices)]  # the GSM modem sends queued notices
     if cameras is not None:
         found.append(cameras.wiring)
     return found
@@ -98,7 +100,7 @@ async def start(services: Services) -> DeviceHost | None:
     port = InProcessQueue(hall, hub, kiosks=services.kiosks, store=store,
                           stale_seconds=settings.device_stale_seconds, label=f"hallq serve on {socket.gethostname()}")
     host = DeviceHost(config, port, name=name,
-                      wirings=wirings_for(port, services.cameras), demo=settings.demo,
+                      wirings=wirings_for(port, services.cameras, services.notices), demo=settings.demo,
                       overrides=settings.devices, public_base_url=public_base_url(settings, config),
                       heartbeat_seconds=settings.device_heartbeat_seconds)
     await host.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,12 +46,18 @@ def _problem(limit: int) -> bytes:
 class BodyLimitMiddleware:
     """Refuse request bodies over ``max_body`` bytes with 413 (declared length or streamed)."""
 
-    def __init__(self, app: ASGIApp, max_body: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, max_body: int = DEFAULT_MAX_BODY,
+                 wider: tuple[tuple[str, int], ...] = ()) -> None:
         self.app = app
         self.max_body = max_body
+        # (path regex, limit): uploads that need more, e.g. staff photos (their route checks its own limit)
+        self.wider = tuple((re.compile(pattern), limit) for pattern, limit in wider)
 
-    async def _refuse(self, send: Send) -> None:
-        body = _problem(self.max_body)
+    def _limit(self, path: str) -> int:
+        return next((limit for pattern, limit in self.wider if pattern.fullmatch(path)), self.max_body)
+
+    async def _refuse(self, send: Send, limit: int | None = None) -> None:
+        body = _problem(limit or self.max_body)
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close")]})
@@ -60,14 +67,15 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_body = self._limit(scope.get("path", "")) if self.wider else self.max_body
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    declared = self.max_body + 1
-                if declared > self.max_body:
-                    await self._refuse(send)
+                    declared = max_body + 1
+                if declared > max_body:
+                    await self._refuse(send, max_body)
                     return
         seen = 0
         started = exceeded = False
@@ -77,7 +85,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
+                if seen > max_body:
                     exceeded = True
                     raise _TooLarge
             return message
@@ -93,7 +101,7 @@ class BodyLimitMiddleware:
         with contextlib.suppress(_TooLarge):
             await self.app(scope, limited_receive, tracking_send)
         if exceeded and not started:
-            await self._refuse(send)
+            await self._refuse(send, max_body)
 
 
 API_DESCRIPTION = ("/docs", "/redoc", "/openapi.json")

@@ -77,8 +77,14 @@ def ticket_content(config: HallConfig, job: PrintJob, base_url: str) -> TicketCo
         qr_url=f"{base_url.rstrip('/')}/t/{job.token}",
         notice=service.notice if service else "",
         masked_name=ticket.masked_name,
-        footer=wording.ticket_footer(config.policy.callback_minutes),
+        footer=wording.ticket_footer(config.policy.callback_minutes) + _phone(config),
     )
+
+
+def _phone(config: HallConfig) -> str:
+    # 监督电话 (live configuration, server/config_live/): 12345 or the hall's local line
+    phone = config.bulletin.supervision_phone
+    return f"；监督电话：{phone}" if phone else ""
 
 
 def _job_of(event: Event) -> tuple[int, str] | None:

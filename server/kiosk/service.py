@@ -22,7 +22,9 @@ from sqlalchemy import select
 
 from server.kiosk.jobs import PrintJob, PrintJobs, PrintState, PrintStatus
 from server.kiosk.reading import CardReading
+from server.kiosk.requests import UNBOUND, KioskRequests, request_pending
 from server.kiosk.sessions import CardSession, CardSessions, Hasher
+from server.kiosk.voice import KioskVoice
 from server.queue.entities import IdentityRef
 from server.queue.views import TicketView
 from server.store.tables import device_claims
@@ -70,6 +72,8 @@ class KioskService:
         self.settings = settings or KioskSettings()
         self.sessions = CardSessions(config, store, hall, hasher)
         self.jobs = PrintJobs(store)
+        self.requests = KioskRequests(store)
+        self.voice = KioskVoice()
         # jobs this process waits for: a finish reported to this process wakes the wait at once
         # (the embedded host, or a remote host's result landing on this worker); others are polled
         self._waiting: dict[int, asyncio.Event] = {}
@@ -101,17 +105,65 @@ class KioskService:
 
     # -- issuing -------------------------------------------------------------------------------
 
-    async def issue(self, kiosk: str, service: str) -> tuple[IssuedTicket, PrintStatus]:
-        """Issue at ``kiosk`` with its card session (if any), then print; ``HallqError`` refusals propagate."""
+    async def issue(self, kiosk: str, service: str, key: str | None = None) -> tuple[IssuedTicket, PrintStatus]:
+        """Issue at ``kiosk`` with its card session (if any), then print; ``HallqError`` refusals propagate.
+
+        With ``key`` (the tap's idempotency key, server/kiosk/requests.py) a retried tap answers
+        the ticket its first attempt issued instead of issuing a second one.
+        """
+        issued, status, _ = await self.issue_once(kiosk, service, key)
+        return issued, status
+
+    async def issue_once(self, kiosk: str, service: str,
+                         key: str | None) -> tuple[IssuedTicket, PrintStatus, bool]:
+        """``issue`` that also says whether the answer is a replay of an earlier attempt of the same tap."""
         self.sessions.check_kiosk(kiosk)
-        session = await self.sessions.session(kiosk)
-        issued = _issued(await self.hall.issue(
-            service, channel="kiosk", priority=self.sessions.priority(session).value,
-            identity=self._identity(session), kiosk=kiosk, actor=f"kiosk:{kiosk}",
-        ))
+        if key is not None:
+            bound = await self.hall.write(self.requests.begin, kiosk, key)
+            if bound is not None:
+                issued, status = await self._replay(kiosk, key, bound)
+                return issued, status, True
+        try:
+            session = await self.sessions.session(kiosk)
+            issued = _issued(await self.hall.issue(
+                service, channel="kiosk", priority=self.sessions.priority(session).value,
+                identity=self._identity(session), kiosk=kiosk, actor=f"kiosk:{kiosk}",
+            ))
+        except BaseException:
+            if key is not None:  # refused or failed: nothing was issued, the key is free again
+                with contextlib.suppress(Exception):
+                    await self.hall.write(self.requests.drop, kiosk, key)
+            raise
+        if key is not None:
+            await self.hall.write(self.requests.bind, kiosk, key, issued.ticket.id)
         if session is not None:
             await self.sessions.after_ticket(session)
-        return issued, await self.print(kiosk, issued.ticket.id)
+        return issued, await self.print(kiosk, issued.ticket.id), False
+
+    async def _replay(self, kiosk: str, key: str, bound: int) -> tuple[IssuedTicket, PrintStatus]:
+        """The first attempt's ticket; while it is still issuing, wait for it (bounded) like its printing."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.print_wait_s + 2.0
+        while bound == UNBOUND:
+            if loop.time() >= deadline:
+                raise request_pending()
+            await asyncio.sleep(POLL_SECONDS * 2)
+            found = await self.hall.run(self.requests.bound, kiosk, key)
+            bound = UNBOUND if found is None else found
+        ticket_id = bound
+        issued, status = await self.hall.run(self.requests.replay, ticket_id)
+        if status.state in (PrintState.PENDING, PrintState.PRINTING):  # the first attempt still waits for paper
+            status = await self._wait_print(ticket_id, status)
+        log.info("kiosk %s: retried tap answered with ticket %d", kiosk, ticket_id)
+        return issued, status
+
+    async def _wait_print(self, ticket_id: int, status: PrintStatus) -> PrintStatus:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.print_wait_s + 1.0
+        while status.state in (PrintState.PENDING, PrintState.PRINTING) and loop.time() < deadline:
+            await asyncio.sleep(POLL_SECONDS * 2)
+            status = (await self.hall.run(self.requests.replay, ticket_id))[1]
+        return status
 
     @staticmethod
     def _identity(session: CardSession | None) -> IdentityRef | None:
@@ -146,6 +198,12 @@ class KioskService:
             return PrintStatus(PrintState.PRINTING, PRINT_UNFINISHED)
         log.warning("kiosk %s: ticket %d not printed (%s)", kiosk, ticket_id, status.fault)
         return status
+
+    async def check_in(self, kiosk: str, code: str | None = None) -> Any:
+        """预约签到 / 远程取号 confirmation at ``kiosk`` by its card session or a code (server/appointments/checkin.py)."""
+        from server.appointments.checkin import check_in  # the appointments feature builds on this one
+
+        return await check_in(self, kiosk, code)
 
     # -- the device host's side (InProcessQueue calls these directly, RemoteQueue through the API) -
 

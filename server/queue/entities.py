@@ -48,6 +48,8 @@ class CallPolicy:
 
     priority_interleave: int = 3
     sla_promotion: bool = True
+    # class first, then 主办/兼办 (the default); False: 主办 before 兼办 whatever the class
+    class_first: bool = True
 
 
 @dataclass(frozen=True, slots=True)

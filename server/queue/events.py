@@ -69,6 +69,8 @@ class EventType(StrEnum):
     ALERT_BAD_RATING = "alert.bad_rating"
     ALERT_LONG_WAIT = "alert.long_wait"
     ALERT_CASE_OVERDUE = "alert.case_overdue"  # a 差评 case passed a deadline (server/store/cases.py)
+    # the hall configuration changed (committed; every process reloads it, server/config_live/)
+    CONFIG_CHANGED = "config.changed"
 
     @property
     def is_ticket(self) -> bool:

@@ -2,12 +2,15 @@
 
 Order of rules:
 1. Only tickets of the window's services (or sent to this window by a transfer).
-2. 主办 (primary) services first; 兼办 (secondary) only when no primary ticket waits.
-   A ticket transferred to this window counts as primary.
-3. Effective class: green > appointment > priority > normal. With SLA promotion a
+2. Effective class: green > appointment > priority > normal. With SLA promotion a
    normal ticket waiting longer than its service's SLA ranks with ``priority``.
-4. Within a class: the longest weighted wait (seconds waited × service weight), then
-   the service's position in the window's list, then the ticket id.
+3. 主办 (primary) before 兼办 (secondary). A ticket transferred to this window counts as
+   primary. With ``CallPolicy.class_first`` (the default, ``policy.call_order:
+   class_first``) the class decides first, so an elderly ticket of a 兼办 service is
+   called before normal 主办 tickets at every window serving it; without it (``role_first``)
+   兼办 tickets are called only when no primary ticket waits, whatever their class.
+4. Within a class and role: the longest weighted wait (seconds waited × service weight),
+   then the service's position in the window's list, then the ticket id.
 5. N:1 interleave: after N consecutive appointment/priority calls by this window, the
    best normal ticket (if any) is called instead. Green tickets are never displaced and
    leave the streak unchanged; a normal call resets it.
@@ -22,6 +25,7 @@ from server.queue.enums import Priority, Role
 
 ELEVATED = frozenset({Priority.APPOINTMENT, Priority.PRIORITY})
 Key = tuple[float, float, float, float]  # (class rank, -weighted wait, list position, id)
+Ranked = tuple[float, float, float, float, float]  # (class rank, role, -weighted wait, list position, id)
 
 
 def effective_rank(c: Candidate, now: float, sla_minutes: Mapping[str, float | None], promotion: bool) -> int:
@@ -72,16 +76,23 @@ def choose_next(
         rank = effective_rank(c, now, sla_minutes, policy.sla_promotion)
         key: Key = (float(rank), -(now - c.sort_at) * weight, float(index), float(c.id))
         pools[role].append((key, c))
-    role = Role.PRIMARY if pools[Role.PRIMARY] else Role.SECONDARY
-    pool = pools[role]
+    if policy.class_first:
+        # one pool; the role ranks right after the class
+        pool: list[tuple[Ranked, Candidate]] = [((k[0], 0.0, *k[1:]), c) for k, c in pools[Role.PRIMARY]]
+        pool += [((k[0], 1.0, *k[1:]), c) for k, c in pools[Role.SECONDARY]]
+    else:
+        chosen = Role.PRIMARY if pools[Role.PRIMARY] else Role.SECONDARY
+        flag = 0.0 if chosen is Role.PRIMARY else 1.0
+        pool = [((k[0], flag, *k[1:]), c) for k, c in pools[chosen]]
     if not pool:
         return None
-    key, best = min(pool, key=lambda kc: kc[0])
-    promoted = best.priority is Priority.NORMAL and key[0] < Priority.NORMAL.rank
+    ranked, best = min(pool, key=lambda kc: kc[0])
+    promoted = best.priority is Priority.NORMAL and ranked[0] < Priority.NORMAL.rank
     n = policy.priority_interleave
     if n > 0 and streak >= n and best.priority in ELEVATED:
         normals = [kc for kc in pool if kc[1].priority is Priority.NORMAL]
         if normals:
-            key, best = min(normals, key=lambda kc: kc[0])
-            promoted = key[0] < Priority.NORMAL.rank
+            ranked, best = min(normals, key=lambda kc: kc[0])
+            promoted = ranked[0] < Priority.NORMAL.rank
+    role = Role.SECONDARY if ranked[1] else Role.PRIMARY
     return Pick(best, next_streak(streak, best.priority), promoted, role)

@@ -20,11 +20,28 @@ def number_range_exhausted(service: str, name: str) -> Refused:
 
 def outside_opening_hours(next_open: str | None, reason: str) -> Refused:
     """Outside opening hours (closed, lunch break, holiday); ``next_open`` is ISO time or None."""
-    zh = {"lunch_break": "午休时间暂停取号", "holiday": "今日为节假日，不办理业务"}.get(reason, "当前不在办公时间")
+    zh = {"lunch_break": "午休时间暂停取号", "holiday": "今日为节假日，不办理业务",
+          "service_hours": "该业务当前不在办理时间"}.get(reason, "当前不在办公时间")
     if next_open:
         zh += f"，下次开始办理时间：{next_open[:16].replace('T', ' ')}"
     return Refused(zh, f"Outside opening hours ({reason}); next opening: {next_open or 'unknown'}",
                    code="outside_opening_hours", next_open=next_open, reason=reason)
+
+
+def service_cut_off(service: str, name: str, minutes: int, next_open: str | None) -> Refused:
+    """The service stops issuing ``minutes`` before closing (per-service cut-off)."""
+    zh = f"{name}今日已停止取号（闭厅前{minutes}分钟停止取号）"
+    if next_open:
+        zh += f"，下次开始办理时间：{next_open[:16].replace('T', ' ')}"
+    return Refused(zh, f"{service}: no more tickets today ({minutes} min before closing); next: {next_open or '?'}",
+                   code="service_cut_off", service=service, minutes=minutes, next_open=next_open)
+
+
+def no_window_serving(service: str, name: str) -> Refused:
+    """No staffed window serves the service now and the hall refuses such kiosk tickets."""
+    return Refused(f"{name}暂无窗口办理，请稍后再取号或咨询工作人员",
+                   f"No window serves {service} now; please try later or ask staff",
+                   code="no_window_serving", service=service)
 
 
 def per_person_limit(service: str | None, limit: int) -> Refused:

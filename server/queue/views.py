@@ -41,6 +41,8 @@ class TicketView:
     rating: int | None
     business_day: str
     kiosk: str | None
+    eta_range: list[int] | None = None  # [low, high] minutes when the estimate is uncertain (兼办 windows)
+    service_name_en: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -51,6 +53,7 @@ class TicketView:
     def from_dict(cls, data: dict[str, Any]) -> TicketView:
         """The inverse of ``to_dict`` (unknown keys are ignored, e.g. an old row's ``token``)."""
         values: dict[str, Any] = {name: data.get(name) for name in _TICKET_FIELDS}
+        values["service_name_en"] = values["service_name_en"] or ""  # events stored before it existed
         return cls(**values)
 
 
@@ -66,13 +69,14 @@ class WindowView:
     pause_reason: str | None
     current: TicketView | None
     services: list[str]
+    name_en: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {
             "number": self.number, "name": self.name, "zone": self.zone, "state": self.state, "clerk": self.clerk,
             "pause_reason": self.pause_reason, "current": self.current.to_dict() if self.current else None,
-            "services": list(self.services),
+            "services": list(self.services), "name_en": self.name_en,
         }
 
     @classmethod
@@ -83,7 +87,7 @@ class WindowView:
             number=int(data["number"]), name=data.get("name") or "", zone=data.get("zone") or "",
             state=data["state"], clerk=data.get("clerk"), pause_reason=data.get("pause_reason"),
             current=TicketView.from_dict(current) if isinstance(current, dict) else None,
-            services=list(data.get("services") or ()),
+            services=list(data.get("services") or ()), name_en=data.get("name_en") or "",
         )
 
 
@@ -105,6 +109,17 @@ class ServiceStatus:
     daily_limit: int | None
     available: bool
     reason: str | None  # why not available: daily_limit_reached, outside_opening_hours, …
+    # honest availability (server/queue/availability.py): available, no_window, closed, cut_off, lunch, …
+    availability: str = "available"
+    availability_zh: str = ""
+    availability_en: str = ""
+    confirm: bool = False  # the kiosk asks the citizen before issuing (暂无窗口办理)
+    next_open: str | None = None
+    windows_primary: int = 0
+    windows_secondary: int = 0
+    eta_range: list[int] | None = None
+    name_en: str = ""
+    category_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
-"""Working days for 差评 deadlines: mainland holidays and 调休 from ``chinese-calendar``, the hall's list first.
+"""Working days for 差评 deadlines: the hall's one calendar (server/queue/holidays.py).
 
 The hall's ``holidays`` are never working days and its ``extra_workdays`` always are (they
-override the package); otherwise ``chinese_calendar.is_workday`` decides, and for a year the
-package does not know yet (it raises NotImplementedError) Monday to Friday are working days.
+override the package); otherwise the 放假 ranges and 调休 workdays of ``chinese-calendar``
+decide, and for a year the package does not know yet Monday to Friday are working days. The
+queue's opening hours are built from the same ``DaySets``, so a 放假 day is closed for both.
 """
 
 from __future__ import annotations
@@ -10,26 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-import chinese_calendar
+from server.queue.holidays import HolidaySource, day_sets, is_workday
 
 
 class WorkCalendar:
     """Is a date a working day; the end of the Nth working day after a date."""
 
-    def __init__(self, holidays: Iterable[dt.date] = (), workdays: Iterable[dt.date] = ()) -> None:
-        self.holidays = frozenset(holidays)
-        self.workdays = frozenset(workdays)
+    def __init__(self, holidays: Iterable[dt.date] = (), workdays: Iterable[dt.date] = (),
+                 source: HolidaySource = "chinese_calendar") -> None:
+        self.sets = day_sets(source, holidays, workdays)
 
     def is_workday(self, day: dt.date) -> bool:
         """The hall's own list, else the mainland calendar, else Monday–Friday."""
-        if day in self.holidays:
-            return False
-        if day in self.workdays:
-            return True
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:  # a year the package has no data for
-            return day.weekday() < 5
+        return is_workday(self.sets, day)
 
     def add_workdays(self, start: dt.date, days: int) -> dt.date:
         """The ``days``-th working day after ``start`` (``start`` itself never counts)."""

@@ -47,7 +47,7 @@ ASSESSMENT_COLUMNS: list[tuple[str, str, str]] = [
     ("score_bad", "差评得分", "0.00"),
 ]
 STAFFING_COLUMNS: list[tuple[str, str, str]] = [
-    ("service", "业务", TEXT), ("hour", "时段(时)", INT), ("arrivals_per_hour", "每小时到达", "0.00"),
+    ("service", "业务", TEXT), ("service_name", "业务名称", TEXT), ("hour", "时段(时)", INT), ("arrivals_per_hour", "每小时到达", "0.00"),
     ("service_s", "平均办理时长(秒)", SEC), ("load", "话务量(Erlang)", "0.000"), ("windows", "建议窗口数", INT),
     ("p_wait", "需等候概率", PCT), ("mean_wait_s", "平均等候(秒)", SEC), ("within_target", "目标内服务比例", PCT),
     ("target_s", "等候目标(秒)", INT),
@@ -56,17 +56,34 @@ TOTAL = "合计"
 TABLE_KEYS = {"summary": "period", "services": "service", "windows": "window", "staff": "clerk", "hourly": "hour"}
 
 
+NAME_HEADERS = {"service": "业务名称", "window": "窗口名称"}
+FILTER_HEADERS = {"service": "业务", "window": "窗口", "clerk": "工作人员"}
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 Sheet = tuple[str, list[tuple[str, str, str]], list[dict[str, Any]], dict[str, Any] | None]
+
+
+def per_hour(rows: list[dict[str, Any]]) -> Sheet:
+    """Staffing advice pivoted: one row per hour, the windows each service needs and their sum (合计)."""
+    services = list(dict.fromkeys(r["service"] for r in rows))
+    names = {r["service"]: r.get("service_name") or r["service"] for r in rows}
+    table: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        row = table.setdefault(r["hour"], {"hour": f"{r['hour']:02d}:00–{r['hour'] + 1:02d}:00", "total": 0})
+        row[r["service"]] = r["windows"]
+        row["total"] += r["windows"]
+    columns = [("hour", "时段", TEXT), *[(c, names[c], INT) for c in services], ("total", "合计窗口数", INT)]
+    return ("每时段窗口数", columns, [table[h] for h in sorted(table)], None)
 
 
 def sheets(report: dict[str, Any]) -> list[Sheet]:
     """(sheet name, columns, rows, totals row) of every table of a report, in order."""
     kind = report["kind"]
     if kind == "assessment":
-        return [("窗口考核", ASSESSMENT_COLUMNS, report["rows"], None),
+        window_columns = [*ASSESSMENT_COLUMNS[:2], ("unit_name", "窗口名称", TEXT), *ASSESSMENT_COLUMNS[2:]]
+        return [("窗口考核", window_columns, report["rows"], None),
                 ("人员考核", ASSESSMENT_COLUMNS, report["breakdowns"]["assessment_staff"], None)]
     if kind == "staffing":
-        return [("人员配置建议", STAFFING_COLUMNS, report["rows"], None)]
+        return [("人员配置建议", STAFFING_COLUMNS, report["rows"], None), per_hour(report["rows"])]
     if kind == "tickets":
         return [(SHEET_NAMES[kind], TICKET_COLUMNS, report["rows"], None)]
     out: list[Sheet] = []
@@ -74,6 +91,8 @@ def sheets(report: dict[str, Any]) -> list[Sheet]:
     for name, rows in tables:
         key = TABLE_KEYS[name]
         columns = [(key, KEY_HEADERS[key], TEXT if key in ("period", "service", "clerk") else INT), *KPI_COLUMNS]
+        if key in ("service", "window"):  # the 中文 name beside the code / number
+            columns.insert(1, (f"{key}_name", NAME_HEADERS[key], TEXT))
         if name == "windows":
             columns += WINDOW_COLUMNS
         out.append((SHEET_NAMES[name], columns, rows, {key: TOTAL, **report["totals"]}))
@@ -130,6 +149,13 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
         ws.freeze_panes = "A2"
     info = wb.create_sheet("说明")
     info.append(["统计区间", report["from"], report["to"]])
+    for key, value in (report.get("filters") or {}).items():
+        info.append(["筛选：" + FILTER_HEADERS.get(key, key), value])
+    if report.get("weekday") is not None:
+        info.append(["只计星期", WEEKDAYS[report["weekday"]]])
+    if report["kind"] == "staffing":
+        info.append(["目标内服务比例", report.get("share")])
+    info.append(["合计行", "区间内全部号票的指标（不是各行比率之和）"])
     info.append(["指标定义", "见 server/reports/kpi.py"])
     buf = io.BytesIO()
     wb.save(buf)

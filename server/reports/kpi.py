@@ -312,3 +312,19 @@ def utilisation(visits: Iterable[Visit], time: WindowTime | None) -> float | Non
     if time is None or time.staffed_ms <= 0:
         return None
     return sum(v.service_ms or 0 for v in visits if v.facts.state == "done") / time.staffed_ms
+
+
+def wait_histogram(visits: Iterable[Visit], *, bucket_minutes: int = 5, buckets: int = 12) -> list[dict[str, Any]]:
+    """Called tickets by wait, in ``bucket_minutes`` bins (the last bin is open-ended), split by target.
+
+    ``within``: waited no longer than their own service's target (``sla_minutes``); ``over``: past it
+    (the ``overdue`` flag of ``visit``), so services with different targets share one chart honestly.
+    """
+    within, over = [0] * buckets, [0] * buckets
+    for v in visits:
+        if v.wait_ms is None:
+            continue
+        i = max(0, min(buckets - 1, v.wait_ms // (bucket_minutes * 60_000)))  # an early appointment: bin 0
+        (over if v.overdue else within)[i] += 1
+    return [{"from_min": i * bucket_minutes, "to_min": None if i == buckets - 1 else (i + 1) * bucket_minutes,
+             "within": within[i], "over": over[i]} for i in range(buckets)]

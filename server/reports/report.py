@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from server.config import HallConfig
 from server.errors import HallqError, NotFound, unknown_service, unknown_window
 from server.reports.assessment import DEFAULT_WEIGHTS, assess
-from server.reports.kpi import GROUPS, Key, Visit, breakdown, kpis, utilisation, window_times
+from server.reports.kpi import GROUPS, Key, Visit, breakdown, kpis, utilisation, wait_histogram, window_times
 from server.reports.query import day_bounds, read_visits, read_window_changes
 from server.reports.staffing import windows_needed
 from server.store.engine import READ
@@ -98,6 +98,15 @@ def _rows(visits: list[Visit], key: Key, name: str) -> list[dict[str, Any]]:
     return [{name: g, **k.to_dict()} for g, k in breakdown(visits, key).items()]
 
 
+def _named(config: HallConfig, rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Add ``service_name`` / ``window_name`` (the config's 中文 names) to rows keyed by service or window."""
+    names: dict[Any, str] = ({s.code: s.name for s in config.services} if key == "service"
+                             else {w.number: w.label for w in config.windows})
+    for row in rows:
+        row[f"{key}_name"] = names.get(row[key], "未分配" if row[key] is None else str(row[key]))
+    return rows
+
+
 def window_rows(engine: Engine, config: HallConfig, start: dt.date, end: dt.date,
                 visits: list[Visit]) -> list[dict[str, Any]]:
     """The per-window KPIs plus staffed and paused seconds, pauses by reason and 窗口利用率."""
@@ -114,7 +123,7 @@ def window_rows(engine: Engine, config: HallConfig, start: dt.date, end: dt.date
         row["paused_s"] = None if t is None else round(t.paused_ms / 1000)
         row["pauses"] = {} if t is None else {k: round(ms / 1000) for k, ms in t.pauses.items()}
         row["utilisation"] = utilisation(mine, t)
-    return rows
+    return _named(config, rows, "window")
 
 
 def ticket_rows(visits: list[Visit], config: HallConfig) -> list[dict[str, Any]]:
@@ -145,18 +154,24 @@ def build(engine: Engine, config: HallConfig, kind: str, start: dt.date, end: dt
         raise range_error("group", "分组应为 day、week 或 month", "group must be day, week or month")
     visits = visits_for(engine, config, start, end, filters)
     out: dict[str, Any] = {"kind": kind, "from": start.isoformat(), "to": end.isoformat(), "group": group,
-                           "totals": kpis(visits).to_dict()}
+                           "filters": {k: v for k, v in vars(filters).items() if v is not None},
+                           "totals": kpis(visits).to_dict(),
+                           "targets": {s.code: s.sla_minutes for s in config.services}}  # wait targets, minutes
     if kind == "tickets":
         out["rows"] = ticket_rows(visits, config)
     elif kind == "summary":
         out["rows"] = _rows(visits, PERIODS[group], "period")
         out["breakdowns"] = {k: window_rows(engine, config, start, end, visits) if k == "windows"
+                             else _named(config, _rows(visits, GROUPS[g], g), g) if g == "service"
                              else _rows(visits, GROUPS[g], g) for k, g in BREAKDOWN_OF.items()}
+        out["wait_histogram"] = wait_histogram(visits)  # the page's wait-against-target chart
     elif kind == "windows":
         out["rows"] = window_rows(engine, config, start, end, visits)
     else:
         name = BREAKDOWN_OF[kind]
         out["rows"] = _rows(visits, GROUPS[name], name)
+        if name == "service":
+            _named(config, out["rows"], name)
     return out
 
 
@@ -167,8 +182,12 @@ def build_assessment(engine: Engine, config: HallConfig, start: dt.date, end: dt
     w = weights or dict(DEFAULT_WEIGHTS)
     windows = {g: k for g, k in breakdown(visits, GROUPS["window"]).items() if g is not None}
     clerks = {g: k for g, k in breakdown(visits, GROUPS["clerk"]).items() if g is not None}
+    labels = {w.number: w.label for w in config.windows}
+    ranked = assess(windows, w)
+    for row in ranked:
+        row["unit_name"] = labels.get(row["unit"], str(row["unit"]))
     return {"kind": "assessment", "from": start.isoformat(), "to": end.isoformat(), "weights": w,
-            "rows": assess(windows, w), "breakdowns": {"assessment_staff": assess(clerks, w)},
+            "rows": ranked, "breakdowns": {"assessment_staff": assess(clerks, w)},
             "totals": kpis(visits).to_dict()}
 
 
@@ -195,7 +214,7 @@ def staffing_report(engine: Engine, config: HallConfig, start: dt.date, end: dt.
                 per_hour[v.hour] = per_hour.get(v.hour, 0) + 1
         for hour in sorted(per_hour):
             a = windows_needed(per_hour[hour] / days, service_s, target_s=target_s, share=share)
-            rows.append({"service": svc.code, "hour": hour, "arrivals_per_hour": round(a.arrivals_per_hour, 2),
+            rows.append({"service": svc.code, "service_name": svc.name, "hour": hour, "arrivals_per_hour": round(a.arrivals_per_hour, 2),
                          "service_s": round(service_s, 1), "load": round(a.load, 3), "windows": a.windows,
                          "p_wait": round(a.p_wait, 5), "mean_wait_s": round(a.mean_wait_s, 1),
                          "within_target": round(a.within_target, 5), "target_s": target_s})

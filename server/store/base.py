@@ -7,21 +7,21 @@ import datetime as dt
 import json
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, func, insert, select, text
 
 from server.config import HallConfig
-from server.queue.adapt import calendar_of, call_policy_of, number_rule_of, sla_of, window_rules_of
+from server.queue.adapt import calendar_of, call_policy_of, number_rule_of, service_calendar_of, sla_of, window_rules_of
 from server.queue.enums import TicketState, WindowState
-from server.queue.estimate import average_minutes, eta_minutes
+from server.queue.estimate import Capacity, Estimate, SecondaryWindow, average_minutes, estimate
 from server.queue.events import EventType, Payload
-from server.queue.hours import business_day
+from server.queue.hours import Calendar, business_day
 from server.store.engine import READ, make_engine
 from server.store.rows import iso, ticket_view, to_ms, window_view
 from server.store.sql import Statements
@@ -98,6 +98,19 @@ class StoreBase:
         self._lock = threading.Lock()
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             contextlib.nullcontext() if self.pg else threading.Lock())
+
+    def reconfigure(self, config: HallConfig) -> None:
+        """Use a changed hall configuration from now on (live configuration, server/config_live/)."""
+        # each attribute is replaced whole, so a reader on another thread sees the old or the new one
+        self.config = config
+        self.tz = config.hall.tz
+        self.calendar = calendar_of(config.hall)
+        self.rules = {w.number: window_rules_of(w) for w in config.windows}
+        self.sla = sla_of(config)
+        self.policy = call_policy_of(config)
+        self.number_rules = {s.code: number_rule_of(s) for s in config.services}
+        with self._lock:
+            self._durations.clear()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -208,15 +221,43 @@ class StoreBase:
             if cached is not None:
                 cached[1].append(seconds)
 
-    def _eta(self, conn: Connection, service: str, ahead: int, staffed: set[int] | None = None) -> int | None:
+    def _waiting_by_service(self, conn: Connection) -> dict[str, int]:
+        t = tickets.c
+        return {r.service: int(r.n) for r in conn.execute(
+            select(t.service, func.count().label("n"))
+            .where(t.business_day == self.business_day(), t.state == TicketState.ISSUED.value).group_by(t.service))}
+
+    def _capacity(self, service: str, staffed: set[int], waiting: Mapping[str, int]) -> Capacity:
+        """Staffed windows serving ``service``: 主办 ones, and 兼办 ones with whether their 主办 queues have people."""
+        primary, secondary = 0, []
+        for number in self.config.windows_by_service.get(service, ()):
+            w = self.config.window_map.get(number)
+            if number not in staffed or w is None:
+                continue
+            mine = next(ws for ws in w.services if ws.code == service)
+            if mine.role == "primary":
+                primary += 1
+                continue
+            busy = any(waiting.get(ws.code, 0) > 0 for ws in w.services if ws.role == "primary")
+            secondary.append(SecondaryWindow(mine.weight, busy))
+        return Capacity(primary, tuple(secondary))
+
+    def _eta(self, conn: Connection, service: str, ahead: int, staffed: set[int] | None = None,
+             waiting: Mapping[str, int] | None = None) -> Estimate:
         staffed = self._staffed(conn) if staffed is None else staffed
-        n = sum(1 for w in self.config.windows_by_service.get(service, ()) if w in staffed)
-        return eta_minutes(ahead, n, self._avg_minutes(conn, service))
+        waiting = self._waiting_by_service(conn) if waiting is None else waiting
+        return estimate(ahead, self._capacity(service, staffed, waiting), self._avg_minutes(conn, service))
+
+    def _service_calendar(self, service: str) -> Calendar:
+        """The service's calendar (its own hours inside the hall's, or the hall's)."""
+        svc = self.config.service_map.get(service)
+        return self.calendar if svc is None else service_calendar_of(self.calendar, svc)
 
     def _view(self, conn: Connection, row: Any, estimate: bool = True) -> TicketView:
         if estimate and row.state == TicketState.ISSUED.value:
             ahead = self._ahead(conn, row)
-            return ticket_view(row, self.config, self.tz, ahead, self._eta(conn, row.service, ahead))
+            eta = self._eta(conn, row.service, ahead)
+            return ticket_view(row, self.config, self.tz, ahead, eta.minutes, eta.range)
         return ticket_view(row, self.config, self.tz)
 
     def _wview(self, conn: Connection, wrow: Any, current: Any = None) -> WindowView:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from server.errors import invalid_transition, window_not_open
 from server.queue.entities import Candidate
 from server.queue.enums import Action, Priority, TicketState, WindowState
 from server.queue.events import EventType, TicketEvent
+from server.queue.hours import opening_seconds
 from server.queue.machine import transition
 from server.queue.policy import choose_next
 from server.queue.refusals import callback_expired, not_for_window, window_busy
@@ -109,7 +111,9 @@ class CallingOps(StoreBase):
             elif row.state in (TicketState.SUSPENDED.value, TicketState.NO_SHOW.value):
                 action = Action.CALLBACK
                 minutes = self.config.policy.callback_minutes
-                if row.business_day != tx.day or tx.ms - row.state_at > minutes * 60_000:
+                # the limit counts opening time only: a ticket missed at 11:55 can be called back after lunch
+                aside = dt.datetime.fromtimestamp(row.state_at / 1000, dt.UTC)
+                if row.business_day != tx.day or opening_seconds(self.calendar, aside, tx.now) > minutes * 60:
                     raise callback_expired(row.id, minutes)
                 if not (serves or row.window == number):
                     raise not_for_window(number, row.number)

@@ -6,14 +6,17 @@ Both are stored, so every web worker and every device host sees the same answer:
   the window's evaluator (评价器) rate that ticket until ``policy.rating_seconds`` later; a
   rating, or the next deadline of the window, replaces it;
 - the call-back list: tickets the window marked 过号 (no-show) or 挂起 (suspended) today that
-  may still be called back (within ``policy.callback_minutes``), newest first.
+  may still be called back (within ``policy.callback_minutes`` of opening time), newest first.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import delete, insert, select
 
 from server.queue.enums import TicketState
+from server.queue.hours import opening_seconds
 from server.store.base import StoreBase, Tx
 from server.store.rows import to_ms
 from server.store.tables import rating_due, tickets
@@ -54,11 +57,15 @@ class FollowupOps(StoreBase):
         """Tickets window ``number`` set aside (过号/挂起) that it may still call back, newest first."""
         self.config.window(number)  # unknown_window
         now = self.clock()
-        since = to_ms(now) - self.config.policy.callback_minutes * 60_000
+        limit = self.config.policy.callback_minutes * 60
+        since = to_ms(now) - limit * 1000  # opening time never exceeds wall time: a safe first cut
         t = tickets.c
         with self._read() as conn:
             rows = conn.execute(
                 select(tickets).where(t.window == number, t.state.in_(CALLBACK_STATES),
-                                      t.business_day == self.business_day(now), t.state_at >= since)
-                .order_by(t.state_at.desc(), t.id.desc()).limit(MAX_CALL_BACKS)).all()
-            return [self._view(conn, r, estimate=False) for r in rows]
+                                      t.business_day == self.business_day(now))
+                .order_by(t.state_at.desc(), t.id.desc()).limit(MAX_CALL_BACKS * 4)).all()
+            # the limit counts opening time only (lunch and closed hours do not run the clock)
+            keep = [r for r in rows if r.state_at >= since or opening_seconds(
+                self.calendar, dt.datetime.fromtimestamp(r.state_at / 1000, dt.UTC), now) <= limit]
+            return [self._view(conn, r, estimate=False) for r in keep[:MAX_CALL_BACKS]]

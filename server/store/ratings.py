@@ -49,7 +49,8 @@ class RatingOps(FollowupOps):
 
     def work_calendar(self) -> WorkCalendar:
         """The hall's working days: its holidays and 调休 list over the mainland calendar."""
-        return WorkCalendar(self.config.hall.holidays, self.config.hall.extra_workdays)
+        hall = self.config.hall
+        return WorkCalendar(hall.holidays, hall.extra_workdays, hall.holiday_source)
 
     def rate(self, ticket_id: int, level: int, *, source: str = "api", actor: str = "citizen",
              reasons: Sequence[str] = (), text: str | None = None) -> Outcome[TicketView]:

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from server.errors import unknown_ticket
 from server.queue.adapt import call_order
+from server.queue.availability import service_availability
 from server.queue.enums import TicketState, WindowState
+from server.queue.estimate import estimate
 from server.queue.hours import opening_status
-from server.queue.refusals import outside_opening_hours
 from server.store.base import StoreBase
 from server.store.calling import CallingOps
 from server.store.rows import iso, ticket_view
@@ -98,21 +99,25 @@ class ReadOps(CallingOps, StoreBase):
             recent = conn.execute(select(tickets).where(t.business_day == day, t.called_at.is_not(None))
                                   .order_by(t.called_at.desc(), t.id.desc()).limit(RECENT_CALLS)).all()
             services = []
+            counts = {code: n for code, (n, _oldest) in waiting.items()}
             for svc in self.config.services:
                 n, oldest = waiting.get(svc.code, (0, None))
                 today = issued.get(svc.code, 0)
-                reason = None
-                if not svc.enabled:
-                    reason = "service_disabled"
-                elif not status.open:
-                    reason = outside_opening_hours(next_open, status.reason or "closed").code
-                elif svc.daily_limit is not None and today >= svc.daily_limit:
-                    reason = "daily_limit_reached"
+                cap = self._capacity(svc.code, staffed, counts)
+                avail = service_availability(
+                    hall=self.calendar, service=self._service_calendar(svc.code), now=now, enabled=svc.enabled,
+                    cutoff_minutes=svc.cutoff_minutes, issued_today=today, daily_limit=svc.daily_limit,
+                    windows_serving=cap.primary + len(cap.secondary), unserved_issue=self.config.policy.unserved_issue)
                 longest = max(0, int(now.timestamp() - oldest / 1000)) if oldest is not None else 0
+                eta = estimate(n, cap, self._avg_minutes(conn, svc.code))
                 services.append(ServiceStatus(
                     code=svc.code, name=svc.name, prefix=svc.prefix, category=svc.category, waiting=n,
-                    longest_wait_seconds=longest, eta_minutes=self._eta(conn, svc.code, n, staffed),
-                    issued_today=today, daily_limit=svc.daily_limit, available=reason is None, reason=reason))
+                    longest_wait_seconds=longest, eta_minutes=eta.minutes,
+                    issued_today=today, daily_limit=svc.daily_limit, available=avail.issuable, reason=avail.reason,
+                    availability=avail.state, availability_zh=avail.label_zh, availability_en=avail.label_en,
+                    confirm=avail.confirm, next_open=avail.next_open.isoformat() if avail.next_open else None,
+                    windows_primary=cap.primary, windows_secondary=len(cap.secondary), eta_range=eta.range,
+                    name_en=svc.name_en, category_en=svc.category_en))
             wviews = [self._wview(conn, w, current.get(w.current_ticket_id)) for w in wrows
                       if w.number in self.config.window_map]
             hall = HallStatus(self.config.hall.name, day, status.open, next_open)

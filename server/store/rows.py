@@ -23,7 +23,7 @@ def to_ms(t: dt.datetime) -> int:
 
 
 def ticket_view(row: Any, cfg: HallConfig, tz: ZoneInfo, ahead: int | None = None,
-                eta: int | None = None) -> TicketView:
+                eta: int | None = None, eta_range: list[int] | None = None) -> TicketView:
     """A ticket row as a view."""
     svc = cfg.service_map.get(row.service)
     return TicketView(
@@ -48,6 +48,8 @@ def ticket_view(row: Any, cfg: HallConfig, tz: ZoneInfo, ahead: int | None = Non
         rating=row.rating,
         business_day=row.business_day,
         kiosk=row.kiosk,
+        eta_range=eta_range if row.state == "issued" else None,
+        service_name_en=svc.name_en if svc else "",
     )
 
 
@@ -63,4 +65,5 @@ def window_view(row: Any, cfg: HallConfig, current: TicketView | None) -> Window
         pause_reason=row.pause_reason,
         current=current,
         services=[ws.code for ws in w.services] if w else [],
+        name_en=w.name_en if w else "",
     )

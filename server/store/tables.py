@@ -193,6 +193,9 @@ alerts = Table(
 )
 # reports (server/reports/query.py) read window.changed events of a range from the outbox
 Index("ix_events_type_at", events.c.type, events.c.at)
+# 0010_alerts_dedup: one unresolved alert per (type, subject) even with several workers reporting at once
+Index("ux_alerts_open", alerts.c.type, alerts.c.subject, unique=True,
+      sqlite_where=alerts.c.resolved_at.is_(None), postgresql_where=alerts.c.resolved_at.is_(None))
 
 # --- 好差评 upload (server/haochaping/): 办件 bindings and the evaluation_exports outbox ---
 case_links = Table(
@@ -263,4 +266,110 @@ case_steps = Table(
     Column("at", BigInteger, nullable=False),
     Column("detail", Text, nullable=False),  # JSON
     Index("ix_case_steps_case", "case_id", "at"),
+)
+
+# --- live hall configuration (server/config_live/, migration 0013_config_versions) ---
+config_versions = Table(
+    "config_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),  # 1 = the YAML at first start
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("source", String(16), nullable=False),  # yaml | patch | restore | import
+    Column("restored_from", Integer),
+    Column("config", Text, nullable=False),  # JSON of HallConfig.model_dump(mode="json")
+)
+
+# --- 预约 appointments and 远程取号 remote tickets (server/appointments/, migration 0015_appointments) ---
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(16), nullable=False, unique=True),  # the booking code (and its QR)
+    Column("service", String(32), nullable=False),
+    Column("day", String(10), nullable=False),  # the slot's local date
+    Column("slot_at", BigInteger, nullable=False),  # slot start, ms
+    Column("slot_minutes", SmallInteger, nullable=False),
+    Column("state", String(16), nullable=False),  # booked | cancelled | checked_in | missed
+    Column("key_hash", String(128), nullable=False),  # keyed hash of the ID number (never the number)
+    Column("masked_id", String(32), nullable=False),
+    Column("masked_name", String(64), nullable=False),
+    Column("phone_hash", String(128)),  # keyed hash of the mobile number (never the number)
+    Column("masked_phone", String(16)),
+    Column("channel", String(16), nullable=False),  # web | staff
+    Column("ticket_id", BigInteger),  # the ticket of the check-in
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_appointments_slot", "service", "day", "slot_at", "state"),
+    Index("ix_appointments_person", "key_hash", "state"),
+)
+
+remote_tickets = Table(
+    "remote_tickets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("service", String(32), nullable=False),
+    Column("business_day", String(10), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | confirmed | lapsed | cancelled
+    Column("phone_hash", String(128), nullable=False),
+    Column("masked_phone", String(16), nullable=False),
+    Column("address_hash", String(128), nullable=False),  # keyed hash of the client address
+    Column("taken_at", BigInteger, nullable=False),  # its place in the queue once confirmed
+    Column("expires_at", BigInteger, nullable=False),
+    Column("ticket_id", BigInteger),
+    Index("ix_remote_tickets_phone", "phone_hash", "business_day"),
+    Index("ix_remote_tickets_address", "address_hash", "business_day"),
+    Index("ix_remote_tickets_state", "state", "expires_at"),
+)
+
+# --- kiosk (server/kiosk/requests.py): one tap = one ticket; a retried tap carries the same key ---
+kiosk_requests = Table(
+    "kiosk_requests",
+    metadata,
+    Column("kiosk", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("ticket_id", BigInteger),  # NULL while the first attempt is still issuing
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_kiosk_requests_created", "created_at"),
+)
+
+# --- SMS notices (server/notices/): the one place a full mobile number lives, and the notice outbox ---
+notice_contacts = Table(
+    "notice_contacts",
+    metadata,
+    Column("key", String(96), primary_key=True),  # ticket:<id> | appointment:<code>
+    Column("phone", String(20)),  # the full number; NULL once erased
+    Column("masked", String(16), nullable=False),
+    Column("phone_hash", String(128), nullable=False),
+    Column("ticket_id", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+    Column("erase_at", BigInteger),  # erase the full number from this time on (set when it is no longer needed)
+    Column("erased_at", BigInteger),
+    Index("ix_notice_contacts_ticket", "ticket_id"),
+    Index("ix_notice_contacts_erase", "erase_at"),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dedup", String(128), unique=True),  # exactly once: e.g. near:<ticket id>
+    Column("key", String(96), nullable=False),  # the notice_contacts row
+    Column("kind", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("masked", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),  # log | http | modem
+    Column("state", String(16), nullable=False),  # queued | sending | sent | delivered | retrying | failed | cancelled
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claim_until", BigInteger),
+    Column("last_error", String(400)),
+    Column("refs", String(64)),  # the modem's TP-MRs ("12,13,14"), matched with delivery reports
+    Column("created_at", BigInteger, nullable=False),
+    Column("sent_at", BigInteger),
+    Column("delivered_at", BigInteger),
+    Index("ix_notices_due", "state", "next_attempt_at"),
+    Index("ix_notices_key", "key"),
 )

@@ -7,15 +7,22 @@ from typing import Any
 
 from sqlalchemy import select
 
+from server.config import ServiceConfig
 from server.errors import HallqError, invalid_transition
 from server.queue.entities import IdentityRef
 from server.queue.enums import Action, Channel, Priority, TicketState, WindowState
 from server.queue.events import EventType, TicketEvent
-from server.queue.hours import check_open
+from server.queue.hours import check_open, closing_time, issuing_status, opening_status, past_cut_off
 from server.queue.limits import check_per_person, effective_priority
 from server.queue.machine import transition
 from server.queue.numbering import format_number, next_number
-from server.queue.refusals import open_ticket_exists, service_disabled
+from server.queue.refusals import (
+    no_window_serving,
+    open_ticket_exists,
+    outside_opening_hours,
+    service_cut_off,
+    service_disabled,
+)
 from server.store.base import StoreBase, Tx
 from server.store.followups import FollowupOps
 from server.store.tables import tickets, windows
@@ -71,9 +78,28 @@ class TicketOps(FollowupOps, StoreBase):
         check_per_person(service, counted.count(service), len(counted),
                          self.config.service_map[service].per_person_daily, policy.per_person_daily_total)
 
+    def _check_service_now(self, tx: Tx, svc: ServiceConfig, chan: Channel) -> None:
+        """The service's own hours, its cut-off before closing, and (kiosk) a staffed window serving it."""
+        cal = self._service_calendar(svc.code)
+        if cal is not self.calendar:
+            status = issuing_status(cal, tx.now)
+            if not status.open:
+                raise outside_opening_hours(status.next_open.isoformat() if status.next_open else None,
+                                            "service_hours")
+        # staff (代取号) and appointment check-ins may still issue after the cut-off
+        if svc.cutoff_minutes is not None and chan not in (Channel.STAFF, Channel.APPOINTMENT) \
+                and past_cut_off(cal, tx.now, svc.cutoff_minutes):
+            closing = closing_time(cal, tx.now.astimezone(self.tz).date())
+            after = opening_status(cal, closing).next_open if closing is not None else None
+            raise service_cut_off(svc.code, svc.name, svc.cutoff_minutes, after.isoformat() if after else None)
+        if chan is Channel.KIOSK and self.config.policy.unserved_issue == "refuse":
+            staffed = self._staffed(tx.conn)
+            if not any(w in staffed for w in self.config.windows_by_service.get(svc.code, ())):
+                raise no_window_serving(svc.code, svc.name)
+
     def issue(self, service: str, *, channel: str = "kiosk", priority: str = "normal",
               identity: IdentityRef | None = None, kiosk: str | None = None,
-              actor: str = "system") -> Outcome[IssuedTicket]:
+              actor: str = "system", sort_at: int | None = None) -> Outcome[IssuedTicket]:
         """Take a number: checks opening hours, limits and range; elderly get priority by birth date."""
         svc = self.config.service(service)
         if not svc.enabled:
@@ -83,6 +109,7 @@ class TicketOps(FollowupOps, StoreBase):
         token = secrets.token_urlsafe(12)
         with self._tx() as tx:
             check_open(self.calendar, tx.now)
+            self._check_service_now(tx, svc, chan)
             last, issued = self._counter(tx, service)
             if identity is not None:
                 self._check_person(tx, service, identity)
@@ -93,7 +120,9 @@ class TicketOps(FollowupOps, StoreBase):
             values = {
                 "business_day": tx.day, "service": service, "seq_no": n,
                 "number": format_number(svc.prefix, n, svc.width), "state": TicketState.ISSUED.value,
-                "priority": prio.value, "rank": prio.rank, "channel": chan.value, "sort_at": tx.ms,
+                "priority": prio.value, "rank": prio.rank, "channel": chan.value,
+                # an appointment check-in passes its slot start: ordered by slot time (server/appointments/)
+                "sort_at": tx.ms if sort_at is None else sort_at,
                 "issued_at": tx.ms, "state_at": tx.ms, "recall_count": 0, "token": token,
                 "key_hash": identity.key_hash if identity else None,
                 "masked_id": identity.masked_id if identity else None,

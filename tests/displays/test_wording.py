@@ -31,7 +31,7 @@ def test_the_printed_ticket_carries_the_policy_sentence() -> None:
     config = load_config(DEMO_CONFIG)
     minutes = config.policy.callback_minutes
     content = ticket_content(config, PrintJob(1, "k1", TICKET, "tok"), "http://hall")
-    assert content.footer == f"请留意叫号；{wording.no_show_sentence(minutes)}"
+    assert content.footer == f"请留意叫号；{wording.no_show_sentence(minutes)}；监督电话：12345"  # bulletin default
     shorter = config.model_copy(update={"policy": config.policy.model_copy(update={"callback_minutes": 10})})
     assert "过号10分钟内" in ticket_content(shorter, PrintJob(1, "k1", TICKET, "tok"), "http://hall").footer
     assert "重新取号" not in DEFAULT_FOOTER

@@ -290,7 +290,7 @@ def test_kiosk_shows_printer_fault_path(open_page: Callable[..., Page], server: 
     kiosk.click(".k-svc[data-code=civil]")
     expect(kiosk.locator("#ticket")).to_be_visible()
     expect(kiosk.locator("#fault")).to_be_visible()
-    expect(kiosk.locator("#fault")).to_contain_text("请拍下二维码")
+    expect(kiosk.locator("#fault")).to_contain_text("到咨询台领取纸质号票")  # no smartphone needed, Chinese only
     expect(kiosk.locator("#ticket")).to_have_attribute("data-printed", "false")
     expect(kiosk.locator("#t-qr")).to_have_js_property("complete", True)
     assert kiosk.locator("#t-qr").evaluate("img => img.naturalWidth") > 0

@@ -25,8 +25,8 @@ def issue(client: TestClient, service: str = "general") -> dict[str, Any]:
 
 
 def test_full_cycle_and_204_when_nothing_waits(client: TestClient) -> None:
-    window = post(client, "/api/windows/1/open", clerk="A0123")
-    assert window["state"] == "open" and window["clerk"] == "A0123"
+    window = post(client, "/api/windows/1/open", clerk="clerk1")  # a 工号 from the staff directory
+    assert window["state"] == "open" and window["clerk"] == "clerk1"
     r = client.post("/api/windows/1/call-next")
     assert r.status_code == 204 and r.content == b""
 

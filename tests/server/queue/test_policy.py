@@ -43,13 +43,32 @@ def test_class_order_green_appointment_priority_normal() -> None:
     assert [c.id for c in call_order(1, RULES, cands, NOW, SLA, STRICT)] == [4, 3, 2, 1]
 
 
-def test_primary_services_before_secondary() -> None:
+ROLE_FIRST = CallPolicy(priority_interleave=0, sla_promotion=False, class_first=False)
+
+
+def test_role_first_calls_primary_services_before_secondary() -> None:
     rules = (WindowRule("a"), WindowRule("b", Role.SECONDARY))
-    # even a green secondary ticket waits while a primary ticket is there
-    assert pick([t(1, "b", P.GREEN, waited_min=50), t(2, "a")], rules) == 2
-    assert pick([t(1, "b", P.GREEN, waited_min=50)], rules) == 1
-    p = choose_next(1, rules, [t(1, "b")], NOW, SLA, STRICT)
+    # policy.call_order: role_first — even a green secondary ticket waits while a primary ticket is there
+    assert pick([t(1, "b", P.GREEN, waited_min=50), t(2, "a")], rules, ROLE_FIRST) == 2
+    assert pick([t(1, "b", P.GREEN, waited_min=50)], rules, ROLE_FIRST) == 1
+    p = choose_next(1, rules, [t(1, "b")], NOW, SLA, ROLE_FIRST)
     assert p is not None and p.role is Role.SECONDARY
+
+
+def test_class_first_calls_an_elderly_secondary_ticket_before_normal_primary_ones() -> None:
+    # 1号综合窗口: 综合受理 (a) 主办, 社会保障 (b) 兼办; the 80-year-old's B ticket is priority
+    rules = (WindowRule("a"), WindowRule("b", Role.SECONDARY))
+    cands = [t(1, "a", waited_min=20), t(2, "b", P.PRIORITY, waited_min=1), t(3, "a", waited_min=10)]
+    p = choose_next(1, rules, cands, NOW, SLA, STRICT)
+    assert p is not None and p.candidate.id == 2 and p.role is Role.SECONDARY
+    assert [c.id for c in call_order(1, rules, cands, NOW, SLA, STRICT)] == [2, 1, 3]
+    # within one class 主办 still comes first, however long the 兼办 ticket waited
+    assert pick([t(1, "b", waited_min=50), t(2, "a", waited_min=1)], rules) == 2
+    assert pick([t(1, "b", P.GREEN, waited_min=1), t(2, "a", P.GREEN, waited_min=0.5)], rules) == 2
+
+
+def test_class_first_is_the_default() -> None:
+    assert CallPolicy().class_first
 
 
 def test_weights_scale_waiting_time() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -139,3 +140,24 @@ def test_window_time_staffed_paused_by_reason_and_utilisation() -> None:
     at3 = [v for v in visits() if v.window == 3]  # finished there: #1 (330 s) and #2 (780 s)
     assert utilisation(at3, times[3]) == pytest.approx(1110 / (340 * 60))
     assert utilisation(at3, None) is None
+
+
+def test_wait_histogram_bins_waits_against_each_services_own_target() -> None:
+    from server.reports.kpi import wait_histogram
+
+    def waited(i: int, seconds: int, target: int | None) -> Any:
+        t0 = ms(2, 9, 0)
+        facts = TicketFacts(i, "2026-11-02", "tax", "done", t0, steps=(
+            Step("issue", t0, "kiosk:k1"), Step("call", t0 + seconds * 1000, C3, 3)))
+        return visit(facts, target_minutes=target, tz=TZ)
+
+    visits = [waited(1, 0, 30), waited(2, 299, 30), waited(3, 300, 30), waited(4, 31 * 60, 30),
+              waited(5, 31 * 60, 45), waited(6, 5 * 3600, None),
+              visit(TicketFacts(7, "2026-11-02", "tax", "issued", ms(2, 9, 0)), target_minutes=30, tz=TZ)]
+    bins = wait_histogram(visits, bucket_minutes=5, buckets=12)
+    assert [(b["from_min"], b["to_min"]) for b in bins[:2]] == [(0, 5), (5, 10)] and bins[-1]["to_min"] is None
+    assert (bins[0]["within"], bins[0]["over"]) == (2, 0)
+    assert (bins[1]["within"], bins[1]["over"]) == (1, 0)
+    assert (bins[6]["within"], bins[6]["over"]) == (1, 1)  # 31 min: past 30, within 45
+    assert (bins[11]["within"], bins[11]["over"]) == (1, 0)  # 5 h with no target: the open-ended bin
+    assert sum(b["within"] + b["over"] for b in bins) == kpis(visits).called == 6

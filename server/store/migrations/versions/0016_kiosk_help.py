@@ -7,6 +7,9 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0016_kiosk_help"
 down_revision = "0015_appointments"
 branch_labels = None
@@ -14,8 +17,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Nothing yet: this step is reserved so the revision chain is fixed."""
+    """Create kiosk_requests: the idempotency key of each kiosk tap and the ticket it gave."""
+    op.create_table(
+        "kiosk_requests",
+        sa.Column("kiosk", sa.String(64), primary_key=True),
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("ticket_id", sa.BigInteger),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_kiosk_requests_created", "kiosk_requests", ["created_at"])
 
 
 def downgrade() -> None:
-    """Nothing to undo."""
+    """Drop kiosk_requests."""
+    op.drop_index("ix_kiosk_requests_created", "kiosk_requests")
+    op.drop_table("kiosk_requests")

@@ -1,0 +1,88 @@
+"""代取号 / 帮代办 and 绿色通道 at the counter: a clerk issues a ticket on a citizen's behalf.
+
+One path for both: the ticket is issued on channel ``staff`` (reports count it as 代办), with
+the class the clerk chose; the reason comes from the configured list (``console.proxy_reasons``,
+for 绿色通道 ``console.green_reasons``); an audit record names the reason and the grantor
+(the signed-in staff account); a typed ID number is checked and kept only as keyed hash +
+mask (server/console/identity.py); the ticket prints on the chosen kiosk's or desk's printer
+through the kiosk print-job path (``KioskService.print``, server/kiosk/service.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from server.console.identity import ConsoleInputError, identity_of
+from server.errors import NotFound
+from server.kiosk.service import _issued
+from server.queue.enums import Channel, Priority
+
+if TYPE_CHECKING:
+    from server.auth.roles import Principal
+    from server.config import ConsoleReason, HallConfig
+    from server.services import Services
+
+PROXY_CHANNEL = Channel.STAFF.value  # every ticket a clerk takes for someone is 代办 in the reports
+PROXY_ACTION = "console.proxy_issue"
+GREEN_ACTION = "console.green_grant"
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyRequest:
+    """What the clerk chose in the 代取号 dialog."""
+
+    service: str
+    reason: str
+    priority: str = Priority.NORMAL.value
+    id_number: str | None = None
+    note: str | None = None
+    print_at: str | None = None  # a kiosk id (a desk printer is configured as a kiosk's ticket printer)
+
+
+def reasons_for(config: HallConfig, priority: str) -> list[ConsoleReason]:
+    """The reason list that applies: 绿色通道 reasons for green, else the 代取号 reasons."""
+    return list(config.console.green_reasons if priority == Priority.GREEN.value else config.console.proxy_reasons)
+
+
+def check_reason(config: HallConfig, priority: str, code: str) -> ConsoleReason:
+    """The configured reason with this code; 422 ``unknown_console_reason`` otherwise."""
+    for reason in reasons_for(config, priority):
+        if reason.code == code:
+            return reason
+    raise ConsoleInputError(code="unknown_console_reason", reason=code,
+                            allowed=[r.code for r in reasons_for(config, priority)])
+
+
+async def issue_on_behalf(services: Services, principal: Principal, req: ProxyRequest,
+                          audit: Any) -> dict[str, Any]:
+    """Issue, audit and print one ticket on a citizen's behalf; the issue answer plus ``print`` and ``reason``.
+
+    ``audit(action, target, detail)`` appends the audit record (blocking; run on the hall's writer).
+    Refusals of the queue (limits, hours, unknown service) propagate before anything is audited.
+    """
+    config = services.config
+    reason = check_reason(config, req.priority, req.reason)
+    config.service(req.service)  # unknown_service before anything else
+    if req.print_at is not None and req.print_at not in {k.id for k in config.kiosks}:
+        raise NotFound(code="unknown_kiosk", kiosk=req.print_at)
+    if req.print_at is not None and not services.kiosks.printers(req.print_at):
+        raise ConsoleInputError(code="no_print_target", kiosk=req.print_at)
+    identity = None
+    if req.id_number:
+        today = services.store.clock().astimezone(config.hall.tz).date()
+        identity = identity_of(req.id_number, services.kiosks.sessions.hasher, today)
+    hall = services.hall
+    issued = _issued(await hall.issue(req.service, channel=PROXY_CHANNEL, priority=req.priority,
+                                      identity=identity, actor=principal.actor))
+    ticket = issued.ticket
+    # the class as issued: an ID number of an elderly citizen may raise a normal request to priority
+    detail = {"number": ticket.number, "service": ticket.service, "priority": ticket.priority,
+              "requested_priority": req.priority, "channel": PROXY_CHANNEL,
+              "reason": reason.code, "reason_zh": reason.zh, "note": (req.note or "")[:60] or None,
+              "grantor": principal.actor, "grantor_name": principal.name or principal.subject,
+              "masked_id": ticket.masked_id, "print_at": req.print_at}
+    action = GREEN_ACTION if req.priority == Priority.GREEN.value else PROXY_ACTION
+    await hall.write(audit, action, f"ticket:{ticket.id}", detail)
+    printed = (await services.kiosks.print(req.print_at, ticket.id)).to_dict() if req.print_at else None
+    return {**issued.to_dict(), "print": printed, "reason": reason.model_dump()}

@@ -1,0 +1,52 @@
+"""Mobile numbers: validated, masked for display, hashed with a key for matching.
+
+The full number is kept in one column only (``notice_contacts.phone``) and erased when the
+notices no longer need it; everything else (outbox rows, views, logs, events) carries the
+masked form ``138****8000`` or the keyed hash. The hash is the appointments' one
+(server/appointments/people.py ``hash_phone``: the identity key over ``tel:<number>``), so a
+booking's ``phone_hash`` and a contact's match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from server.errors import HallqError
+from server.installation import identity_hasher
+
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+class MobileInvalid(HallqError):
+    """Not a mainland mobile number (422 ``invalid_mobile``)."""
+
+    status = 422
+    default_code = "invalid_mobile"
+
+
+def normalise(raw: str) -> str:
+    """``+86 138-0013-8000`` → ``13800138000``; MobileInvalid unless a mainland mobile number."""
+    digits = re.sub(r"[\s\-()]", "", raw or "")
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+    if not _MOBILE.match(digits):
+        raise MobileInvalid(code="invalid_mobile", field="mobile")
+    return digits
+
+
+def mask(number: str) -> str:
+    """``13800138000`` → ``138****8000``."""
+    return f"{number[:3]}****{number[-4:]}" if len(number) >= 8 else "****"
+
+
+def phone_hasher(secret_path: str | Path) -> Callable[[str], str]:
+    """The keyed hash of a number (normalised first), as the appointments compute it."""
+    hasher = identity_hasher(secret_path)
+
+    def hash_(number: str) -> str:
+        return hasher("tel:" + normalise(number))
+
+    return hash_
