@@ -27,3 +27,12 @@ def no_show_sentence_en(callback_minutes: int) -> str:
         return "If you miss your call, please take a new ticket"
     return (f"If you miss your call, tell the window staff within {callback_minutes} minutes; "
             "after that, please take a new ticket")
+
+
+def priority_label(priority: str | None, channel: str | None) -> str:
+    """What a priority ticket says about itself: 老年人优先 for a kiosk's (only the card's age gives one there)."""
+    if priority == "green":
+        return "绿色通道"
+    if priority != "priority":
+        return ""
+    return "老年人优先" if channel == "kiosk" else "优先办理"

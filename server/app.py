@@ -32,6 +32,7 @@ from server.alerts.wiring import start_inbox
 from server.api import ROUTERS
 from server.api.ops import VERSION
 from server.api.staff import PHOTO_UPLOAD_LIMIT
+from server.appointments.checkin import check_in as appointment_check_in
 from server.auth import document as document_auth
 from server.auth import start_auth
 from server.auth.links import DeviceLinkMiddleware
@@ -131,6 +132,7 @@ def _lifespan(plan: Blueprint) -> Callable[[FastAPI], Any]:
             _register_snapshots(hub, hall)
             hub.start()
             services.kiosks.start(hub)
+            services.kiosks.check_in_hook = appointment_check_in  # 预约签到 at kiosks (server/appointments/)
             services.alerts = start_inbox(services)  # stored alert inbox (server/alerts/)
             services.exports = start_exports(services)  # 办件 bindings + 好差评 upload (server/haochaping/)
             services.live = config_live.start(services, live)  # every process follows config.changed

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     from server.reports import cli as report_cli  # H7: `hallq report` (statistics, assessment, staffing)
 
     report_cli.add_parser(sub)
+    from server.config_live import cli as config_cli  # `hallq config export|import` (live configuration)
+
+    config_cli.add_parser(sub)
     from server import backups  # `hallq backup` / `hallq restore`
 
     backups.add_parsers(sub)
@@ -258,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from server import backups
 
         return backups.run(args)
+    if args.command == "config":
+        from server.config_live import cli as config_cli
+
+        return config_cli.run(args)
     if args.command == "report":
         from server.reports import cli as report_cli
 

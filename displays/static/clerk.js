@@ -1,11 +1,12 @@
 // Clerk console: sign in to a window, call/serve tickets, waiting list, keyboard shortcuts.
 import { Feed, bindStatus } from "/static/common/ws.js";
 import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.js";
-import { get, post, esc, elapsed, whoami, toSignIn } from "/static/common/api.js";
+import { get, post, esc, elapsed, whoami } from "/static/common/api.js";
 import { toast, throttle } from "/static/common/ui.js";
 import { formatClerk, parseClerk } from "/static/common/clerk.js";
-import { applyDesk, chosenTransfer, fillPauseReasons, initDesk, loadOptions, openProxy, openTransfer, pauseReason,
+import { applyDesk, chosenTransfer, pauseLabel, fillPauseReasons, initDesk, loadOptions, openProxy, openTransfer, pauseReason,
   refreshCallBacks, renderCallBacks } from "/static/clerk_desk.js";
+import { AUTO_OPEN_KEY, showDirectory } from "/static/clerk_signin.js";
 
 const STORE_KEY = "hallq.clerk";
 const LATE_SECONDS = 15 * 60;
@@ -43,6 +44,7 @@ async function signIn(ev) {
   try {
     state.window = await post(`/api/windows/${number}/open`, { clerk: formatClerk(staffNo, name) });
   } catch (e) {
+    $("signin").classList.remove("hidden");
     toast(problemText(e.problem), "error");
     return;
   }
@@ -55,7 +57,7 @@ async function signOut() {
   localStorage.removeItem(STORE_KEY);
   if (isClerk()) {   // the clerk's session ends with the shift at this window
     try { await post("/auth/logout"); } catch (e) { /* the session is gone either way */ }
-    toSignIn("login");
+    location.assign("/clerk");   // back to the directory sign-in
     return;
   }
   if (state.feed) state.feed.stop();
@@ -88,10 +90,14 @@ function render() {
   const w = state.window;
   if (!w) return;
   const clerk = parseClerk(w.clerk);
-  $("who").textContent = `${w.name || t("hall.window_n", { n: w.number })} · ${clerk.name || clerk.staffNo || ""}`;
+  // the window carries the 工号 only (the staff directory); the signed-in clerk's own name comes from the account
+  const mine = state.me && state.me.name && w.clerk === state.me.subject;
+  const who = mine ? `${state.me.name}（${state.me.subject}）`
+    : clerk.name && clerk.staffNo ? `${clerk.name}（${clerk.staffNo}）` : clerk.name || clerk.staffNo || "";
+  $("who").textContent = `${w.name || t("hall.window_n", { n: w.number })} · ${who}`;
   const badge = $("win-state");
   badge.className = "cl-badge " + w.state;
-  badge.textContent = t("wstate." + w.state) + (w.state === "paused" && w.pause_reason ? `：${w.pause_reason}` : "");
+  badge.textContent = t("wstate." + w.state) + (w.state === "paused" && w.pause_reason ? `：${pauseLabel(w.pause_reason)}` : "");
   const cur = w.current;
   $("cur-number").textContent = cur ? cur.number : "—";
   $("cur-number").classList.toggle("idle", !cur);
@@ -250,7 +256,13 @@ function onKey(e) {
 
 async function main() {
   const me = await whoami();
-  if (me === null) { toSignIn("login"); return; }
+  if (me === null) {   // nobody signed in: the staff directory picker (server/staff/, GET /api/staff?window=N)
+    await setLang(initialLang("zh-CN"));
+    applyDesk();
+    $("lang").addEventListener("click", async () => { await setLang(lang() === "zh-CN" ? "en" : "zh-CN"); applyDesk(); });
+    showDirectory();
+    return;
+  }
   if (me && me.must_change_password) { location.assign("/auth/password?next=/clerk"); return; }
   state.me = me || null;
   await setLang(initialLang("zh-CN"));
@@ -278,7 +290,11 @@ async function main() {
   const saved = JSON.parse(localStorage.getItem(STORE_KEY) || "{}");
   const mine = isClerk() ? state.me.window : saved.window;
   const w = mine && ((state.hall && state.hall.windows) || []).find((x) => x.number === mine);
+  const autoOpen = Number(sessionStorage.getItem(AUTO_OPEN_KEY) || 0);   // just signed in from the directory
+  sessionStorage.removeItem(AUTO_OPEN_KEY);
   if (w && w.state !== "closed") { state.window = w; enterConsole(mine); }
+  else if (autoOpen && isClerk() && autoOpen === state.me.window) $("signin-form").requestSubmit();
+  else $("signin").classList.remove("hidden");
   window.hallqClerk = { state };
 }
 

@@ -22,6 +22,9 @@ const L = {
     px_title: "代取号（帮代办）", px_green_title: "绿色通道（须说明原因）",
     id_ok: "校验通过", id_bad: "身份证号码校验不通过，请核对", id_len: "身份证号码应为18位",
     issued: "已取号 {number}（{service}）", printed: "，已打印", not_printed: "，未打印：请告知办事人号码",
+    dir_title: "窗口签到", dir_pick: "请选择您的姓名，再输入密码。", dir_password: "密码", dir_submit: "签到并开窗",
+    dir_other: "其他人员（值班主任、管理员）登录", dir_no: "工号", dir_none: "此窗口没有可签到的工作人员",
+    dir_failed: "签到失败（{status}），请重试",
   },
   en: {
     proxy: "Ticket for…", green: "Green channel", cb_title: "Missed / on hold (call back)", cb_state: "State",
@@ -38,6 +41,9 @@ const L = {
     px_title: "Ticket on behalf (代取号)", px_green_title: "Green channel (reason required)",
     id_ok: "Check digit OK", id_bad: "The ID number's check digit is wrong", id_len: "An ID number has 18 characters",
     issued: "Issued {number} ({service})", printed: ", printed", not_printed: ", not printed: tell the citizen the number",
+    dir_title: "Window sign-in", dir_pick: "Tap your name, then type your password.", dir_password: "Password",
+    dir_submit: "Sign in and open", dir_other: "Other staff (supervisor, admin) sign-in", dir_no: "No.",
+    dir_none: "Nobody may sign in at this window", dir_failed: "Sign-in failed ({status}), try again",
   },
 };
 
@@ -98,6 +104,14 @@ export function pauseReason(note) {
   const r = list.find((x) => x.code === $("pause-reason").value);
   const zh = r ? r.zh : $("pause-reason").selectedOptions[0]?.textContent || "";
   return zh + (note ? `：${note}` : "");
+}
+
+/** A stored (Chinese) pause reason in the console's language: "午休：补充" reads "Lunch：补充" in English. */
+export function pauseLabel(stored) {
+  const list = (options && options.pause_reasons) || [];
+  const [head, ...rest] = String(stored).split("：");
+  const r = list.find((x) => x.zh === head);
+  return r ? [reasonText(r), ...rest].join("：") : stored;
 }
 
 // ---- 代取号 / 绿色通道 ---------------------------------------------------------------------------

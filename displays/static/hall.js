@@ -1,7 +1,7 @@
 // Hall display: the newest live call large, a per-window grid (窗口 / 当前号 / 状态), waiting per service,
 // clock, notice, announcement audio, and a stale-data state when the feed is down.
 import { Feed, bindStatus } from "/static/common/ws.js";
-import { setLang, lang, t, tOr, initialLang } from "/static/common/i18n.js";
+import { setLang, lang, t, tOr, initialLang, localName } from "/static/common/i18n.js";
 import { get, esc } from "/static/common/api.js";
 import { startClock, throttle } from "/static/common/ui.js";
 import { fitStage } from "/static/common/stage.js";
@@ -19,9 +19,9 @@ const state = { windows: new Map(), recent: [], audioQueue: [], playing: false, 
   services: [], page: 0, staleTimer: null };
 
 function windowName(ticket, win) {
-  if (win && win.name) return win.name;
+  if (win && win.name) return localName(win);
   const w = state.windows.get(ticket.window);
-  return (w && w.name) || t("hall.window_n", { n: ticket.window ?? "" });
+  return (w && localName(w)) || t("hall.window_n", { n: ticket.window ?? "" });
 }
 
 // ---- calls --------------------------------------------------------------------------
@@ -73,7 +73,7 @@ function renderGrid() {
     const st = windowStatus(w);
     const num = w.current && (st === "serving" || st === "calling") ? w.current.number : "";
     const label = t(st === "serving" ? "hall.serving" : "hall.ws_" + st);
-    return `<li data-window="${w.number}" data-status="${st}"><span class="g-win">${esc(w.name || t("hall.window_n", { n: w.number }))}</span>` +
+    return `<li data-window="${w.number}" data-status="${st}"><span class="g-win">${esc(localName(w) || t("hall.window_n", { n: w.number }))}</span>` +
       `<span class="g-num">${esc(num)}</span><span class="g-st">${esc(label)}</span></li>`;
   });
   const grid = $("grid");
@@ -104,10 +104,13 @@ function renderWaiting() {
   const services = state.services.slice(state.page * per, (state.page + 1) * per);
   $("page").textContent = pages > 1 ? `${state.page + 1}/${pages}` : "";
   const rows = services.map((s) => {
-    const off = s.available === false;
-    const eta = off ? esc(tOr("reason." + s.reason, t("hall.unavailable")))
+    // honest availability (暂无窗口办理 / 不在办理时间, the engine's ServiceStatus.availability) before any ETA
+    const honest = s.availability && s.availability !== "available" && s.availability_zh;
+    const off = s.available === false || Boolean(honest);
+    const eta = honest ? esc(lang().startsWith("en") ? (s.availability_en || s.availability_zh) : s.availability_zh)
+      : off ? esc(tOr("reason." + s.reason, t("hall.unavailable")))
       : s.waiting && s.eta_minutes != null ? esc(t("hall.minutes", { m: s.eta_minutes })) : "—";
-    return `<tr data-code="${esc(s.code)}"><td>${esc(s.name)}</td><td class="n">${s.waiting ?? 0}</td>` +
+    return `<tr data-code="${esc(s.code)}"><td>${esc(localName(s))}</td><td class="n">${s.waiting ?? 0}</td>` +
       `<td class="${off ? "off" : ""}">${eta}</td></tr>`;
   });
   $("waiting").innerHTML = rows.join("");

@@ -28,6 +28,8 @@ const windowNames = optionLabels("window");
 const serviceNames = optionLabels("service");
 const windowName = (n) => (n == null ? "未分配" : windowNames[String(n)] || `${n}号窗口`);
 const serviceName = (c) => serviceNames[c] || c;
+// 工号 with the directory's 姓名 (server/reports/report.py clerk_names)
+const clerkName = (no, name) => (no == null ? "未分配" : name ? `${no} ${name}` : no);
 
 // ---- range and query -------------------------------------------------------------------
 function setRange(kind) {
@@ -94,7 +96,7 @@ const ASSESS_COLS = [["total", "综合得分", (v) => (v == null ? dash : v.toFi
 
 function renderAssessment(a) {
   $("t-assess-windows").innerHTML = table("排名 · 窗口", (r) => `${r.rank}. ${windowName(r.unit)}`, ASSESS_COLS, a.rows);
-  $("t-assess-staff").innerHTML = table("排名 · 工作人员", (r) => `${r.rank}. ${r.unit}`, ASSESS_COLS,
+  $("t-assess-staff").innerHTML = table("排名 · 工作人员", (r) => `${r.rank}. ${clerkName(r.unit, r.clerk_name)}`, ASSESS_COLS,
     a.breakdowns.assessment_staff);
 }
 
@@ -198,7 +200,8 @@ async function load() {
     $("t-services").innerHTML = table("业务", (r) => serviceName(r.service), KPI_COLS, rep.breakdowns.services, rep.totals);
     $("t-windows").innerHTML = table("窗口", (r) => windowName(r.window), [...KPI_COLS, ...WINDOW_COLS],
       rep.breakdowns.windows, rep.totals);
-    $("t-staff").innerHTML = table("工作人员", (r) => r.clerk ?? "未分配", KPI_COLS, rep.breakdowns.staff, rep.totals);
+    $("t-staff").innerHTML = table("工作人员", (r) => clerkName(r.clerk, r.clerk_name), KPI_COLS, rep.breakdowns.staff,
+      rep.totals);
     renderCharts(rep);
     renderAssessment(assessment);
     await loadStaffing();

@@ -9,7 +9,7 @@ import { parseClerk } from "/static/common/clerk.js";
 
 const ALERTS_MAX = 50;
 const $ = (id) => document.getElementById(id);
-const state = { hall: null, devices: new Map(), alerts: new Map(), today: null };
+const state = { hall: null, devices: new Map(), alerts: new Map(), today: null, staff: new Map() };
 const SEVERITY = { critical: "严重", warning: "警告", info: "提示" };
 const pct = (v) => (v == null ? "—" : `${(v * 100).toFixed(0)}%`);
 const minutes = (s) => (s == null ? "—" : t("hall.minutes", { m: Math.round(s / 60) }));
@@ -21,8 +21,9 @@ function renderHall() {
   $("windows").innerHTML = (hall.windows || []).map((w) => {
     const cur = w.current;
     const clerk = parseClerk(w.clerk);
+    const name = state.staff.get(w.clerk) || clerk.name || state.staff.get(clerk.staffNo) || clerk.staffNo;
     const st = t("wstate." + w.state) + (w.pause_reason ? `：${w.pause_reason}` : "") +
-      (clerk.name ? ` · ${clerk.name}` : "");
+      (name ? ` · ${name}` : "");
     return `<div class="s-win ${esc(w.state)}" data-window="${w.number}"><div class="nm">${esc(w.name)}</div>` +
       `<div class="cur">${cur ? esc(cur.number) : "—"}</div><div class="st">${esc(st)}</div></div>`;
   }).join("");
@@ -178,6 +179,11 @@ async function main() {
   loadDevices();
   loadAlerts();
   refreshToday();
+  // 工号 → 姓名 from the staff directory (GET /api/staff, supervisors); windows carry the 工号 only
+  get("/api/staff").then((rows) => {
+    state.staff = new Map((rows || []).map((r) => [r.staff_no, r.name]));
+    renderHall();
+  }).catch(() => { /* no directory: show the 工号 */ });
   $("alerts").addEventListener("click", (e) => {
     const b = e.target.closest("button");
     if (b && b.dataset.ack) alertAction(b.dataset.ack, "ack");

@@ -9,7 +9,7 @@ import { throttle, toast } from "/static/common/ui.js";
 const ID = Number(document.body.dataset.ticket);
 setHeader("X-Ticket-Token", document.body.dataset.token);   // the citizen's credential for this ticket
 const $ = (id) => document.getElementById(id);
-const state = { ticket: null, windows: new Map() };
+const state = { ticket: null, windows: new Map(), services: new Map() };
 const ENDED = ["done", "no_show", "cancelled", "expired", "transferred"];
 // the 过号 sentence is generated from the hall's policy (displays/wording.py) and carried by the page
 const noShow = () => (lang().startsWith("en") ? document.body.dataset.noShowEn : document.body.dataset.noShow) || "";
@@ -67,8 +67,16 @@ function render() {
   st.className = "c-state " + (ENDED.includes(tk.state) ? "ended" : tk.state);
   st.textContent = t("state." + tk.state, { window: win, no_show: noShow() });
   const waiting = tk.state === "issued";
+  renderPriority(tk);
+  const unserved = waiting ? renderAvailability(tk) : ($("c-avail").classList.add("hidden"), false);
   $("c-ahead").textContent = waiting && tk.ahead != null ? t("ticket.people", { n: tk.ahead }) : "—";
-  $("c-eta").textContent = waiting && tk.eta_minutes != null ? t("hall.minutes", { m: tk.eta_minutes }) : "—";
+  const range = Array.isArray(tk.eta_range) && tk.eta_range.length === 2 ? tk.eta_range : null;
+  $("c-eta").textContent = !waiting || unserved ? "—"
+    : range ? t("ticket.minutes_range", { lo: range[0], hi: range[1] })
+    : tk.eta_minutes != null ? t("hall.minutes", { m: tk.eta_minutes }) : "—";
+  // a finished ticket has nothing ahead and no wait: hide the empty boxes
+  $("f-ahead").classList.toggle("hidden", !waiting);
+  $("f-eta").classList.toggle("hidden", !waiting);
   $("c-issued").textContent = tk.issued_at ? new Date(tk.issued_at).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }) : "—";
   document.body.dataset.state = tk.state;
   $("cancel").classList.toggle("hidden", tk.state !== "issued");
@@ -78,6 +86,34 @@ function render() {
   $("c-note").classList.toggle("hidden", !moved || tk.state !== "issued");
   if (moved) $("c-note").textContent = t("ticket.moved", { service: moved });
   if (moved && tk.state !== "issued") sessionStorage.removeItem(MOVED_KEY);
+}
+
+// 老年人优先: a priority ticket says so (displays/wording.py priority_label: a kiosk's comes from the card's age)
+function renderPriority(tk) {
+  const key = tk.priority === "green" ? "ticket.priority_green"
+    : tk.priority !== "priority" ? null : tk.channel === "kiosk" ? "ticket.priority_elderly" : "ticket.priority_plain";
+  $("c-priority").textContent = key ? t(key) : "";
+  $("c-priority").classList.toggle("hidden", !key);
+}
+
+// honest availability of the ticket's service (the engine's ServiceStatus.availability): 暂无窗口办理 …
+function renderAvailability(tk) {
+  const s = state.services.get(tk.service);
+  const bad = Boolean(s && s.availability && s.availability !== "available" && s.availability_zh);
+  $("c-avail").classList.toggle("hidden", !bad);
+  if (bad) $("c-avail").textContent = lang().startsWith("en") ? (s.availability_en || s.availability_zh) : s.availability_zh;
+  document.body.dataset.availability = s && s.availability ? s.availability : "";
+  return bad;
+}
+
+const refreshHall = throttle(async () => {
+  try { onHall(await get("/api/hall")); render(); } catch (e) { /* keep the last known */ }
+}, 3000);
+
+function onHall(data) {
+  if (!data) return;
+  if (data.windows) state.windows = new Map(data.windows.map((w) => [w.number, w.name]));
+  if (data.services) state.services = new Map(data.services.map((s) => [s.code, s]));
 }
 
 async function cancelTicket() {
@@ -93,7 +129,7 @@ const refresh = throttle(async () => {
 function onSnapshot(topic, data) {
   if (topic === `ticket:${ID}`) { state.ticket = data; render(); }
   if (topic === "hall" && data && data.windows) {
-    state.windows = new Map(data.windows.map((w) => [w.number, w.name]));
+    onHall(data);
     render();
   }
 }
@@ -104,6 +140,8 @@ function onEvent(msg) {
   if (d.ticket && d.ticket.id === ID) { state.ticket = d.ticket; render(); return; }
   // someone else was called or left: our position may have changed
   if (state.ticket && state.ticket.state === "issued" && msg.type.startsWith("ticket.")) refresh();
+  // a window opening or closing changes whether anyone serves our service now
+  if (msg.type === "window.changed" || msg.type === "hall.changed" || msg.type === "config.changed") refreshHall();
 }
 
 async function main() {

@@ -23,7 +23,8 @@ const ALERT_MS = secs("alert", 10);       // an error box stays until touched, o
 const ISSUE_TIMEOUT_MS = secs("net", 12); // the server waits up to 5 s for the printer itself
 const DEVICE_POLL_MS = secs("devpoll", 10);
 const SLOW_MS = 5000;                     // then "网络较慢" and a way back
-const ELDER_PAGE = 4;                     // 长辈模式: this many services per screen
+// 长辈模式: this many services per screen (a portrait kiosk has room for three rows of two)
+const elderPage = () => (window.innerHeight > window.innerWidth ? 6 : 4);
 const ELDER_FACTOR = 2;                   // 长辈模式: every timeout this much slower
 
 const $ = (id) => document.getElementById(id);
@@ -87,13 +88,18 @@ function serviceButton(s) {
   const reason = disabledReason(s);
   const waiting = s.waiting ?? 0;
   const honest = s.availability && s.availability !== "available";   // e.g. no_window, lunch (H's field)
-  let meta;
-  if (reason) meta = esc(reason);
+  // each piece on one line ("等候 1 人" never breaks before 人)
+  const parts = [];
+  if (reason) parts.push(reason);
   else if (honest) {
-    meta = esc(label(s, s.availability_zh || t("kiosk.unserved_title"), s.availability_en));
-    if (waiting) meta += " · " + esc(t("kiosk.waiting", { n: waiting }));
-  } else if (!waiting) meta = esc(t("kiosk.no_wait"));
-  else meta = esc(t("kiosk.waiting", { n: waiting })) + (etaText(s) ? " · " + esc(etaText(s)) : "");
+    parts.push(label(s, s.availability_zh || t("kiosk.unserved_title"), s.availability_en));
+    if (waiting) parts.push(t("kiosk.waiting", { n: waiting }));
+  } else if (!waiting) parts.push(t("kiosk.no_wait"));
+  else {
+    parts.push(t("kiosk.waiting", { n: waiting }));
+    if (etaText(s)) parts.push(etaText(s));
+  }
+  const meta = parts.map((p) => `<span class="k-nowrap">${esc(p)}</span>`).join(" · ");
   const name = lang() === "zh-CN" ? s.name : (s.name_en || s.name);
   const cls = "k-svc" + (honest && !reason ? " k-svc-warn" : "");
   return `<button class="${cls}" data-code="${esc(s.code)}" ${reason ? "disabled" : ""}>
@@ -124,9 +130,10 @@ function renderServices() {
 
 // 长辈模式: fewer, larger choices — a few services per screen, with 上一页/下一页
 function renderElderPage(list) {
-  const pages = Math.max(1, Math.ceil(list.length / ELDER_PAGE));
+  const size = elderPage();
+  const pages = Math.max(1, Math.ceil(list.length / size));
   state.page = Math.min(Math.max(0, state.page), pages - 1);
-  const items = list.slice(state.page * ELDER_PAGE, (state.page + 1) * ELDER_PAGE);
+  const items = list.slice(state.page * size, (state.page + 1) * size);
   $("services").innerHTML = `<div class="k-grid k-elder-grid">${items.map(serviceButton).join("")}</div>`;
   $("pager").classList.toggle("hidden", pages < 2);
   $("page-no").textContent = t("kiosk.page_no", { n: state.page + 1, total: pages });
@@ -390,10 +397,12 @@ async function issue(code, key) {
   }
 }
 
+// as displays/wording.py priority_label: at a kiosk only the card's age gives a priority ticket
 function priorityLabel(tk) {
   if (tk.priority === "green") return t("kiosk.priority_green");
   if (tk.priority !== "priority") return "";
-  return ELDERLY_AGE && state.sessionAge >= ELDERLY_AGE ? t("kiosk.priority_elderly") : t("kiosk.priority_plain");
+  const elderly = tk.channel === "kiosk" || (ELDERLY_AGE && state.sessionAge >= ELDERLY_AGE);
+  return t(elderly ? "kiosk.priority_elderly" : "kiosk.priority_plain");
 }
 
 function showTicket(tk) {
@@ -405,7 +414,12 @@ function showTicket(tk) {
   const prio = priorityLabel(tk);
   $("t-priority").textContent = prio;
   $("t-priority").classList.toggle("hidden", !prio);
-  $("t-ahead").textContent = tk.ahead ? t("kiosk.ahead", { n: tk.ahead }) : t("kiosk.next_up");
+  const svc = serviceList().find((x) => x.code === tk.service);
+  const unserved = svc && svc.availability && svc.availability !== "available" && svc.availability_zh;
+  $("t-ahead").textContent = unserved ? label(svc, svc.availability_zh, svc.availability_en) +
+      (tk.ahead ? " · " + t("kiosk.ahead", { n: tk.ahead }) : "")   // never "前面没有人" when nobody serves it
+    : tk.ahead ? t("kiosk.ahead", { n: tk.ahead }) : t("kiosk.next_up");
+  $("t-ahead").classList.toggle("k-line-warn", Boolean(unserved));
   const range = Array.isArray(tk.eta_range) && tk.eta_range.length === 2 ? tk.eta_range : null;
   $("t-eta").textContent = !tk.ahead ? ""
     : range ? t("kiosk.eta_range_long", { lo: range[0], hi: range[1] })

@@ -48,9 +48,15 @@ class RuleSettings:
         return cls(s.open_window_count, s.open_window_minutes, s.pause_minutes, dict(s.pause_allowance),
                    s.crowding_waiting, s.long_wait, s.unserved)
 
-    def pause_limit(self, reason: str | None) -> int | None:
-        """Minutes a pause for ``reason`` may last (the reason's allowance, else ``pause_minutes``)."""
-        return self.pause_allowance.get(reason or "", self.pause_minutes)
+    def pause_limit(self, reason: str | None, aliases: Mapping[str, str] | None = None) -> int | None:
+        """Minutes a pause for ``reason`` may last (the reason's allowance, else ``pause_minutes``).
+
+        ``aliases`` maps a console reason's code to its 中文 and back, so either may key the allowance.
+        """
+        for key in (reason or "", (aliases or {}).get(reason or "", "")):
+            if key in self.pause_allowance:
+                return self.pause_allowance[key]
+        return self.pause_minutes
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,8 @@ def evaluate(config: HallConfig, now: int, waiting: Iterable[Waiting], windows: 
     label = {w.number: w.label for w in config.windows}
     state = {w.number: w for w in windows}
     staffed = {n for n, w in state.items() if w.state in STAFFED}
+    console = getattr(config, "console", None)  # the clerk console's pause reasons (code ↔ 中文)
+    aliases = {k: v for r in (console.pause_reasons if console else ()) for k, v in ((r.code, r.zh), (r.zh, r.code))}
     out: list[Finding] = []
     for svc in config.services:
         mine = [w for w in waiting if w.service == svc.code]
@@ -113,7 +121,7 @@ def evaluate(config: HallConfig, now: int, waiting: Iterable[Waiting], windows: 
         out.append(Finding("crowding", "hall", crowded, "info",
                            f"大厅等候{len(waiting)}人，超过{rules.crowding_waiting}人" if crowded else ""))
     for w in windows:
-        limit = rules.pause_limit(w.reason)
+        limit = rules.pause_limit(w.reason, aliases)
         if limit is None:
             continue
         paused = w.state == "paused" and now - w.since > limit * 60_000

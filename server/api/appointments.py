@@ -156,16 +156,21 @@ async def create(body: BookingIn, services: ServicesDep, request: Request, calle
     channel = "staff" if _staff(caller) else "web"
     a = await services.hall.write(book.book, body.service, body.date, body.slot, who, channel=channel,
                                   actor=_actor(caller))
-    _hand_phone(services, f"appointment:{a.code}", body.mobile)
+    await _hand_phone(services, f"appointment:{a.code}", body.mobile, a.slot_at + a.slot_minutes * 60_000)
     return _out(services, request, a)
 
 
-def _hand_phone(services: Services, key: str, mobile: str | None) -> None:
+async def _hand_phone(services: Services, key: str, mobile: str | None, erase_at_ms: int) -> None:
     """Give the full mobile number to the notices outbox (server/notices/) if it runs; it is never stored here."""
-    notices = getattr(services, "notices", None)
-    remember = getattr(notices, "remember_phone", None)
-    if mobile and callable(remember):
-        remember(key, normal_phone(mobile))
+    notices = services.notices
+    if mobile and notices is not None:
+        await notices.remember_phone(key, normal_phone(mobile), erase_at_ms=erase_at_ms)
+
+
+async def _forget_phone(services: Services, key: str) -> None:
+    """A cancelled booking: its queued notices are cancelled and the number erased now."""
+    if services.notices is not None:
+        await services.notices.forget_phone(key)
 
 
 @router.get("/appointments", dependencies=STAFF_ONLY, summary="Bookings of a day (staff)")
@@ -192,6 +197,7 @@ async def cancel(code: Code, services: ServicesDep, request: Request, caller: Ca
     """Cancel by code + ID number (staff: code only); answers the cancelled booking."""
     book = book_of(services)
     a = await services.hall.write(book.cancel, code, _id_hash(services, caller, id_number), actor=_actor(caller))
+    await _forget_phone(services, f"appointment:{a.code}")
     return _out(services, request, a)
 
 
@@ -226,7 +232,7 @@ async def take_remote(body: RemoteIn, services: ServicesDep, request: Request) -
     remote = RemoteTickets(lambda: services.config, services.store)
     r = await services.hall.write(remote.take, body.service, hash_phone(hasher, body.mobile),
                                   mask_phone(body.mobile), hasher("ip:" + client_ip(request)), actor="citizen")
-    _hand_phone(services, f"remote:{r.code}", body.mobile)
+    await _hand_phone(services, f"remote:{r.code}", body.mobile, r.expires_at)
     data: dict[str, Any] = r.public(services.config)
     data["link"] = f"{public_base(services, request)}/book#code={r.code}"
     data["qr"] = f"/api/appointments/{r.code}/qr.svg"
@@ -245,7 +251,7 @@ async def read_remote(code: Code, services: ServicesDep) -> dict[str, Any]:
 
 # -- the kiosk -------------------------------------------------------------------------------
 
-@router.post("/kiosks/{kiosk_id}/checkin", dependencies=[Depends(allow(Role.KIOSK))],
+@router.post("/kiosks/{kiosk_id}/checkin", dependencies=[Depends(allow(Role.KIOSK, Role.DEVICE))],
              summary="预约签到 or remote-ticket confirmation at a kiosk", responses=responses(403, 404, 409, 422))
 async def check_in(kiosk_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")], body: CheckInIn,
                    kiosks: KiosksDep) -> dict[str, Any]:

@@ -41,6 +41,7 @@ HOST_EVENTS = frozenset({
     EventType.IDENTITY_SESSION, EventType.IDENTITY_ENDED, EventType.IDENTITY_REFUSED,
     EventType.IDENTITY_READ_FAILED, EventType.ANNOUNCEMENT_READY, EventType.CAMERA_ANALYSIS,
     EventType.ALERT_RAISED, EventType.ALERT_CLEARED, EventType.ALERT_CLERK_ABSENT, EventType.ALERT_CROWDING,
+    EventType.CODE_SCANNED,  # a kiosk scanner's code (server/scanning/)
 })
 
 

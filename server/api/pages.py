@@ -146,7 +146,9 @@ async def reports_page(config: ConfigDep) -> HTMLResponse:
 @router.get("/book", response_class=HTMLResponse, summary="Citizen booking page (预约取号)")
 async def booking_page(config: ConfigDep) -> HTMLResponse:
     """Mobile-first booking: service, day, slot, details, then the booking code and QR; cancel or move by code."""
-    return _page(config, "book.html", headers=NO_STORE, hall_phone=str(config.hall.phone))
+    rules = config.appointments
+    return _page(config, "book.html", headers=NO_STORE, hall_phone=str(config.hall.phone),
+                 early_minutes=rules.early_minutes, late_minutes=rules.late_minutes)
 
 
 @router.get("/display", include_in_schema=False)

@@ -43,6 +43,8 @@ def _window_for(account: acc.Account, requested: int | None, config: Any) -> int
     if account.role is not Role.CLERK:
         return None
     window = requested if requested is not None else account.window
+    if window is None and len(account.serve_windows) == 1:  # the directory lists one window only
+        window = account.serve_windows[0]
     if account.window is not None and requested is not None and requested != account.window:
         raise Forbidden(f"此账号只能登录{account.window}号窗口",
                         f"This account signs into window {account.window} only",

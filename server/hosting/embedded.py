@@ -29,6 +29,7 @@ from server.kiosk.printing import PrinterWiring
 from server.kiosk.reader import ReaderWiring
 from server.kiosk.service import KioskService, KioskSettings
 from server.notices.modem import ModemWiring
+from server.scanning.wiring import ScannerWiring
 from server.settings import Settings
 from server.windows import window_wirings
 
@@ -65,7 +66,8 @@ def build_cameras(config: HallConfig) -> CameraService:
 def wirings_for(port: Any, cameras: Any = None, notices: Any = None) -> list[Wiring]:
     """The wirings of a device host: windows (LED, keypads, announcer), kiosk reader and printer, cameras, SMS."""
     found: list[Wiring] = [*window_wirings(port), ReaderWiring(port), PrinterWiring(port=port),
-                           ModemWiring(port, notices=notices)]  # the GSM modem sends queued notices
+                           ModemWiring(port, notices=notices),  # the GSM modem sends queued notices
+                           ScannerWiring(port)]  # kiosk QR scanners: code.scanned for the check-in page
     if cameras is not None:
         found.append(cameras.wiring)
     return found

@@ -77,6 +77,8 @@ def ticket_content(config: HallConfig, job: PrintJob, base_url: str) -> TicketCo
         qr_url=f"{base_url.rstrip('/')}/t/{job.token}",
         notice=service.notice if service else "",
         masked_name=ticket.masked_name,
+        # the ticket's priority in words (老年人优先), on the driver's free line under the wait
+        window_hint=wording.priority_label(ticket.priority, ticket.channel) or None,
         footer=wording.ticket_footer(config.policy.callback_minutes) + _phone(config),
     )
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from server.errors import NotFound
 from server.kiosk.jobs import PrintJob, PrintJobs, PrintState, PrintStatus
 from server.kiosk.reading import CardReading
 from server.kiosk.requests import UNBOUND, KioskRequests, request_pending
@@ -199,11 +200,14 @@ class KioskService:
         log.warning("kiosk %s: ticket %d not printed (%s)", kiosk, ticket_id, status.fault)
         return status
 
-    async def check_in(self, kiosk: str, code: str | None = None) -> Any:
-        """预约签到 / 远程取号 confirmation at ``kiosk`` by its card session or a code (server/appointments/checkin.py)."""
-        from server.appointments.checkin import check_in  # the appointments feature builds on this one
+    # 预约签到: server/app.py sets this to server/appointments/checkin.py ``check_in`` (kiosk never imports it)
+    check_in_hook: Any = None
 
-        return await check_in(self, kiosk, code)
+    async def check_in(self, kiosk: str, code: str | None = None) -> Any:
+        """预约签到 / 远程取号 at ``kiosk`` by its card session or a code (404 when appointments are not wired)."""
+        if self.check_in_hook is None:
+            raise NotFound(code="appointment_not_found")
+        return await self.check_in_hook(self, kiosk, code)
 
     # -- the device host's side (InProcessQueue calls these directly, RemoteQueue through the API) -
 

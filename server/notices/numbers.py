@@ -9,12 +9,22 @@ booking's ``phone_hash`` and a contact's match.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from server.errors import HallqError
-from server.installation import identity_hasher
+from server.installation import identity_hasher, load_or_create_secret
+
+SEAL_PURPOSE = b"hallq notices seal v1"
 
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
@@ -50,3 +60,32 @@ def phone_hasher(secret_path: str | Path) -> Callable[[str], str]:
         return hasher("tel:" + normalise(number))
 
     return hash_
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """AES-GCM with a key derived from the installation secret: the stored form of a full number.
+
+    The number is on disk only sealed, so neither a database dump nor a stale page of the
+    file or its WAL holds it in the clear; erasing the sealed value ends it.
+    """
+
+    key: bytes
+
+    def seal(self, number: str) -> str:
+        """A fresh nonce + ciphertext, base64 (about 52 characters)."""
+        nonce = os.urandom(12)
+        return base64.b64encode(nonce + AESGCM(self.key).encrypt(nonce, number.encode(), b"mobile")).decode()
+
+    def open(self, sealed: str) -> str | None:
+        """The number, or None for a value that does not open (another installation's key)."""
+        try:
+            raw = base64.b64decode(sealed)
+            return AESGCM(self.key).decrypt(raw[:12], raw[12:], b"mobile").decode()
+        except (ValueError, InvalidTag):
+            return None
+
+
+def sealer(secret_path: str | Path) -> Sealer:
+    """The sealer of this installation (the secret file is created on first use)."""
+    return Sealer(hmac.new(load_or_create_secret(secret_path), SEAL_PURPOSE, hashlib.sha256).digest())

@@ -62,11 +62,11 @@ def _notice(row: Any) -> Notice:
 
 
 def remember(conn: Connection, key: str, phone: str, masked: str, phone_hash: str, *, ticket_id: int | None,
-             now_ms: int) -> None:
-    """Keep ``phone`` for ``key`` (replacing an earlier number)."""
+             now_ms: int, erase_at: int | None = None) -> None:
+    """Keep ``phone`` (sealed) for ``key``, replacing an earlier number; erased at ``erase_at`` at the latest."""
     conn.execute(delete(notice_contacts).where(k.key == key))
     conn.execute(insert(notice_contacts), {"key": key, "phone": phone, "masked": masked, "phone_hash": phone_hash,
-                                           "ticket_id": ticket_id, "created_at": now_ms})
+                                           "ticket_id": ticket_id, "created_at": now_ms, "erase_at": erase_at})
 
 
 def contact(conn: Connection, key: str) -> Any | None:
@@ -81,8 +81,9 @@ def contacts_of_tickets(conn: Connection) -> list[Any]:
 
 
 def release(conn: Connection, key: str, *, erase_at: int) -> None:
-    """The notices of ``key`` are done: erase the full number from ``erase_at`` on."""
-    conn.execute(update(notice_contacts).where(k.key == key, k.phone.is_not(None), k.erase_at.is_(None))
+    """The notices of ``key`` are done: erase the full number from ``erase_at`` on (an earlier time stays)."""
+    conn.execute(update(notice_contacts)
+                 .where(k.key == key, k.phone.is_not(None), or_(k.erase_at.is_(None), k.erase_at > erase_at))
                  .values(erase_at=erase_at))
 
 
@@ -95,12 +96,16 @@ def forget(conn: Connection, key: str, *, now_ms: int) -> int:
     return int(cancelled or 0)
 
 
+TICKET_KEEP_MS = 2 * 24 * 3_600_000  # a ticket that never ended (a crash, a lost event): erased after two days
+
+
 def erase_due(conn: Connection, *, now_ms: int) -> int:
     """Erase every number whose time has come and that no open notice still needs; how many."""
     pending = select(n.key).where(n.state.in_(OPEN))
+    due_now = or_(and_(k.erase_at.is_not(None), k.erase_at <= now_ms),
+                  and_(k.ticket_id.is_not(None), k.created_at < now_ms - TICKET_KEEP_MS))
     result = conn.execute(update(notice_contacts)
-                          .where(k.phone.is_not(None), k.erase_at.is_not(None), k.erase_at <= now_ms,
-                                 k.key.not_in(pending))
+                          .where(k.phone.is_not(None), due_now, k.key.not_in(pending))
                           .values(phone=None, erased_at=now_ms))
     return int(result.rowcount or 0)
 
@@ -134,7 +139,7 @@ def due(conn: Connection, *, channel: str, now_ms: int, limit: int) -> list[int]
 
 
 def claim(conn: Connection, notice_id: int, *, sender: str, now_ms: int, lease_ms: int) -> tuple[Notice, str] | None:
-    """Claim one notice for ``sender``: (notice, full number); None when another has it or the number is gone."""
+    """Claim one notice for ``sender``: (notice, sealed number); None when another has it or the number is gone."""
     result = conn.execute(
         update(notices)
         .where(n.id == notice_id,

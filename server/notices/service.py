@@ -62,13 +62,14 @@ class NoticeService:
     """Contacts, the notice outbox, the triggers and the sender of one hall."""
 
     def __init__(self, config: Callable[[], HallConfig], store: Any, hall: HallService, hub: Hub, *,
-                 hasher: Callable[[str], str], notifier: Notifier | None, alerts: Any = None,
-                 poll_s: float = 1.0) -> None:  # fmt: skip
+                 hasher: Callable[[str], str], sealer: numbers.Sealer, notifier: Notifier | None,
+                 alerts: Any = None, poll_s: float = 1.0) -> None:  # fmt: skip
         self._config = config
         self.store = store
         self.hall = hall
         self.hub = hub
         self.hasher = hasher
+        self.sealer = sealer
         self.notifier = notifier
         self.alerts = alerts
         self.poll_s = poll_s
@@ -102,12 +103,30 @@ class NoticeService:
         """The keyed hash of a number (server/notices/numbers.py)."""
         return self.hasher(phone)
 
-    async def remember_phone(self, key: str, phone: str, *, ticket_id: int | None = None) -> dict[str, Any]:
-        """Keep ``phone`` for ``key`` until its notices are done; the masked form and the hash."""
+    def remember_phone(self, key: str, phone: str, *, ticket_id: int | None = None,
+                       erase_at_ms: int | None = None) -> asyncio.Task[dict[str, Any]]:
+        """Keep ``phone`` for ``key`` until its notices are done; a task answering the masked form and the hash.
+
+        Validation is immediate (MobileInvalid); the write runs as a task, so a caller in a
+        synchronous helper may leave it running and one in a coroutine may ``await`` it. A
+        key that is not a ticket's is erased ``keep_hours`` after ``erase_at_ms`` (default: 31
+        days from now, past any booking horizon) at the latest.
+        """
         number = numbers.normalise(phone)
         masked, hashed = numbers.mask(number), self.hasher(number)
-        await self._tx(outbox.remember, key, number, masked, hashed, ticket_id=ticket_id, now_ms=self.now_ms())
-        return {"key": key, "masked": masked, "phone_hash": hashed}
+        now = self.now_ms()
+        if ticket_id is None:
+            erase_at_ms = (erase_at_ms or now + 31 * 24 * 3_600_000) + self.settings.keep_hours * 3_600_000
+        sealed = self.sealer.seal(number)
+
+        async def write() -> dict[str, Any]:
+            await self._tx(outbox.remember, key, sealed, masked, hashed, ticket_id=ticket_id, now_ms=now,
+                           erase_at=erase_at_ms)
+            return {"key": key, "masked": masked, "phone_hash": hashed}
+
+        task = asyncio.get_running_loop().create_task(write(), name=f"notices-remember-{key}")
+        task.add_done_callback(_log_failure)
+        return task
 
     async def forget_phone(self, key: str) -> None:
         """Cancel the queued notices of ``key`` and erase its number now."""
@@ -117,7 +136,7 @@ class NoticeService:
         """The phone page: notices for the ticket holding ``token`` (404 for a wrong token, 409 when it ended)."""
         view = await self.hall.get_ticket_by_token(token)
         ticket = view.get("ticket", view)
-        if ticket["state"] not in ("waiting", "called", "suspended"):
+        if ticket["state"] not in ("issued", "called", "serving", "suspended"):
             raise Conflict("该号已办结，无需短信提醒", "The ticket has ended", code="notice_ticket_ended")
         answer = await self.remember_phone(ticket_key(int(ticket["id"])), phone, ticket_id=int(ticket["id"]))
         settings = self.settings
@@ -210,7 +229,7 @@ class NoticeService:
             except NotFound:
                 continue
             ticket = ticket.get("ticket", ticket)
-            if ticket["state"] != "waiting":
+            if ticket["state"] != "issued":  # waiting
                 continue
             ahead, eta = ticket.get("ahead"), ticket.get("eta_minutes")
             near = (settings.near_ahead is not None and ahead is not None and ahead <= settings.near_ahead) or (
@@ -234,9 +253,15 @@ class NoticeService:
         for r in await self.hall.run(book.tomorrow, today):
             params = {"code": r.code, "service": r.service_name, "date": r.slot_at.strftime("%m月%d日"),
                       "time": r.slot_at.strftime("%H:%M")}
-            if await self.enqueue(f"appointment:{r.code}", "reminder", params,
+            key = f"appointment:{r.code}"
+            if await self.enqueue(key, "reminder", params,
                                   dedup=f"reminder:{r.code}:{int(r.slot_at.timestamp())}") is not None:
                 queued += 1
+            # the reminder was the last notice a booking needs: erase the number once the slot day is over
+            end_of_slot_day = dt.datetime.combine(r.slot_at.date() + dt.timedelta(days=1), dt.time(),
+                                                  r.slot_at.tzinfo)  # fmt: skip
+            await self._tx(outbox.release, key,
+                           erase_at=to_ms(end_of_slot_day) + self.settings.keep_hours * 3_600_000)
         return queued
 
     async def _reminder_loop(self) -> None:
@@ -269,7 +294,11 @@ class NoticeService:
                                      lease_ms=LEASE_MS)  # fmt: skip
             if claimed is None:
                 continue
-            notice, phone = claimed
+            notice, sealed = claimed
+            phone = self.sealer.open(sealed)
+            if phone is None:
+                await self.settle_failure(notice, "the stored number does not open (secret changed?)", permanent=True)
+                continue
             sent += await self.deliver(notice, phone, self.notifier)
         return sent
 
@@ -327,7 +356,11 @@ class NoticeService:
         for notice_id in ids:
             claimed = await self._tx(outbox.claim, notice_id, sender=sender, now_ms=self.now_ms(), lease_ms=lease_ms)
             if claimed is not None:
-                notice, phone = claimed
+                notice, sealed = claimed
+                phone = self.sealer.open(sealed)
+                if phone is None:
+                    await self.settle_failure(notice, "the stored number does not open", permanent=True, sender=sender)
+                    continue
                 out.append({"id": notice.id, "kind": notice.kind, "text": notice.text, "masked": notice.masked,
                             "phone": phone, "attempts": notice.attempts})
         return out
@@ -396,6 +429,11 @@ class NoticeService:
         self._tasks.clear()
         if self.notifier is not None:
             await self.notifier.close()
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("notices: keeping a number failed: %s", task.exception())
 
 
 def _params(ticket: Any, *, window: int | None = None) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from server.notices.adapters import HttpGatewayNotifier, LogNotifier, Notifier
-from server.notices.numbers import phone_hasher
+from server.notices.numbers import phone_hasher, sealer
 from server.notices.service import NoticeService
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ def start_notices(services: Services) -> NoticeService | None:
         return None
     config = services.config
     service = NoticeService(lambda: services.config, services.store, services.hall, services.hub,
-                            hasher=phone_hasher(config.server.secret_path), notifier=notifier_for(config),
+                            hasher=phone_hasher(config.server.secret_path), sealer=sealer(config.server.secret_path),
+                            notifier=notifier_for(config),
                             alerts=services.alerts)  # fmt: skip
     service.start()
     return service

@@ -18,13 +18,13 @@ from server.queue.hours import Calendar, closing_time, issuing_status, opening_s
 
 State = Literal["available", "no_window", "closed", "cut_off", "lunch", "daily_limit_reached", "service_disabled"]
 
-LABELS: dict[str, tuple[str, str]] = {
+LABELS: dict[str, tuple[str, str]] = {  # short: they fit a kiosk button and a hall-screen table cell
     "available": ("可办理", "Available"),
-    "no_window": ("暂无窗口办理", "No window serving now"),
+    "no_window": ("暂无窗口办理", "No window open"),
     "closed": ("不在办理时间", "Not open now"),
-    "cut_off": ("今日已停止取号", "No more tickets today"),
-    "lunch": ("午休，下午办理", "Lunch break, served in the afternoon"),
-    "daily_limit_reached": ("今日号已取完", "Today's tickets are all taken"),
+    "cut_off": ("今日已停止取号", "Tickets closed"),
+    "lunch": ("午休，下午办理", "Lunch break"),
+    "daily_limit_reached": ("今日号已取完", "All taken today"),
     "service_disabled": ("暂停办理", "Not offered now"),
 }
 

@@ -16,6 +16,7 @@ class IdentityRef:
     masked_id: str | None = None
     masked_name: str | None = None
     birth_date: dt.date | None = None
+    expired: bool = False  # the ID card is past its validity (accepted per identity.expired_card / service)
 
 
 @dataclass(frozen=True, slots=True)

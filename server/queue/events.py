@@ -71,6 +71,8 @@ class EventType(StrEnum):
     ALERT_CASE_OVERDUE = "alert.case_overdue"  # a 差评 case passed a deadline (server/store/cases.py)
     # the hall configuration changed (committed; every process reloads it, server/config_live/)
     CONFIG_CHANGED = "config.changed"
+    # a kiosk's code scanner read a code (ephemeral; server/scanning/: the kiosk page checks the booking in)
+    CODE_SCANNED = "code.scanned"
 
     @property
     def is_ticket(self) -> bool:

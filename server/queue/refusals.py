@@ -44,6 +44,13 @@ def no_window_serving(service: str, name: str) -> Refused:
                    code="no_window_serving", service=service)
 
 
+def card_expired_for(service: str, name: str) -> Refused:
+    """An expired ID card is accepted elsewhere but not for this service (``ServiceConfig.expired_card``)."""
+    return Refused(f"{name}需使用有效期内的身份证件，请到人工窗口办理",
+                   f"{service} needs a valid (unexpired) ID card; please go to a staffed window",
+                   code="card_expired", service=service)
+
+
 def per_person_limit(service: str | None, limit: int) -> Refused:
     """The same person already took as many tickets today as allowed."""
     what = "该业务" if service else "今日"

@@ -47,7 +47,8 @@ ASSESSMENT_COLUMNS: list[tuple[str, str, str]] = [
     ("score_bad", "差评得分", "0.00"),
 ]
 STAFFING_COLUMNS: list[tuple[str, str, str]] = [
-    ("service", "业务", TEXT), ("service_name", "业务名称", TEXT), ("hour", "时段(时)", INT), ("arrivals_per_hour", "每小时到达", "0.00"),
+    ("service", "业务", TEXT), ("service_name", "业务名称", TEXT), ("hour", "时段(时)", INT),
+    ("arrivals_per_hour", "每小时到达", "0.00"),
     ("service_s", "平均办理时长(秒)", SEC), ("load", "话务量(Erlang)", "0.000"), ("windows", "建议窗口数", INT),
     ("p_wait", "需等候概率", PCT), ("mean_wait_s", "平均等候(秒)", SEC), ("within_target", "目标内服务比例", PCT),
     ("target_s", "等候目标(秒)", INT),
@@ -56,7 +57,7 @@ TOTAL = "合计"
 TABLE_KEYS = {"summary": "period", "services": "service", "windows": "window", "staff": "clerk", "hourly": "hour"}
 
 
-NAME_HEADERS = {"service": "业务名称", "window": "窗口名称"}
+NAME_HEADERS = {"service": "业务名称", "window": "窗口名称", "clerk": "姓名"}
 FILTER_HEADERS = {"service": "业务", "window": "窗口", "clerk": "工作人员"}
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 Sheet = tuple[str, list[tuple[str, str, str]], list[dict[str, Any]], dict[str, Any] | None]
@@ -80,8 +81,9 @@ def sheets(report: dict[str, Any]) -> list[Sheet]:
     kind = report["kind"]
     if kind == "assessment":
         window_columns = [*ASSESSMENT_COLUMNS[:2], ("unit_name", "窗口名称", TEXT), *ASSESSMENT_COLUMNS[2:]]
+        staff_columns = [*ASSESSMENT_COLUMNS[:2], ("clerk_name", "姓名", TEXT), *ASSESSMENT_COLUMNS[2:]]
         return [("窗口考核", window_columns, report["rows"], None),
-                ("人员考核", ASSESSMENT_COLUMNS, report["breakdowns"]["assessment_staff"], None)]
+                ("人员考核", staff_columns, report["breakdowns"]["assessment_staff"], None)]
     if kind == "staffing":
         return [("人员配置建议", STAFFING_COLUMNS, report["rows"], None), per_hour(report["rows"])]
     if kind == "tickets":
@@ -91,7 +93,7 @@ def sheets(report: dict[str, Any]) -> list[Sheet]:
     for name, rows in tables:
         key = TABLE_KEYS[name]
         columns = [(key, KEY_HEADERS[key], TEXT if key in ("period", "service", "clerk") else INT), *KPI_COLUMNS]
-        if key in ("service", "window"):  # the 中文 name beside the code / number
+        if key in NAME_HEADERS:  # the 中文 name beside the code / number / 工号
             columns.insert(1, (f"{key}_name", NAME_HEADERS[key], TEXT))
         if name == "windows":
             columns += WINDOW_COLUMNS

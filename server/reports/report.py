@@ -77,6 +77,21 @@ def _known_clerk(engine: Engine, clerk: str, visits: list[Visit]) -> bool:
                                                         accounts.c.role == "clerk")).first() is not None
 
 
+def clerk_names(engine: Engine) -> dict[str, str]:
+    """工号 → 姓名 of every account (the staff directory, server/staff/, keeps them in ``accounts``)."""
+    from server.auth.tables import accounts
+
+    with engine.connect().execution_options(**{READ: True}) as conn, conn.begin():
+        return {r.username: r.name for r in conn.execute(select(accounts.c.username, accounts.c.name))}
+
+
+def _with_clerk_names(engine: Engine, rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    names = clerk_names(engine) if rows else {}
+    for row in rows:
+        row["clerk_name"] = names.get(row[key], "") if row[key] is not None else "未分配"
+    return rows
+
+
 def visits_for(engine: Engine, config: HallConfig, start: dt.date, end: dt.date, f: Filters) -> list[Visit]:
     """The filtered visits of a range; an unknown service, window or clerk → 404."""
     if f.service is not None and f.service not in {s.code for s in config.services}:
@@ -163,6 +178,7 @@ def build(engine: Engine, config: HallConfig, kind: str, start: dt.date, end: dt
         out["rows"] = _rows(visits, PERIODS[group], "period")
         out["breakdowns"] = {k: window_rows(engine, config, start, end, visits) if k == "windows"
                              else _named(config, _rows(visits, GROUPS[g], g), g) if g == "service"
+                             else _with_clerk_names(engine, _rows(visits, GROUPS[g], g), g) if g == "clerk"
                              else _rows(visits, GROUPS[g], g) for k, g in BREAKDOWN_OF.items()}
         out["wait_histogram"] = wait_histogram(visits)  # the page's wait-against-target chart
     elif kind == "windows":
@@ -172,6 +188,8 @@ def build(engine: Engine, config: HallConfig, kind: str, start: dt.date, end: dt
         out["rows"] = _rows(visits, GROUPS[name], name)
         if name == "service":
             _named(config, out["rows"], name)
+        elif name == "clerk":
+            _with_clerk_names(engine, out["rows"], name)
     return out
 
 
@@ -187,7 +205,8 @@ def build_assessment(engine: Engine, config: HallConfig, start: dt.date, end: dt
     for row in ranked:
         row["unit_name"] = labels.get(row["unit"], str(row["unit"]))
     return {"kind": "assessment", "from": start.isoformat(), "to": end.isoformat(), "weights": w,
-            "rows": ranked, "breakdowns": {"assessment_staff": assess(clerks, w)},
+            "rows": ranked,
+            "breakdowns": {"assessment_staff": _with_clerk_names(engine, assess(clerks, w), "unit")},
             "totals": kpis(visits).to_dict()}
 
 
@@ -214,7 +233,8 @@ def staffing_report(engine: Engine, config: HallConfig, start: dt.date, end: dt.
                 per_hour[v.hour] = per_hour.get(v.hour, 0) + 1
         for hour in sorted(per_hour):
             a = windows_needed(per_hour[hour] / days, service_s, target_s=target_s, share=share)
-            rows.append({"service": svc.code, "service_name": svc.name, "hour": hour, "arrivals_per_hour": round(a.arrivals_per_hour, 2),
+            rows.append({"service": svc.code, "service_name": svc.name, "hour": hour,
+                         "arrivals_per_hour": round(a.arrivals_per_hour, 2),
                          "service_s": round(service_s, 1), "load": round(a.load, 3), "windows": a.windows,
                          "p_wait": round(a.p_wait, 5), "mean_wait_s": round(a.mean_wait_s, 1),
                          "within_target": round(a.within_target, 5), "target_s": target_s})

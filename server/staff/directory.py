@@ -38,9 +38,16 @@ def photo_url(account: acc.Account, size: int | None = None) -> str | None:
 def row(account: acc.Account) -> dict[str, Any]:
     """A staff member as admins and supervisors see them."""
     return {"id": account.id, "staff_no": account.username, "name": account.name, "department": account.department,
-            "role": account.role.value, "window": account.window, "windows": list(account.serve_windows),
+            "role": account.role.value, "window": account.window, "windows": allowed_windows(account),
             "services": list(account.serve_services), "active": account.active, "photo": photo_url(account),
             "must_change_password": account.must_change_password}
+
+
+def allowed_windows(account: acc.Account) -> list[int]:
+    """The windows a clerk may sign in at as the directory lists them ([]: any)."""
+    if account.window is not None:  # an account bound to one window (server/auth/admin.py)
+        return [account.window]
+    return list(account.serve_windows)
 
 
 def card(account: acc.Account) -> dict[str, Any]:
@@ -126,8 +133,10 @@ def change(conn: Connection, account_id: int, patch: StaffChange, *, now_ms: int
             values["window"] = None
     if patch.active is not None:
         values["active"] = int(patch.active)
+    if patch.windows is not None:
+        values["window"] = None  # the directory's list replaces a one-window binding
     revoke = ("role" in values or patch.active is False
-              or (patch.windows is not None and tuple(sorted(set(patch.windows))) != current.serve_windows))
+              or (patch.windows is not None and sorted(set(patch.windows)) != allowed_windows(current)))
     if revoke:  # a token names the old role or window: it must die
         values["epoch"] = accounts.c.epoch + 1
     conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from server.config import ServiceConfig
 from server.errors import HallqError, invalid_transition
+from server.queue.adapt import expired_card_rule
 from server.queue.entities import IdentityRef
 from server.queue.enums import Action, Channel, Priority, TicketState, WindowState
 from server.queue.events import EventType, TicketEvent
@@ -17,6 +18,7 @@ from server.queue.limits import check_per_person, effective_priority
 from server.queue.machine import transition
 from server.queue.numbering import format_number, next_number
 from server.queue.refusals import (
+    card_expired_for,
     no_window_serving,
     open_ticket_exists,
     outside_opening_hours,
@@ -112,6 +114,8 @@ class TicketOps(FollowupOps, StoreBase):
             self._check_service_now(tx, svc, chan)
             last, issued = self._counter(tx, service)
             if identity is not None:
+                if identity.expired and expired_card_rule(self.config, service) == "refuse":
+                    raise card_expired_for(svc.code, svc.name)
                 self._check_person(tx, service, identity)
                 day = tx.now.astimezone(self.tz).date()
                 prio = effective_priority(prio, identity, day, self.config.policy.elderly_age)

@@ -63,3 +63,10 @@ export function tOr(key, fallback, params = {}) {
   const s = t(key, params);
   return s === key ? fallback : s;
 }
+
+/** A configured name in the current language: `o.name_en` (or `<field>_en`) in English when the hall gave one. */
+export function localName(o, field = "name") {
+  if (!o) return "";
+  const en = current.lang.startsWith("en") ? o[field + "_en"] : "";
+  return en || o[field] || "";
+}

@@ -174,3 +174,20 @@ def test_timestamps_round_trip() -> None:
     when = datetime(2026, 2, 23, 23, 59, 59, tzinfo=UTC)
     assert pdu.decode_timestamp(pdu.encode_timestamp(when)) == when
     assert pdu.decode_timestamp(bytes(7)) is None  # month 0: not a date
+
+
+def test_hallq_call_notice_vector() -> None:
+    (part,) = pdu.submit_pdus("13800138000", "【政务服务中心】请A015号到3号窗口办理。")
+    assert part.tpdu_length == 58
+    assert part.hex == ("0031000B813108108300F00008A72C3010653F52A1670D52A14E2D5FC330118BF7004100300031003553F75230003353"
+                        "F77A9753E3529E74063002")
+
+
+def test_three_part_vector_headers() -> None:
+    parts = pdu.submit_pdus("+8613800138000", "预约提醒：" + "请携带身份证原件及复印件。" * 11, reference=0x2A)
+    assert [p.tpdu_length for p in parts] == [155, 155, 49]
+    assert [p.hex[:44] for p in parts] == [
+        "0071000D91683108108300F00008A78C0500032A0301",
+        "0071000D91683108108300F00008A78C0500032A0302",
+        "0071000D91683108108300F00008A7220500032A0303",
+    ]

@@ -6,6 +6,7 @@ Uses the harness of ``test_pages_browser.py`` (its own uvicorn server per module
 from __future__ import annotations
 
 import re
+import time
 import shlex
 from collections.abc import Callable
 
@@ -215,3 +216,39 @@ def test_phone_follows_a_transfer_and_fills_the_screen_when_called(open_page: Ca
     assert server.api("POST", "/api/windows/12/call", json={"ticket_id": moved.json()["id"]}).status_code == 200
     expect(phone.locator("#called-text")).to_have_text(re.compile(r"请到\s*12号\S*窗口\s*办理"))
     expect(phone.locator("#c-note")).to_be_hidden()
+
+
+def test_unserved_service_and_elderly_priority_on_phone_and_hall(open_page: Callable[..., Page],
+                                                                server: Server) -> None:
+    # an 80-year-old's kiosk ticket for 综合受理 while no window that serves it is open (windows 1–4)
+    card = {"action": "place_card", "params": {"card": "elderly"}}
+    assert server.api("POST", "/api/sim/idcard-k2/action", json=card).status_code == 200
+    try:
+        for _ in range(50):  # the reader polls: wait for k2's session
+            if server.api("GET", "/api/kiosks/k2/session", headers={"Authorization": "Bearer hqd_demo-kiosk-k2"}
+                          ).status_code == 200:
+                break
+            time.sleep(0.1)
+        r = server.client.post("/api/kiosks/k2/tickets", json={"service": "general"},
+                               headers={"Authorization": "Bearer hqd_demo-kiosk-k2"})
+        assert r.status_code == 201, r.text
+    finally:
+        server.api("POST", "/api/sim/idcard-k2/action", json={"action": "remove_card", "params": {}})
+    ticket = r.json()
+    assert ticket["priority"] == "priority"
+    for window in (1, 2, 3, 4):  # whatever earlier tests opened: nobody serves 综合受理 now
+        server.api("POST", f"/api/windows/{window}/close")
+    phone = open_page(f"/t/{ticket['token']}", PHONE)
+    live(phone)
+    expect(phone.locator("#c-priority")).to_have_text("老年人优先")
+    expect(phone.locator("#c-avail")).to_have_text("暂无窗口办理")
+    expect(phone.locator("#c-eta")).to_have_text("—")
+    shot(phone, "G/phone-unserved-elderly")
+    hall = open_page("/display/hall")
+    live(hall)
+    expect(hall.locator("#waiting tr[data-code=general]")).to_contain_text("暂无窗口办理")
+    assert server.api("POST", "/api/windows/1/open", json={"clerk": "clerk1"}).status_code == 200
+    expect(phone.locator("#c-avail")).to_be_hidden()  # a window serving it opened: the phone follows
+    expect(hall.locator("#waiting tr[data-code=general]")).not_to_contain_text("暂无窗口办理")
+    shot(phone, "G/phone-elderly-served")
+    server.api("POST", "/api/windows/1/close")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.server.appointments.conftest import HOLIDAY, ID_A, ID_B, MAKEUP, WEDNESDAY, Clock
@@ -125,8 +127,12 @@ def test_remote_ticket_lapses_unconfirmed(client: TestClient, clock: Clock) -> N
     assert r.status_code == 422 and r.json()["code"] == "remote_not_offered"  # off for the hall by default
 
 
-def test_no_full_numbers_in_the_database(client: TestClient, tmp_path: Path) -> None:
-    code = book(client).json()["code"]
+def test_no_full_numbers_in_the_database_logs_or_answers(client: TestClient, tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    answer = book(client)
+    code = answer.json()["code"]
+    texts = [answer.text, client.get(f"/api/appointments/{code}", headers={"X-Id-Number": ID_A}).text]
     client.post(f"/api/appointments/{code}/reschedule", headers={"X-Id-Number": ID_A},
                 json={"date": MAKEUP.isoformat(), "slot": "09:00"})
     client.delete(f"/api/appointments/{code}", headers={"X-Id-Number": ID_A})
@@ -134,3 +140,5 @@ def test_no_full_numbers_in_the_database(client: TestClient, tmp_path: Path) -> 
         blob = db.read_bytes()
         for secret in (ID_A, MOBILE, "张三明"):
             assert secret.encode() not in blob and secret.encode("utf-16-le") not in blob, secret
+    for secret in (ID_A, MOBILE, "张三明"):
+        assert secret not in caplog.text and all(secret not in t for t in texts), secret

@@ -101,7 +101,8 @@ def test_every_change_is_audited_with_its_diff(client: TestClient) -> None:
 def test_yaml_export_passes_check_config_and_reimports_to_the_same_config(client: TestClient,
                                                                          tmp_path: Path) -> None:
     client.patch("/api/config", json={"expected_version": 1, "patch": {"bulletin": {
-        "notices": ["请提前准备好身份证"], "disclosures": [{"title": "首问负责制", "text": "首位接待的工作人员负责到底。"}]}}})
+        "notices": ["请提前准备好身份证"],
+        "disclosures": [{"title": "首问负责制", "text": "首位接待的工作人员负责到底。"}]}}})
     live = _current(client)
     r = client.get("/api/config.yaml")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/yaml")
@@ -113,7 +114,7 @@ def test_yaml_export_passes_check_config_and_reimports_to_the_same_config(client
                    headers={"Content-Type": "application/yaml"})
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 3 and r.json()["changed"] == 0 and r.json()["config"] == live["config"]
-    bad = client.put("/api/config.yaml", params={"expected_version": 3}, content="hall: {name: ''}\n".encode(),
+    bad = client.put("/api/config.yaml", params={"expected_version": 3}, content=b"hall: {name: ''}\n",
                      headers={"Content-Type": "application/yaml"})
     assert bad.status_code == 422 and {p["path"] for p in bad.json()["problems"]} >= {"hall.name", "services"}
 
@@ -162,7 +163,8 @@ def test_removing_a_service_with_waiting_tickets_is_refused_with_the_count_or_mo
 def test_a_live_change_reaches_the_queue_without_restart(client: TestClient) -> None:
     doc = _current(client)["config"]
     doc["services"].append({"code": "passport", "name": "出入境证件", "prefix": "P", "guide": {
-        "materials": ["居民身份证", "近期免冠照片"], "time_limit": "7个工作日", "fee": "120元", "basis": "《出境入境管理法》",
+        "materials": ["居民身份证", "近期免冠照片"], "time_limit": "7个工作日", "fee": "120元",
+        "basis": "《出境入境管理法》",
         "steps": ["取号", "采集指纹照片", "缴费", "领取回执"]}})
     doc["windows"][0]["services"].append({"code": "passport", "role": "secondary"})
     assert client.patch("/api/config", json={"expected_version": 1, "config": doc}).status_code == 200

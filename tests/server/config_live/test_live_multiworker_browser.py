@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -114,7 +113,8 @@ def test_a_notice_changed_live_appears_on_the_hall_screen_of_a_two_worker_server
             r = httpx.patch(f"{base}/api/config", headers=admin, timeout=10, json={
                 "expected_version": version, "patch": {"bulletin": {
                     "notices": [NOTICE],
-                    "disclosures": [{"title": "首问负责制", "text": "首位接待您的工作人员负责解答、引导，直至事项办结或转交。"}],
+                    "disclosures": [{"title": "首问负责制",
+                                     "text": "首位接待您的工作人员负责解答、引导，直至事项办结或转交。"}],
                     "supervision_phone": "12345"}}})
             assert r.status_code == 200, r.text
             # no reload of the page, no restart of the server: the feed's config.changed does it
@@ -200,6 +200,55 @@ def test_the_admin_config_page_edits_a_guide_and_lists_problems_with_paths(base:
             page.locator("[data-tab=versions]").click()
             expect(page.locator("#version-rows tr").first).to_have_attribute("data-version", str(version + 2))
             page.screenshot(path=str(SHOTS / "admin-config-versions.png"))
+            assert not errors, errors
+        finally:
+            browser.close()
+
+
+def test_the_kiosk_guide_and_the_window_screen_follow_the_configuration(base: str) -> None:
+    admin = _admin(base)
+    current = httpx.get(f"{base}/api/config", headers=admin, timeout=10).json()
+    r = httpx.patch(f"{base}/api/config", headers=admin, timeout=10, json={
+        "expected_version": current["version"], "patch": {"bulletin": {"supervision_phone": "0000-12345"}}})
+    assert r.status_code == 200, r.text
+    doc = r.json()["config"]
+    social = next(i for i, s in enumerate(doc["services"]) if s["code"] == "social")
+    doc["services"][social]["guide"] = {
+        "materials": ["居民身份证原件", "社会保障卡", "近期一寸免冠彩色照片1张"], "time_limit": "即办", "fee": "不收费",
+        "basis": "《社会保险法》第五十八条", "steps": ["取号排队", "窗口受理并核验材料", "现场制卡或邮寄"]}
+    r = httpx.patch(f"{base}/api/config", headers=admin, timeout=10,
+                    json={"expected_version": r.json()["version"], "config": doc})
+    assert r.status_code == 200, r.text
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            errors: list[str] = []
+
+            def open_device(path: str, token: str, viewport: dict[str, int]) -> object:
+                context = browser.new_context(viewport=viewport, locale="zh-CN",  # type: ignore[arg-type]
+                                              timezone_id="Asia/Shanghai")
+                page = context.new_page()
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+                page.goto(f"{base}/auth/device?token={token}&next={quote(path, safe='/')}")
+                page.wait_for_url(base + path)
+                return page
+
+            kiosk = open_device("/kiosk/k1", "hqd_demo-kiosk-k1", {"width": 1080, "height": 1920})
+            kiosk.locator("#guide-open").click()  # type: ignore[attr-defined]
+            kiosk.locator("#guide-list [data-code=social]").click()  # type: ignore[attr-defined]
+            page = kiosk.locator("#guide-page")  # type: ignore[attr-defined]
+            expect(page).to_contain_text("社会保障卡")
+            expect(page).to_contain_text("《社会保险法》第五十八条")
+            expect(page.locator("ol").last).to_contain_text("现场制卡或邮寄")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            kiosk.screenshot(path=str(SHOTS / "kiosk-guide.png"))  # type: ignore[attr-defined]
+            kiosk.locator("#guide-close").click()  # type: ignore[attr-defined]
+            expect(kiosk.locator("#guide")).to_be_hidden()  # type: ignore[attr-defined]
+
+            window = open_device("/display/window/1", "hqd_demo-display-w1", {"width": 1280, "height": 800})
+            expect(window.locator("#w-phone")).to_have_text("监督电话 0000-12345")  # type: ignore[attr-defined]
+            window.screenshot(path=str(SHOTS / "window-phone.png"))  # type: ignore[attr-defined]
             assert not errors, errors
         finally:
             browser.close()

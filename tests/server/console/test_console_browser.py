@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from drivers.idcard.samples import SAMPLES
-from tests.server.api.test_pages_browser import ARGS, CHROMIUM, ROOT, Server, live, staff_sign_in
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402,I001
+from tests.server.api.test_pages_browser import ARGS, CHROMIUM, ROOT, Server, live
 
 SHOTS = ROOT / "screenshots" / "C2"
 CONSOLE = {"width": 1366, "height": 768}
@@ -59,11 +57,19 @@ def console(browser: Browser, server: Server) -> Iterator[Callable[[int], Page]]
         page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
         pages.append((page, errors))
         page.goto(server.base + "/clerk")
-        page.wait_for_url(re.compile(r"/auth/login"))
-        staff_sign_in(page, server.base, f"clerk{window}", f"clerk{window}-demo", window)
-        page.goto(server.base + "/clerk")
-        page.click("#signin-form button[type=submit]")
-        expect(page.locator("#console")).to_be_visible()
+        # nobody signed in: the staff directory of the window, a card per clerk allowed there
+        expect(page.locator("#directory")).to_be_visible()
+        page.locator("#dir-window").select_option(str(window))
+        card = page.locator(f".cl-person[data-staff=clerk{window}]")
+        expect(card).to_be_visible()
+        expect(card.locator("img")).to_have_attribute("src", re.compile(r"/api/staff/\d+/photo|silhouette"))
+        if window == 4:
+            shot(page, "clerk-directory-signin")
+        card.click()
+        page.locator("#dir-password").fill(f"clerk{window}-demo")
+        page.locator("#dir-form button[type=submit]").click()
+        expect(page.locator("#console")).to_be_visible()  # signed in and the window opened at once
+        expect(page.locator("#who")).to_contain_text(f"clerk{window}")
         live(page)
         return page
 
@@ -113,7 +119,7 @@ def test_call_back_list_and_transfer_dialog(console: Callable[[int], Page], serv
     shot(page, "clerk-called-back")
 
     # the transfer dialog lists open windows only (8 open, 3 closed), with how many wait there
-    assert server.api("POST", "/api/windows/8/open", json={"clerk": "测试 (A0008)"}).status_code == 200
+    assert server.api("POST", "/api/windows/8/open", json={"clerk": "clerk8"}).status_code == 200
     server.api("POST", "/api/windows/3/close")
     page.keyboard.press("t")
     dlg = page.locator("#dlg-transfer")
@@ -189,15 +195,27 @@ def test_proxy_ticket_green_channel_pause_and_sign_off(console: Callable[[int], 
     expect(pause.locator("#pause-reason option").nth(1)).to_have_text("Lunch")
     pause.locator("#pause-reason").select_option("lunch")
     pause.locator("button[value=ok]").click()
-    expect(page.locator("#win-state")).to_contain_text("午休")
-    assert server.api("GET", "/api/windows/12").json()["pause_reason"] == "午休"
+    expect(page.locator("#win-state")).to_contain_text("Lunch")  # the console reads in its own language …
+    assert server.api("GET", "/api/windows/12").json()["pause_reason"] == "午休"  # … public screens get Chinese
     shot(page, "clerk-paused-en")
     page.click("#lang")
     expect(page.locator("#signout")).to_have_text("签退")
     page.keyboard.press("p")  # resume
     expect(page.locator("#win-state")).not_to_contain_text("午休")
+    expect(page.locator("#who")).to_have_text(re.compile(r"12号民政窗口 · .+（clerk12）"))
     shot(page, "clerk-console-zh")
 
 
-def test_screenshots_dir_is_under_the_repo() -> None:
-    assert Path(SHOTS).parts[-2:] == ("screenshots", "C2")
+def test_a_wrong_password_stays_on_the_directory(browser: Browser, server: Server) -> None:
+    page = browser.new_page(viewport=CONSOLE)
+    try:
+        page.goto(server.base + "/clerk")
+        page.locator("#dir-window").select_option("6")
+        page.locator(".cl-person[data-staff=clerk6]").click()
+        page.locator("#dir-password").fill("wrong")
+        page.locator("#dir-form button[type=submit]").click()
+        expect(page.locator("#dir-error")).not_to_be_empty()
+        expect(page.locator("#console")).to_be_hidden()
+        assert server.api("GET", "/api/windows/6").json()["state"] == "closed"
+    finally:
+        page.close()

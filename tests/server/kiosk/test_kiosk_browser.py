@@ -195,6 +195,8 @@ def test_printer_fault_is_said_before_the_tap(open_page: Callable[..., Page], se
         expect(page.locator(".k-label")).to_have_text("请记住您的号码")
         size = page.locator("#t-number").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
         assert size >= 240  # the number very large: it is the citizen's only ticket
+        expect(page.locator("#t-qr")).to_have_js_property("complete", True)
+        assert page.locator("#t-qr").evaluate("img => img.naturalWidth") > 0
         shot(page, "kiosk-printer-fault-ticket")
         alerts = server.api("GET", "/api/alerts", params={"type": "kiosk_printer"}).json()["items"]
         assert any(a["subject"] == "kiosk:k1" and a["state"] != "resolved" for a in alerts)
@@ -232,7 +234,7 @@ def test_elderly_card_turns_on_elder_mode_and_priority_is_shown(open_page: Calla
         expect(page.locator("body")).to_have_class(has_class("elder"))
         expect(page.locator("#elder")).to_have_attribute("aria-pressed", "true")
         buttons = page.locator(".k-svc")
-        assert buttons.count() <= 4 < normal  # fewer choices per screen
+        assert buttons.count() <= 6 < normal  # fewer choices per screen
         box = buttons.first.bounding_box()
         assert box is not None and box["height"] >= 200
         name_px = buttons.first.locator(".k-svc-name").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
@@ -243,6 +245,7 @@ def test_elderly_card_turns_on_elder_mode_and_priority_is_shown(open_page: Calla
         tap(page, "social")
         expect(page.locator("#ticket")).to_be_visible()
         expect(page.locator("#t-priority")).to_have_text("老年人优先")
+        expect(page.locator("#t-qr")).to_have_js_property("complete", True)
         shot(page, "kiosk-elder-ticket")
     finally:
         card(server, "remove_card")

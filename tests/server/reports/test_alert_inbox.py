@@ -3,14 +3,18 @@ acknowledge/resolve, live push on ``alerts``, kept across a restart."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
 from server.queue.events import EventType
 from tests.support import DEMO_DEVICE_HOST, demo_bearer, make_app
 from tests.support.polling import until_sync
+
+MORNING = dt.datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def _bad_rating(client: TestClient) -> int:
@@ -98,9 +102,10 @@ def test_rules_run_on_the_stored_queue_and_clear(tmp_path: Path, hall_config: An
     with TestClient(app, raise_server_exceptions=False) as client:
         client.headers.update(demo_bearer(client, "supervisor"))
         inbox = app.state.services.alerts
+        # a Wednesday morning, not the wall clock: two hours later must be the same business day
+        app.state.services.store.clock = lambda: MORNING
         assert client.post("/api/tickets", json={"service": "general"}).status_code == 201
-        real = inbox.clock
-        inbox.clock = lambda: real() + 2 * 3600  # two hours later, nobody has opened a window
+        inbox.clock = lambda: MORNING.timestamp() + 2 * 3600  # two hours later, nobody has opened a window
         client.portal.call(inbox.evaluate_rules)  # type: ignore[union-attr]
         found = {(a["type"], a["subject"]) for a in _open(client)}
         assert {("long_wait", "service:general"), ("unserved", "service:general")} <= found

@@ -108,3 +108,41 @@ async def test_live_alert_arrives_on_the_overview_and_is_acknowledged(tmp_path: 
                 await context.close()
             finally:
                 await browser.close()
+
+
+@pytest.mark.timeout(180)
+async def test_a_rule_alert_shows_on_the_clerk_console_of_the_window(tmp_path: Path, hall_config: Any) -> None:
+    from playwright.async_api import async_playwright
+
+    app = make_app(tmp_path, hall_config)
+    async with serving(app) as base:
+        services = app.state.services
+        store, inbox = services.store, services.alerts
+        store.open_window(1, clerk="clerk1", actor="clerk:clerk1@1")  # window 1 serves 综合受理 (general)
+        _issue_at(store, "general", 35)  # past general's 30 minutes
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            try:
+                context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                                    timezone_id="Asia/Shanghai")
+                signed = await context.request.post(f"{base}/auth/login", max_redirects=0, form={
+                    "username": "clerk1", "password": "clerk1-demo", "window": "1", "next": "/clerk"})
+                assert signed.status in (302, 303), await signed.text()
+                page = await context.new_page()
+                await page.add_init_script(RECORD_CSP)
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+                await page.goto(f"{base}/clerk")
+                await page.wait_for_function("() => document.body.dataset.window === '1'")
+                await page.wait_for_function("() => document.querySelector('#conn')?.dataset.status === 'open'")
+                await inbox.evaluate_rules()
+                toast = page.locator("#toast")
+                await toast.filter(has_text="督办提醒").wait_for(timeout=10_000)
+                assert "综合受理" in await toast.inner_text()
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=str(SHOTS / "clerk-notice.png"))
+                assert await page.evaluate("() => window.__csp") == []
+                assert errors == []
+                await context.close()
+            finally:
+                await browser.close()

@@ -84,7 +84,8 @@ def test_empty_range_is_a_valid_file_with_zero_totals(client: TestClient) -> Non
     r = client.get("/api/reports/services", params={"from": "2020-01-01", "to": "2020-01-31", "format": "xlsx"})
     ws = load_workbook(io.BytesIO(r.content))["按业务"]
     assert ws.max_row == 2 and ws.cell(1, 1).value == "业务" and ws.cell(2, 1).value == "合计"
-    assert ws.cell(2, 2).value == 0
+    header = [c.value for c in ws[1]]
+    assert header[1] == "业务名称" and ws.cell(2, header.index("取号量") + 1).value == 0
     body = client.get("/api/reports/services", params={"from": "2020-01-01", "to": "2020-01-01"}).json()
     assert body["rows"] == [] and body["totals"]["issued"] == 0 and body["totals"]["satisfaction"] is None
 
@@ -155,3 +156,19 @@ def test_staffing_advice_per_service_and_hour(client: TestClient) -> None:
     body = client.get("/api/reports/staffing").json()
     assert [(r["service"], r["arrivals_per_hour"]) for r in body["rows"]] == [("general", 3.0)]
     assert body["rows"][0]["windows"] >= 1 and body["days"] == 1
+    wb = load_workbook(io.BytesIO(client.get("/api/reports/staffing", params={"format": "xlsx"}).content))
+    assert wb.sheetnames[:2] == ["人员配置建议", "每时段窗口数"]
+    pivot = wb["每时段窗口数"]
+    header = [c.value for c in pivot[1]]
+    general = next(s.name for s in client.app.state.services.config.services if s.code == "general")  # type: ignore[attr-defined]
+    assert header == ["时段", general, "合计窗口数"]
+    assert pivot.cell(2, 3).value == body["rows"][0]["windows"]
+
+
+def test_names_beside_codes_and_filters_in_the_workbook(client: TestClient) -> None:
+    body = client.get("/api/reports/windows", params={"window": 1}).json()
+    assert body["filters"] == {"window": 1} and body["rows"][0]["window_name"].startswith("1号")
+    wb = load_workbook(io.BytesIO(client.get("/api/reports/windows", params={"window": 1, "format": "xlsx"}).content))
+    assert [c.value for c in wb["按窗口"][1]][:2] == ["窗口", "窗口名称"]
+    info = {row[0]: row[1] for row in wb["说明"].iter_rows(values_only=True)}
+    assert info["筛选：窗口"] == 1

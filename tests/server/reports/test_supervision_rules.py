@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +21,7 @@ from server.store.tables import alerts
 from tests.support import demo_bearer, make_app
 
 MIN = 60_000
+MORNING = dt.datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Wednesday
 NOW = 1_000 * MIN
 
 
@@ -55,6 +58,9 @@ def test_pause_allowance_per_reason(hall_config: HallConfig) -> None:
     assert "午休" in lunch.message and "60" in lunch.message and lunch.notify == (n,)
     assert ("pause_too_long", f"window:{n}") in paused(15, "临时离开")  # other reasons: pause_minutes
     assert ("pause_too_long", f"window:{n}") not in paused(14, None)
+    # the console stores a reason's code or its 中文: either matches an allowance keyed by the other
+    lunch_code = next(r.code for r in hall_config.console.pause_reasons if r.zh == "午休")
+    assert ("pause_too_long", f"window:{n}") not in paused(40, lunch_code)
 
 
 def test_rules_turned_off_yield_nothing_and_crowding_counts_the_hall(hall_config: HallConfig) -> None:
@@ -82,12 +88,12 @@ def test_a_rule_alert_reaches_the_window_console(tmp_path: Path, hall_config: Ha
     with TestClient(app, raise_server_exceptions=False) as client:
         client.headers.update(demo_bearer(client, "supervisor"))
         inbox = app.state.services.alerts
+        app.state.services.store.clock = lambda: MORNING  # not the wall clock: +2 h stays on the same day
         assert client.post("/api/windows/1/open", json={}).status_code == 200
         assert client.post("/api/tickets", json={"service": "general"}).status_code == 201
         console = app.state.services.hub.subscribe(("window:1",))
         other = app.state.services.hub.subscribe(("window:2",))
-        real = inbox.clock
-        inbox.clock = lambda: real() + 2 * 3600
+        inbox.clock = lambda: MORNING.timestamp() + 2 * 3600
         client.portal.call(inbox.evaluate_rules)  # type: ignore[union-attr]
         got = []
         while not console.queue.empty():

@@ -199,3 +199,18 @@ def test_the_window_card_and_ratings_credit_the_signed_in_member(app_client: Tes
     assert detail["clerk"] == "R0002"
     stars = app_client.get("/api/staff/card", headers=display, params={"window": 2}).json()["stars"]
     assert stars == {"stars": 2.5, "satisfaction": 0.5, "rated": 2, "done": 2, "days": 30}
+
+
+def test_the_directory_list_replaces_a_one_window_binding(app_client: TestClient, admin: dict[str, str]) -> None:
+    clerk5 = next(s for s in app_client.get("/api/staff", headers=admin).json() if s["staff_no"] == "clerk5")
+    assert clerk5["windows"] == [5]  # the demo account's binding, as the directory shows it
+    assert sign_in(app_client, "clerk5", "clerk5-demo", 6).json()["code"] == "window_not_allowed"
+    r = app_client.patch(f"/api/staff/{clerk5['id']}", headers=admin, json={"windows": [5, 6]})
+    assert r.status_code == 200 and r.json()["windows"] == [5, 6] and r.json()["window"] is None
+    assert sign_in(app_client, "clerk5", "clerk5-demo", 6).status_code == 200
+    assert sign_in(app_client, "clerk5", "clerk5-demo", 7).json()["code"] == "window_not_allowed"
+    app_client.patch(f"/api/staff/{clerk5['id']}", headers=admin, json={"windows": [7]})
+    r = app_client.post("/api/auth/token", data={"username": "clerk5", "password": "clerk5-demo"})
+    assert r.status_code == 200  # one window listed: signing in without a number means that one
+    me = app_client.get("/api/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()
+    assert me["window"] == 7

@@ -103,7 +103,7 @@ def test_admin_adds_a_member_and_uploads_a_photo_on_the_staff_page(
     staff_sign_in(page, server.base, "admin", "admin-demo")
     page.goto(f"{server.base}/admin/staff")
     expect(page.locator("#rows tr[data-id]").first).to_be_visible()
-    expect(page.locator("#rows .s-no", has_text="clerk1")).to_have_count(1)
+    expect(page.locator("#rows .s-no:text-is('clerk1')")).to_have_count(1)
 
     page.click("#add")
     page.fill("#form input[name=staff_no]", "B0905")

@@ -124,14 +124,14 @@ class QueueMachine(RuleBasedStateMachine):
         day = self.store.business_day()
         eligible = [r for r in before.values() if r.business_day == day and (
             r.target_window == window or (r.target_window is None and r.service in ROLES[window]))]
-        primary = [r for r in eligible if r.target_window == window or ROLES[window][r.service] == "primary"]
-        pool = primary or eligible
+        # policy.call_order: class_first (the default): the class decides, then 主办 before 兼办
+        pool = eligible
         if out.value is None:
             assert pool == [], "call_next returned nothing while tickets wait"
             return
         picked = before[out.value.id]
-        assert picked in pool, "picked outside the primary pool"
-        self.check_order(picked, pool, self.streak[window])
+        assert picked in pool, "picked a ticket the window does not serve"
+        self.check_order(picked, pool, self.streak[window], window)
         if picked.priority in ("priority", "appointment"):
             self.streak[window] += 1
         elif picked.priority == "normal":
@@ -141,7 +141,7 @@ class QueueMachine(RuleBasedStateMachine):
         overdue = SLA[r.service] is not None and self.now.timestamp() - r.sort_at / 1000 > SLA[r.service] * 60
         return 2 if r.priority == "normal" and overdue else RANK[r.priority]
 
-    def check_order(self, picked: Any, pool: list[Any], streak: int) -> None:
+    def check_order(self, picked: Any, pool: list[Any], streak: int, window: int) -> None:
         best = min(self.eff(r) for r in pool)
         normals = [r for r in pool if r.priority == "normal"]
         forced = 0 < N <= streak and normals and best != 0
@@ -150,6 +150,10 @@ class QueueMachine(RuleBasedStateMachine):
             best = min(self.eff(r) for r in normals)
             pool = normals
         assert self.eff(picked) == best, f"class order: picked {picked.priority} over a better class"
+        def primary(r: Any) -> bool:
+            return bool(r.target_window == window or ROLES[window][r.service] == "primary")
+        if any(primary(r) for r in pool if self.eff(r) == best):
+            assert primary(picked), "a 兼办 ticket was called before a 主办 ticket of the same class"
         for r in pool:  # FIFO within service and effective class (transfer children keep sort_at)
             if r.service == picked.service and self.eff(r) == best and r.target_window == picked.target_window:
                 assert (picked.sort_at, picked.id) <= (r.sort_at, r.id), "an older ticket was skipped"

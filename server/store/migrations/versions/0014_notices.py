@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "notice_contacts",
         sa.Column("key", sa.String(96), primary_key=True),
-        sa.Column("phone", sa.String(20)),
+        sa.Column("phone", sa.String(96)),
         sa.Column("masked", sa.String(16), nullable=False),
         sa.Column("phone_hash", sa.String(128), nullable=False),
         sa.Column("ticket_id", sa.BigInteger),

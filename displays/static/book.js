@@ -1,0 +1,230 @@
+// Citizen booking page (/book): service → day → slot → details → code + QR; look up, cancel or move by code + ID.
+// The ID number travels only in a request body or the X-Id-Number header, never in a URL.
+const $ = (id) => document.getElementById(id);
+const WEEK = ["周日", "周一", "周二", "周三", "周四", "周五", "周六"];
+const STEPS = ["service", "day", "slot", "details", "done"];
+const pick = { service: null, day: null, slot: null, moving: null };   // moving: {code, id} while rescheduling
+
+async function call(method, path, body, idNumber) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idNumber) headers["X-Id-Number"] = idNumber;
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+                              credentials: "same-origin" });
+  } catch (e) {
+    throw { zh: "网络连接中断，请稍后再试" };
+  }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw { status: res.status, ...data };
+  return data;
+}
+
+const why = (p) => (p && (p.zh || p.detail)) || "操作失败，请稍后再试";
+
+function show(step) {
+  for (const s of STEPS) $(`s-${s}`).classList.toggle("hidden", s !== step);
+  const at = STEPS.indexOf(step);
+  for (const li of $("steps").children) li.classList.toggle("on", STEPS.indexOf(li.dataset.step) <= at);
+  const first = $(`s-${step}`).querySelector("button:not(.b-back), input");
+  if (first) first.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+}
+
+function dayLabel(iso) {
+  const d = new Date(`${iso}T00:00:00`);
+  return { md: `${d.getMonth() + 1}月${d.getDate()}日`, wd: WEEK[d.getDay()] };
+}
+
+function button(cls, label, onClick, aria) {
+  const b = document.createElement("button");
+  b.className = cls;
+  b.type = "button";
+  if (aria) b.setAttribute("aria-label", aria);
+  if (typeof label === "string") b.textContent = label; else b.append(...label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function span(cls, text) { const s = document.createElement("span"); s.className = cls; s.textContent = text; return s; }
+
+async function loadServices() {
+  const list = await call("GET", "/api/appointments/services");
+  const box = $("services");
+  box.replaceChildren(...list.map((s) => button("b-item", [span("b-item-name", s.name),
+    span("b-item-sub", s.days.length ? `可约 ${s.days.length} 天 · 每段 ${s.slot_minutes} 分钟` : "近期无号源")],
+  () => { pick.service = s; renderDays(); }, `预约${s.name}`)));
+  $("no-services").classList.toggle("hidden", list.length > 0);
+  return list;
+}
+
+function renderDays() {
+  $("pick-service").textContent = pick.service.name;
+  const days = pick.service.days;
+  $("days").replaceChildren(...days.map((iso) => {
+    const l = dayLabel(iso);
+    return button("b-day", [span("b-day-wd", l.wd), span("b-day-md", l.md)],
+      () => { pick.day = iso; renderSlots(); }, `${l.md}${l.wd}`);
+  }));
+  $("no-days").classList.toggle("hidden", days.length > 0);
+  show("day");
+}
+
+async function renderSlots() {
+  const l = dayLabel(pick.day);
+  $("pick-day").textContent = `${l.md} ${l.wd}`;
+  $("slots").replaceChildren();
+  show("slot");
+  let data;
+  try {
+    data = await call("GET", `/api/appointments/slots?service=${encodeURIComponent(pick.service.code)}&date=${pick.day}`);
+  } catch (p) { $("slot-reason").textContent = why(p); $("slot-reason").classList.remove("hidden"); return; }
+  const reason = $("slot-reason");
+  reason.classList.toggle("hidden", data.bookable);
+  if (!data.bookable) reason.textContent = why(data.reason);
+  $("slots").replaceChildren(...data.slots.map((s) => {
+    const end = s.end.slice(11, 16);
+    const b = button("b-slot", [span("b-slot-time", `${s.slot}–${end}`),
+      span("b-slot-free", s.bookable ? `余 ${s.free}` : (s.free > 0 ? "不可约" : "已约满"))],
+    () => choose(s), `${s.slot}到${end}，${s.bookable ? `剩余${s.free}个` : "不可预约"}`);
+    b.disabled = !s.bookable;
+    return b;
+  }));
+}
+
+function choose(slot) {
+  pick.slot = slot;
+  if (pick.moving) { move(); return; }
+  const l = dayLabel(pick.day);
+  $("summary").textContent = `${pick.service.name} · ${l.md}${l.wd} ${slot.slot}–${slot.end.slice(11, 16)}`;
+  $("form-error").classList.add("hidden");
+  show("details");
+}
+
+function facts(dl, a) {
+  const l = dayLabel(a.day);
+  const rows = [["业务", a.service_name], ["日期", `${l.md} ${l.wd}`], ["时段", `${a.slot}–${a.end.slice(11, 16)}`],
+    ["预约人", a.masked_name], ["证件号", a.masked_id]];
+  if (a.masked_phone) rows.push(["手机", a.masked_phone]);
+  rows.push(["状态", { booked: "已预约", cancelled: "已取消", checked_in: "已签到", missed: "已过期（未签到）" }[a.state] || a.state]);
+  dl.replaceChildren(...rows.map(([k, v]) => {
+    const div = document.createElement("div");
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = v;
+    div.append(dt, dd);
+    return div;
+  }));
+}
+
+function done(a) {
+  $("code").textContent = a.code;
+  $("qr").src = a.qr;
+  facts($("facts"), a);
+  show("done");
+}
+
+async function submit(ev) {
+  ev.preventDefault();
+  const err = $("form-error");
+  const name = $("f-name").value.trim(), id = $("f-id").value.trim().toUpperCase(), mobile = $("f-mobile").value.trim();
+  const problem = !name ? "请填写姓名" : !/^\d{17}[\dX]$/.test(id) ? "请填写18位身份证号码" :
+    (mobile && !/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) ? "手机号码有误，请核对" : null;
+  if (problem) { err.textContent = problem; err.classList.remove("hidden"); return; }
+  $("submit").disabled = true;
+  try {
+    const a = await call("POST", "/api/appointments", { service: pick.service.code, date: pick.day, slot: pick.slot.slot,
+      name, id_number: id, mobile: mobile || null });
+    $("form").reset();
+    done(a);
+  } catch (p) {
+    if (p.code === "slot_full") {
+      const next = (p.next_free || []).slice(0, 3).map((s) => `${dayLabel(s.date).md} ${s.slot}`).join("、");
+      err.textContent = `${why(p)}${next ? `。可选：${next}` : ""}`;
+    } else err.textContent = why(p);
+    err.classList.remove("hidden");
+  } finally { $("submit").disabled = false; }
+}
+
+// -- look up, cancel, move -------------------------------------------------------------------
+
+function tab(mine) {
+  $("tab-new").classList.toggle("active", !mine);
+  $("tab-mine").classList.toggle("active", mine);
+  $("tab-new").setAttribute("aria-selected", String(!mine));
+  $("tab-mine").setAttribute("aria-selected", String(mine));
+  $("flow").classList.toggle("hidden", mine);
+  $("steps").classList.toggle("hidden", mine);
+  $("mine").classList.toggle("hidden", !mine);
+}
+
+let current = null;   // {a, id} of the booking looked up
+
+async function lookup(ev) {
+  if (ev) ev.preventDefault();
+  const code = $("m-code").value.trim().toUpperCase(), id = $("m-id").value.trim().toUpperCase();
+  const err = $("lookup-error");
+  err.classList.add("hidden");
+  try {
+    const a = await call("GET", `/api/appointments/${encodeURIComponent(code)}`, undefined, id);
+    current = { a, id };
+    $("m-code-show").textContent = a.code;
+    facts($("m-facts"), a);
+    $("move").disabled = $("cancel").disabled = a.state !== "booked";
+    $("found").classList.remove("hidden");
+  } catch (p) {
+    $("found").classList.add("hidden");
+    err.textContent = why(p);
+    err.classList.remove("hidden");
+  }
+}
+
+async function cancel() {
+  $("confirm").classList.add("hidden");
+  try {
+    const a = await call("DELETE", `/api/appointments/${current.a.code}`, undefined, current.id);
+    current.a = a;
+    facts($("m-facts"), a);
+    $("move").disabled = $("cancel").disabled = true;
+  } catch (p) { $("lookup-error").textContent = why(p); $("lookup-error").classList.remove("hidden"); }
+}
+
+async function startMove() {
+  const list = await loadServices();
+  const s = list.find((x) => x.code === current.a.service);
+  if (!s) return;
+  pick.moving = { code: current.a.code, id: current.id };
+  pick.service = s;
+  tab(false);
+  renderDays();
+}
+
+async function move() {
+  try {
+    const a = await call("POST", `/api/appointments/${pick.moving.code}/reschedule`,
+      { date: pick.day, slot: pick.slot.slot }, pick.moving.id);
+    pick.moving = null;
+    done(a);
+  } catch (p) {
+    $("slot-reason").textContent = why(p);
+    $("slot-reason").classList.remove("hidden");
+  }
+}
+
+function init() {
+  $("form").addEventListener("submit", submit);
+  $("lookup").addEventListener("submit", lookup);
+  $("tab-new").addEventListener("click", () => { pick.moving = null; tab(false); show("service"); });
+  $("tab-mine").addEventListener("click", () => tab(true));
+  for (const b of document.querySelectorAll("[data-back]")) b.addEventListener("click", () => show(b.dataset.back));
+  $("again").addEventListener("click", () => show("service"));
+  $("cancel").addEventListener("click", () => { $("confirm").classList.remove("hidden"); $("confirm-no").focus(); });
+  $("confirm-no").addEventListener("click", () => $("confirm").classList.add("hidden"));
+  $("confirm-yes").addEventListener("click", cancel);
+  $("move").addEventListener("click", startMove);
+  const m = location.hash.match(/code=([A-Za-z0-9]+)/);   // opened from the booking's QR
+  if (m) { $("m-code").value = m[1].toUpperCase(); tab(true); $("m-id").focus(); }
+  loadServices().catch((p) => { $("no-services").textContent = why(p); $("no-services").classList.remove("hidden"); });
+}
+
+init();
