@@ -11,8 +11,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import qrcode
-import qrcode.image.svg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -176,6 +174,9 @@ def ticket_url(config: Any, request: Request, token: str) -> str:
 
 def qr_svg(text: str) -> bytes:
     """An SVG QR code of ``text`` (medium error correction, quiet zone of 2 modules)."""
+    import qrcode  # qrcode loads Pillow: only when a QR is drawn, not at server start
+    import qrcode.image.svg
+
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=2)
     qr.add_data(text)
     qr.make(fit=True)

@@ -13,7 +13,7 @@ from server.auth import MANAGERS, STAFF, Role, allow, public
 from server.auth.accounts import count_admins
 from server.auth.limits import client_ip
 from server.auth.passwords import one_time_password, password_problem
-from server.auth.roles import Principal, Rule, enforce
+from server.auth.roles import Principal, get_principal
 from server.deps import ConfigDep, HallDep
 from server.errors import Forbidden, HallqError, NotFound
 from server.http.problems import responses
@@ -25,7 +25,6 @@ router = APIRouter(prefix="/api/staff", tags=["staff"])
 Admin = Annotated[Principal, Depends(allow(Role.ADMIN, window_param=None))]
 Viewer = [Depends(allow(Role.DISPLAY, Role.DEVICE, *STAFF, window_param=None))]
 StaffId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="Staff member (account) id")]
-MANAGER_RULE = Rule(public=False, roles=frozenset(MANAGERS))
 # the body limit of the photo route (server/http/middleware.py): the route itself refuses over
 # staff.photo_max_bytes with 422; only far larger bodies are cut off with 413 before they are read
 PHOTO_UPLOAD_LIMIT = ((r"/api/staff/\d+/photo", 21_000_000),)
@@ -67,31 +66,33 @@ def _check_lists(config: Any, windows: list[int] | None, services: list[str] | N
 
 
 @router.get("", summary="The staff directory, or who may sign in at a window",
-            dependencies=[Depends(public("?window=N: the sign-in picker before sign-in (cards only)"))],
-            responses=responses(401, 403, 404, 422))
+            dependencies=[Depends(public("staff cards (工号, 姓名, 所属单位) are on the public screens anyway; "
+                                         "the sign-in picker reads them before sign-in"))],
+            responses=responses(404, 422))
 async def list_staff(request: Request, config: ConfigDep,
                      window: Annotated[int | None, Query(ge=1, le=999)] = None) -> list[dict[str, Any]]:
-    """With ``window``: active clerks who may sign in there (cards: 工号, 姓名, 所属单位, photo), for anyone.
+    """Admins and supervisors: every member with role, windows, services, active (``window``: those allowed there).
 
-    Without it: every staff member with roles, windows and services, for admins and supervisors.
+    Anyone else (the sign-in picker before sign-in, a screen): the cards of active clerks —
+    工号, 姓名, 所属单位, photo URL — allowed at ``window`` when given.
     """
     auth = services_of(request).auth
     if window is not None:
         config.window(window)  # unknown_window (404)
+    caller = await get_principal(request)
+    full = caller is not None and caller.role in MANAGERS and not caller.must_change_password
 
-        def cards() -> list[dict[str, Any]]:
-            with auth.read() as conn:
-                return [directory.card(a) for a in directory.allowed_at(conn, window)]
-
-        result: list[dict[str, Any]] = await auth.run(cards)
-        return result
-    await enforce(request, MANAGER_RULE)
-
-    def rows() -> list[dict[str, Any]]:
+    def work() -> list[dict[str, Any]]:
         with auth.read() as conn:
-            return [directory.row(a) for a in directory.list_staff(conn)]
+            if full:
+                people = directory.list_staff(conn)
+                if window is not None:
+                    people = [a for a in people if a.role is Role.CLERK and a.may_sign_in_at(window)]
+                return [directory.row(a) for a in people]
+            people = directory.allowed_at(conn, window) if window is not None else directory.active_clerks(conn)
+            return [directory.card(a) for a in people]
 
-    return await auth.run(rows)
+    return await auth.run(work)
 
 
 @router.get("/card", summary="The clerk signed in at a window (窗口屏)", dependencies=Viewer,

@@ -61,6 +61,11 @@ def list_staff(conn: Connection) -> list[acc.Account]:
     return acc.list_accounts(conn)
 
 
+def active_clerks(conn: Connection) -> list[acc.Account]:
+    """Every active clerk, by 工号."""
+    return sorted((a for a in acc.list_accounts(conn) if a.role is Role.CLERK and a.active), key=lambda a: a.username)
+
+
 def allowed_at(conn: Connection, window: int) -> list[acc.Account]:
     """Active clerks who may sign in at ``window``, by 工号."""
     people = [a for a in acc.list_accounts(conn) if a.role is Role.CLERK and a.active and a.may_sign_in_at(window)]

@@ -194,6 +194,13 @@ def clerk_console(open_page: Callable[..., Page], base: str, window: int) -> Pag
     return page
 
 
+def kiosk_tap(kiosk: Page, code: str) -> None:
+    """Tap a kiosk service; confirm 仍要取号 when no open window serves it (the kiosk asks first)."""
+    kiosk.click(f".k-svc[data-code={code}]")
+    if kiosk.locator("#confirm").is_visible():
+        kiosk.click("#confirm-yes")
+
+
 def issue(server: Server, service: str) -> dict[str, Any]:
     r = server.api("POST", "/api/tickets", json={"service": service, "channel": "staff"})
     assert r.status_code == 201, r.text
@@ -205,7 +212,7 @@ def test_kiosk_ticket_appears_in_clerk_console(open_page: Callable[..., Page], s
     kiosk = open_page("/kiosk/k1", device="hqd_demo-kiosk-k1")
     live(kiosk)
     shot(kiosk, "kiosk-home")
-    kiosk.click(".k-svc[data-code=fund]")
+    kiosk_tap(kiosk, "fund")
     expect(kiosk.locator("#ticket")).to_be_visible()
     number = kiosk.locator("#t-number").inner_text()
     assert number.startswith("D")
@@ -287,7 +294,7 @@ def test_kiosk_shows_printer_fault_path(open_page: Callable[..., Page], server: 
         time.sleep(0.1)
     kiosk = open_page("/kiosk/k1", device="hqd_demo-kiosk-k1")
     live(kiosk)
-    kiosk.click(".k-svc[data-code=civil]")
+    kiosk_tap(kiosk, "civil")
     expect(kiosk.locator("#ticket")).to_be_visible()
     expect(kiosk.locator("#fault")).to_be_visible()
     expect(kiosk.locator("#fault")).to_contain_text("到咨询台领取纸质号票")  # no smartphone needed, Chinese only
@@ -343,7 +350,7 @@ def test_kiosk_card_path_greets_the_masked_name(open_page: Callable[..., Page], 
         expect(kiosk.locator("#banner-main")).to_contain_text("张*明")
         assert "张卫明" not in kiosk.content()  # only the masked name reaches the page
         shot(kiosk, "kiosk-card-session")
-        kiosk.click(".k-svc[data-code=social]")
+        kiosk_tap(kiosk, "social")
         expect(kiosk.locator("#ticket")).to_be_visible()
         number = kiosk.locator("#t-number").inner_text()
     finally:
@@ -420,7 +427,7 @@ def test_kiosk_resets_to_chinese_start_screen_when_idle(open_page: Callable[...,
     live(kiosk)
     kiosk.click("#lang")
     expect(kiosk.locator("html")).to_have_attribute("lang", "en")
-    kiosk.click(".k-svc[data-code=tax]")
+    kiosk_tap(kiosk, "tax")
     expect(kiosk.locator("#ticket")).to_be_visible()
     expect(kiosk.locator("#home")).to_be_visible()  # ticket screen times out
     expect(kiosk.locator("html")).to_have_attribute("lang", "zh-CN")  # then the idle reset

@@ -3,6 +3,7 @@ availability in the snapshot, cut-offs, lunch modes, the call-back clock in open
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,3 +191,22 @@ def test_english_names_are_in_the_views(make: Any) -> None:
     assert (general.name_en, general.category_en) == ("General affairs", "General")
     assert {w.number: w.name_en for w in snap.windows}[1] == "Window 1 (general)"
     assert snap.to_dict()["windows"][0]["name_en"] == "Window 1 (general)"
+
+
+def test_expired_cards_are_accepted_with_a_warning_by_default_and_refused_per_service(make: Any) -> None:
+    from server.queue.adapt import expired_card_refused_everywhere, expired_card_rule
+
+    cfg = config()
+    assert cfg.identity.expired_card == "warn"
+    strict = parse_config(HALL.replace("LUNCH", "stop").replace("UNSERVED", "confirm").replace(", CALL_ORDER", "")
+                          .replace("prefix: C, cutoff_minutes: 30}", "prefix: C, cutoff_minutes: 30, expired_card: refuse}"))
+    assert [expired_card_rule(strict, s) for s in ("general", "estate")] == ["warn", "refuse"]
+    assert not expired_card_refused_everywhere(strict)
+    # refuse everywhere except 户籍-like services: the reader must still open the session
+    hukou_only = strict.model_copy(update={"identity": strict.identity.model_copy(update={"expired_card": "refuse"})})
+    assert expired_card_rule(hukou_only, "general") == "refuse" and not expired_card_refused_everywhere(hukou_only)
+    store = make(strict)
+    card = dataclasses.replace(elderly(70), expired=True)
+    ticket = store.issue("general", identity=card).value.ticket
+    assert ticket.priority == "priority"  # the elderly priority is kept with an expired card
+    assert code_of(store.issue, "estate", identity=card) == "card_expired"

@@ -18,6 +18,9 @@ from server.config import HallConfig
 from tests.support import DEMO_DEVICE_HOST, demo_bearer, make_app
 
 
+CARD = {"id", "staff_no", "name", "department", "photo"}
+
+
 @pytest.fixture
 def app_client(tmp_path: Path, hall_config: HallConfig) -> Iterator[TestClient]:
     """The production app; no default credentials (each call names who it is)."""
@@ -78,7 +81,11 @@ def test_admin_adds_lists_and_changes_staff_and_every_change_is_audited(app_clie
     at3 = app_client.get("/api/staff", params={"window": 3}).json()
     assert any(c["staff_no"] == "T0301" for c in at3) and all("windows" not in c and "role" not in c for c in at3)
     assert not any(c["staff_no"] == "T0301" for c in app_client.get("/api/staff", params={"window": 5}).json())
-    assert app_client.get("/api/staff").status_code == 401  # the full directory is not public
+    anonymous = app_client.get("/api/staff").json()  # anyone: cards of active clerks, no roles or windows
+    assert any(c["staff_no"] == "T0301" for c in anonymous) and all(set(c) == CARD for c in anonymous)
+    assert not any(c["staff_no"] in ("admin", "supervisor") for c in anonymous)
+    clerk = app_client.get("/api/staff", headers=demo_bearer(app_client, "clerk1", window=1)).json()
+    assert all(set(c) == CARD for c in clerk)
 
     r = app_client.patch(f"/api/staff/{staff['id']}", headers=admin,
                          json={"department": "市民政局", "windows": [5]})
