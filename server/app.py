@@ -46,6 +46,7 @@ from server.hosting import embedded as devices
 from server.http import docs, problems
 from server.http.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.http.pages import mount_static
+from server.http.request_ids import RequestIdMiddleware
 from server.http.timing import TimingMiddleware
 from server.metrics import Metrics
 from server.notices.wiring import start_notices
@@ -198,7 +199,8 @@ def create_app(
     app.add_middleware(DeviceLinkMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body=auth_settings.max_body,
                        wider=PHOTO_UPLOAD_LIMIT)  # staff photos: server/api/staff.py checks staff.photo_max_bytes
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413 answer gets the headers too
+    app.add_middleware(SecurityHeadersMiddleware)  # the 413 answer gets the headers too
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer and log line carries the id
     for router in ROUTERS:
         app.include_router(router)
     document_auth(app)
@@ -219,4 +221,8 @@ async def freeze_gc(_: Services) -> None:
 
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn workers (``hallq serve``): settings come from the ``HALLQ_*`` environment."""
-    return create_app(Settings(), on_startup=[freeze_gc])
+    from server import logs
+
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_format)  # each worker process: one format, request ids
+    return create_app(settings, on_startup=[freeze_gc])

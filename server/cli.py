@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -46,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-devices", action="store_true",
                        help="open no devices here: a `hallq devices` process runs them elsewhere")
     serve.add_argument("--log-level", default=None)
+    serve.add_argument("--log-format", choices=["text", "json"], default=None,
+                       help="json: one JSON object per log line, with the request id")
     serve.add_argument("--access-log", action="store_true", help="log every request")
 
     dev = sub.add_parser("devices", help="run the device host: this machine's devices, through a hallq server's API",
@@ -121,6 +122,7 @@ def _run(host: str, port: int, workers: int, log_level: str, access_log: bool) -
         loop="uvloop",
         log_level=log_level,
         access_log=access_log,
+        log_config=None,  # server/logs.py configured logging; uvicorn's loggers go through it
         timeout_graceful_shutdown=5,
         **uvicorn_options(),  # header/idle timeouts, connection caps, ws frame size, trusted proxies (issue 12)
     )
@@ -140,6 +142,7 @@ def serve(args: argparse.Namespace) -> int:
         "HALLQ_PORT": str(args.port) if args.port is not None else None,
         "HALLQ_WORKERS": str(args.workers) if args.workers is not None else None,
         "HALLQ_LOG_LEVEL": args.log_level,
+        "HALLQ_LOG_FORMAT": args.log_format,
         "HALLQ_ACCESS_LOG": "1" if args.access_log else None,
     })
     settings = Settings()
@@ -248,9 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return commission(words[2:])
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations log every plugin at INFO
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # the device host's every API call otherwise
+    from server import logs
+
+    logs.configure("info", getattr(args, "log_format", None))
     if args.command == "serve":
         return serve(args)
     if args.command == "demo":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -29,6 +30,17 @@ class Metrics:
         )
         self.events = Counter("hallq_events_published", "Events delivered to the hub", registry=r)
         self.subscribers = Gauge("hallq_ws_subscribers", "Live websocket/handler subscribers", registry=r)
+        self.ws_clients = Gauge("hallq_ws_clients", "Open websocket connections to this process", registry=r)
+        # commit (the event's stored time) → hand-over to the hub: how far screens lag the store
+        self.event_lag = Histogram("hallq_event_lag_seconds", "From an event's commit to its publication",
+                                   buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0), registry=r)
+        self.store_seconds = Histogram("hallq_store_seconds", "Store calls by kind (read, write, transition)",
+                                       ["kind"], registry=r,
+                                       buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
+        self.device_available = Gauge("hallq_device_available", "1 when a device reports available, else 0",
+                                       ["device", "kind"], registry=r)
+        self.device_report_age = Gauge("hallq_device_report_age_seconds", "Seconds since a device's last report",
+                                       ["device", "kind"], registry=r)
         self._counters = {"issued": self.issued, "called": self.called, "served": self.served}
 
     def count_events(self, events: Iterable[Any]) -> None:
@@ -44,6 +56,28 @@ class Metrics:
         """Set the waiting gauges from a snapshot."""
         for service, count in waiting.items():
             self.waiting.labels(service=service).set(count)
+
+    def observe_lag(self, at: str | None) -> None:
+        """Observe the lag of an event committed at ``at`` (ISO 8601) published now."""
+        if not at:
+            return
+        try:
+            committed = datetime.fromisoformat(at)
+        except ValueError:
+            return
+        if committed.tzinfo is None:
+            committed = committed.replace(tzinfo=UTC)
+        self.event_lag.observe(max(0.0, (datetime.now(UTC) - committed).total_seconds()))
+
+    def set_devices(self, devices: Iterable[Mapping[str, Any]], reported_ms: Mapping[str, int], now_ms: int) -> None:
+        """Device gauges from the stored device list (``server/devices/status.py`` ``device_list``)."""
+        self.device_available.clear()
+        self.device_report_age.clear()
+        for entry in devices:
+            labels = {"device": str(entry.get("id")), "kind": str(entry.get("kind"))}
+            self.device_available.labels(**labels).set(1 if entry.get("health", {}).get("available") else 0)
+            if reported_ms.get(labels["device"]):
+                self.device_report_age.labels(**labels).set((now_ms - reported_ms[labels["device"]]) / 1000)
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     # a kiosk's ticket answer waits this long for its printer (server/kiosk/service.py), then shows the QR
     kiosk_print_wait_seconds: float = 5.0
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line with the request id (server/logs.py)
     access_log: bool = False
 
     def resolved_database_url(self, configured: str | None = None) -> str:

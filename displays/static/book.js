@@ -9,6 +9,9 @@ async function call(method, path, body, idNumber) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idNumber) headers["X-Id-Number"] = idNumber;
+  // a signed-in staff browser (phone bookings) must echo its CSRF cookie; citizens have none
+  const csrf = document.cookie.match(/(?:^|;\s*)hallq_csrf=([^;]+)/);
+  if (csrf && method !== "GET") headers["X-CSRF-Token"] = decodeURIComponent(csrf[1]);
   let res;
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
@@ -148,14 +151,40 @@ async function submit(ev) {
 
 // -- look up, cancel, move -------------------------------------------------------------------
 
-function tab(mine) {
-  $("tab-new").classList.toggle("active", !mine);
-  $("tab-mine").classList.toggle("active", mine);
-  $("tab-new").setAttribute("aria-selected", String(!mine));
-  $("tab-mine").setAttribute("aria-selected", String(mine));
-  $("flow").classList.toggle("hidden", mine);
-  $("steps").classList.toggle("hidden", mine);
-  $("mine").classList.toggle("hidden", !mine);
+function tab(which) {   // "new" | "mine" | "remote" (true/false: mine/new)
+  const name = which === true ? "mine" : which === false ? "new" : which;
+  for (const t of ["new", "mine", "remote"]) {
+    $(`tab-${t}`).classList.toggle("active", t === name);
+    $(`tab-${t}`).setAttribute("aria-selected", String(t === name));
+  }
+  $("flow").classList.toggle("hidden", name !== "new");
+  $("steps").classList.toggle("hidden", name !== "new");
+  $("mine").classList.toggle("hidden", name !== "mine");
+  $("remote").classList.toggle("hidden", name !== "remote");
+}
+
+function offerRemote(list) {
+  const remote = list.filter((s) => s.remote);
+  $("tab-remote").classList.toggle("hidden", remote.length === 0);
+  $("r-service").replaceChildren(...remote.map((s) => {
+    const o = document.createElement("option"); o.value = s.code; o.textContent = s.name; return o;
+  }));
+}
+
+async function takeRemote(ev) {
+  ev.preventDefault();
+  const err = $("remote-error");
+  err.classList.add("hidden");
+  const mobile = $("r-mobile").value.trim();
+  if (!/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) { err.textContent = "手机号码有误，请核对"; err.classList.remove("hidden"); return; }
+  try {
+    const r = await call("POST", "/api/remote-tickets", { service: $("r-service").value, mobile });
+    $("r-code").textContent = r.code;
+    $("r-qr").src = r.qr;
+    $("r-by").textContent = `请在今天 ${r.confirm_by.slice(11, 16)} 前到大厅取号机确认（扫码或输入取号码），逾期作废。`;
+    $("remote-form").classList.add("hidden");
+    $("remote-done").classList.remove("hidden");
+  } catch (p) { err.textContent = why(p); err.classList.remove("hidden"); }
 }
 
 let current = null;   // {a, id} of the booking looked up
@@ -216,6 +245,8 @@ function init() {
   $("lookup").addEventListener("submit", lookup);
   $("tab-new").addEventListener("click", () => { pick.moving = null; tab(false); show("service"); });
   $("tab-mine").addEventListener("click", () => tab(true));
+  $("tab-remote").addEventListener("click", () => tab("remote"));
+  $("remote-form").addEventListener("submit", takeRemote);
   for (const b of document.querySelectorAll("[data-back]")) b.addEventListener("click", () => show(b.dataset.back));
   $("again").addEventListener("click", () => show("service"));
   $("cancel").addEventListener("click", () => { $("confirm").classList.remove("hidden"); $("confirm-no").focus(); });
@@ -224,7 +255,7 @@ function init() {
   $("move").addEventListener("click", startMove);
   const m = location.hash.match(/code=([A-Za-z0-9]+)/);   // opened from the booking's QR
   if (m) { $("m-code").value = m[1].toUpperCase(); tab(true); $("m-id").focus(); }
-  loadServices().catch((p) => { $("no-services").textContent = why(p); $("no-services").classList.remove("hidden"); });
+  loadServices().then(offerRemote).catch((p) => { $("no-services").textContent = why(p); $("no-services").classList.remove("hidden"); });
 }
 
 init();

@@ -25,6 +25,8 @@ const L = {
     dir_title: "窗口签到", dir_pick: "请选择您的姓名，再输入密码。", dir_password: "密码", dir_submit: "签到并开窗",
     dir_other: "其他人员（值班主任、管理员）登录", dir_no: "工号", dir_none: "此窗口没有可签到的工作人员",
     dir_failed: "签到失败（{status}），请重试",
+    px_reader: "读卡", px_read: "读取身份证", px_unread: "不用此卡", card_read: "已读卡：{name} {id}",
+    card_none: "读卡器上没有身份证，请放置后再读取",
   },
   en: {
     proxy: "Ticket for…", green: "Green channel", cb_title: "Missed / on hold (call back)", cb_state: "State",
@@ -44,6 +46,8 @@ const L = {
     dir_title: "Window sign-in", dir_pick: "Tap your name, then type your password.", dir_password: "Password",
     dir_submit: "Sign in and open", dir_other: "Other staff (supervisor, admin) sign-in", dir_no: "No.",
     dir_none: "Nobody may sign in at this window", dir_failed: "Sign-in failed ({status}), try again",
+    px_reader: "Card reader", px_read: "Read ID card", px_unread: "Don't use it", card_read: "Card read: {name} {id}",
+    card_none: "No card on the reader: place it and read again",
   },
 };
 
@@ -116,6 +120,30 @@ export function pauseLabel(stored) {
 
 // ---- 代取号 / 绿色通道 ---------------------------------------------------------------------------
 let proxyKind = "proxy";
+let cardAt = null;   // the counter reader whose card this ticket uses (server reads its stored session)
+
+function useCard(kiosk, card) {
+  cardAt = kiosk;
+  $("px-card").textContent = card ? tt("card_read", { name: card.masked_name || "", id: card.masked_id || "" }) : "";
+  $("px-card").className = "cl-field-msg px-reader-row" + (card ? " ok" : "");
+  $("px-id").disabled = !!kiosk;
+  if (kiosk) $("px-id").value = "";
+  $("px-unread").classList.toggle("hidden", !kiosk);
+  showIdState();
+}
+
+async function readCard() {
+  const kiosk = $("px-reader").value;
+  try {
+    const card = await get(`/api/console/card/${encodeURIComponent(kiosk)}`);
+    useCard(kiosk, card);
+    if (card.priority === "priority" && proxyKind !== "green") $("px-priority").value = "priority";
+  } catch (e) {
+    useCard(null, null);
+    $("px-card").textContent = e.problem && e.problem.code === "no_session" ? tt("card_none") : problemText(e.problem);
+    $("px-card").className = "cl-field-msg px-reader-row bad";
+  }
+}
 
 /** Open the 代取号 (kind "proxy") or 绿色通道 (kind "green") dialog. */
 export async function openProxy(kind, hall) {
@@ -137,6 +165,10 @@ export async function openProxy(kind, hall) {
   $("px-print").innerHTML = printers.map((p) => `<option value="${esc(p.kiosk)}">${esc(p.name)}</option>`).join("") +
     `<option value="">${esc(tt("px_no_print"))}</option>`;
   $("px-priority").value = "normal";
+  const readers = opts.readers || [];
+  $("px-reader").innerHTML = readers.map((r) => `<option value="${esc(r.kiosk)}">${esc(r.name)}</option>`).join("");
+  for (const el of dlg.querySelectorAll(".px-reader-row")) el.hidden = !readers.length;
+  useCard(null, null);
   $("px-id").value = "";
   $("px-note").value = "";
   showIdState();
@@ -162,7 +194,8 @@ async function submitProxy(ev) {
   const body = { service: $("px-service").value, reason: $("px-reason").value,
     priority: proxyKind === "green" ? "green" : $("px-priority").value };
   const id = $("px-id").value.replace(/\s+/g, "");
-  if (id) body.id_number = id;
+  if (cardAt) body.card_at = cardAt;
+  else if (id) body.id_number = id;
   const note = $("px-note").value.trim();
   if (note) body.note = note;
   if ($("px-print").value) body.print_at = $("px-print").value;
@@ -259,6 +292,8 @@ export function initDesk({ hall, callBack }) {
   $("btn-green").addEventListener("click", () => openProxy("green", hall()));
   $("px-form").addEventListener("submit", submitProxy);
   $("px-id").addEventListener("input", showIdState);
+  $("px-read").addEventListener("click", readCard);
+  $("px-unread").addEventListener("click", () => useCard(null, null));
   $("callbacks").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-callback]");
     if (b && !b.disabled) callBack(Number(b.dataset.callback));

@@ -129,7 +129,8 @@ async def bookable_services(services: ServicesDep) -> list[dict[str, Any]]:
         if svc is None or not svc.enabled:
             continue
         out.append({"code": svc.code, "name": svc.name, "category": svc.category, "notice": svc.notice,
-                    "slot_minutes": S.slot_minutes(config, svc.code), "remote": rules.remote,
+                    "slot_minutes": S.slot_minutes(config, svc.code),
+                    "remote": rules.remote and config.appointments.remote.enabled,
                     "days": [d.isoformat() for d in S.bookable_days(config, svc.code, now)]})
     return out
 

@@ -178,7 +178,8 @@ async def restore_version(request: Request, number: VersionNo, body: Restore, pr
                          moves=body.on_waiting, restored_from=number)
 
 
-@router.get("/api/config.yaml", summary="The hall configuration as YAML (admin)", response_class=PlainTextResponse)
+@router.get("/api/config.yaml", summary="The hall configuration as YAML (admin)", response_class=PlainTextResponse,
+            responses={200: {"description": "The hall YAML", "content": {YAML_MEDIA: {"schema": {"type": "string"}}}}})
 async def export_yaml(request: Request, principal: Admin) -> PlainTextResponse:
     """The YAML that ``hallq check-config`` reads; importing it gives the same configuration."""
     services = services_of(request)
@@ -234,3 +235,17 @@ async def public_texts(request: Request, caller: PublicCaller,
         "services": [{"code": s.code, "name": s.name, "category": s.category, "notice": s.notice,
                       "guide": s.guide.model_dump()} for s in config.services if s.enabled],
     }
+
+
+HostCaller = Annotated[Principal, Depends(allow(Role.DEVICE, Role.ADMIN, window_param=None))]
+
+
+@router.get("/api/config/host", summary="The configuration a device host runs (device token)")
+async def host_config(request: Request, caller: HostCaller) -> dict[str, Any]:
+    """``{"version", "config"}`` for ``hallq devices``: the live configuration without the server's secrets."""
+    services = services_of(request)
+    live = _live(services)
+    reload_now(services)
+    document = versions.document_of(live.current)
+    document["server"] = {**document["server"], "database_url": "", "secret_path": ""}  # not the host's business
+    return {"version": live.version, "config": document}

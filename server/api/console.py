@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -18,11 +18,12 @@ from server.console.callbacks import with_time_left
 from server.console.proxy import ProxyRequest, issue_on_behalf
 from server.console.targets import transfer_targets
 from server.deps import ServicesDep, WindowNumber
-from server.errors import Forbidden
+from server.errors import Forbidden, NotFound
 from server.http.problems import responses
 from server.store.tables import tickets
 
 router = APIRouter(prefix="/api/console", tags=["console"])
+READER_KIND = "idcard_reader"
 STAFF_ONLY = [Depends(allow(*STAFF, window_param=None))]
 AT_WINDOW = [Depends(allow(Role.CLERK, *MANAGERS))]  # a clerk only at the window they signed into
 
@@ -39,6 +40,8 @@ class ProxyIssueRequest(BaseModel):
                                   "checked by its GB 11643 check digit, stored only as keyed hash + mask)")
     note: str | None = Field(default=None, max_length=60)
     print_at: str | None = Field(default=None, max_length=64, description="Kiosk (or desk) whose printer prints it")
+    card_at: str | None = Field(default=None, max_length=64, description="Kiosk (or desk) whose ID-card reader holds "
+                                "the citizen's card (instead of a typed number)")
 
 
 def _reason_list(items: Any) -> list[dict[str, str]]:
@@ -50,10 +53,12 @@ async def options(services: ServicesDep) -> Any:
     """Reason lists (代取号, 绿色通道, pause), printers a ticket can go to, and the 回呼 limit."""
     config = services.config
     printers = [{"kiosk": k.id, "name": k.name or k.id} for k in config.kiosks if services.kiosks.printers(k.id)]
+    with_reader = {d.kiosk for d in config.devices if d.kind == READER_KIND and d.kiosk and d.enabled}
+    readers = [{"kiosk": k.id, "name": k.name or k.id} for k in config.kiosks if k.id in with_reader]
     return {"proxy_reasons": _reason_list(config.console.proxy_reasons),
             "green_reasons": _reason_list(config.console.green_reasons),
             "pause_reasons": _reason_list(config.console.pause_reasons),
-            "printers": printers, "callback_minutes": config.policy.callback_minutes}
+            "printers": printers, "readers": readers, "callback_minutes": config.policy.callback_minutes}
 
 
 @router.post("/tickets", status_code=201, summary="Take a ticket on a citizen's behalf (代取号 / 绿色通道)",
@@ -73,6 +78,18 @@ async def proxy_issue(body: ProxyIssueRequest, services: ServicesDep, request: R
         auth.audit_request(request, principal, action, target, detail)
 
     return await issue_on_behalf(services, principal, ProxyRequest(**body.model_dump()), audit)
+
+
+@router.get("/card/{kiosk}", summary="The card on a counter reader (masked)", responses=responses(404, 422),
+            dependencies=STAFF_ONLY)
+async def counter_card(services: ServicesDep, kiosk: str = Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")) -> Any:
+    """Masked name and number, age and class of the card on this kiosk's or desk's reader; 404 ``no_session``."""
+    sessions = services.kiosks.sessions
+    sessions.check_kiosk(kiosk)
+    session = await sessions.session(kiosk)
+    if session is None:
+        raise NotFound(code="no_session", kiosk=kiosk)
+    return session.public(sessions.priority(session))
 
 
 def _set_aside_ms(services: Any, ids: list[int]) -> dict[int, int]:

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from server.api.models import Health
 from server.auth import MANAGERS, Role, allow, public
-from server.deps import HallDep
+from server.deps import ConfigDep, HallDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -42,11 +42,24 @@ async def healthz(request: Request, hall: HallDep) -> Any:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition format"}},
             dependencies=[Depends(allow(Role.DEVICE, *MANAGERS))])
-async def metrics(hall: HallDep) -> Response:
+async def metrics(hall: HallDep, config: ConfigDep) -> Response:
     """Ticket counters by service, waiting gauges, request latency by route."""
     try:
         await hall.refresh_waiting_gauges()
     except Exception:  # metrics must still answer when the store is down
         log.exception("metrics: cannot read the waiting counts")
+    try:
+        await hall.run(_device_gauges, hall, config)
+    except Exception:
+        log.exception("metrics: cannot read the device statuses")
     hall.metrics.subscribers.set(hall.hub.subscriber_count)
     return Response(hall.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _device_gauges(hall: Any, config: Any) -> None:
+    """Set the device gauges from the store (blocking: runs on a read thread)."""
+    from server.devices.status import device_list
+
+    listed = device_list(hall.store, config)
+    reported = {device: at for device, (_entry, at) in hall.store.device_statuses().items()}
+    hall.metrics.set_devices(listed["devices"], reported, hall.store.now_ms())

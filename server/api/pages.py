@@ -146,7 +146,8 @@ async def booking_page(config: ConfigDep) -> HTMLResponse:
     """Mobile-first booking: service, day, slot, details, then the booking code and QR; cancel or move by code."""
     rules = config.appointments
     return _page(config, "book.html", headers=NO_STORE, hall_phone=str(config.hall.phone),
-                 early_minutes=rules.early_minutes, late_minutes=rules.late_minutes)
+                 early_minutes=rules.early_minutes, late_minutes=rules.late_minutes,
+                 remote_minutes=rules.remote.confirm_minutes)
 
 
 @router.get("/display", include_in_schema=False)

@@ -252,6 +252,14 @@ async def websocket(ws: WebSocket) -> None:
 async def _serve(ws: WebSocket, guard: Guard) -> None:
     await ws.accept()
     services = ws.app.state.services
+    services.metrics.ws_clients.inc()
+    try:
+        await _converse(ws, guard, services)
+    finally:
+        services.metrics.ws_clients.dec()
+
+
+async def _converse(ws: WebSocket, guard: Guard, services: Any) -> None:
     hub: Hub = services.hub
     conn = Connection(ws, hub, services.settings.subscriber_queue, await get_principal(ws))
     pump = asyncio.get_running_loop().create_task(conn.pump())

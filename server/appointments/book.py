@@ -174,11 +174,12 @@ class AppointmentBook:
         return _row(row)
 
     def for_person(self, key_hash: str, day: dt.date) -> list[Appointment]:
-        """Open bookings of one person on ``day`` (check-in by ID card), earliest first."""
+        """Bookings of one person on ``day`` not yet checked in (missed ones too: late arrivals), earliest first."""
         c = appointments.c
         with self.store._read() as conn:
             rows = conn.execute(select(appointments).where(
-                c.key_hash == key_hash, c.day == day.isoformat(), c.state == BOOKED).order_by(c.slot_at)).all()
+                c.key_hash == key_hash, c.day == day.isoformat(), c.state.in_((BOOKED, MISSED)))
+                .order_by(c.slot_at)).all()
         return [_row(r) for r in rows]
 
     def bookings_on(self, day: dt.date) -> list[Appointment]:

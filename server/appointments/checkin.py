@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
-from server.appointments.book import BOOKED, CHECKED_IN, Appointment, AppointmentBook
+from server.appointments.book import BOOKED, CHECKED_IN, MISSED, Appointment, AppointmentBook
 from server.appointments.errors import not_found, refused
 from server.appointments.remote import RemoteTickets
 from server.errors import HallqError, NotFound, text_of
@@ -93,10 +93,11 @@ async def check_in(kiosks: KioskService, kiosk: str, code: str | None) -> CheckI
         if not found:
             raise not_found()
         a = found[0]
-    if a.state != BOOKED or a.day != now.date().isoformat():
-        raise refused("appointment_not_today" if a.state == BOOKED else "appointment_not_open",
+    if a.state not in (BOOKED, MISSED) or a.day != now.date().isoformat():
+        raise refused("appointment_not_today" if a.state in (BOOKED, MISSED) else "appointment_not_open",
                       state=a.state, day=a.day)
-    where = window(kiosks, a, now)
+    # a booking already marked missed (its window passed, a sweep ran) is a late arrival like any other
+    where = "late" if a.state == MISSED else window(kiosks, a, now)
     slot = a.start(config.hall.tz).strftime("%H:%M")
     if where == "early_refused":
         raise refused("checkin_too_early", slot_at=a.start(config.hall.tz).isoformat(), slot=slot,
@@ -156,7 +157,7 @@ def _issued(value: Any) -> IssuedTicket:
 def _claim(kiosks: KioskService, a: Appointment, actor: str) -> bool:
     c = appointments.c
     with kiosks.store._tx() as tx:
-        res = tx.conn.execute(update(appointments).where(c.id == a.id, c.state == BOOKED)
+        res = tx.conn.execute(update(appointments).where(c.id == a.id, c.state == a.state)
                               .values(state=CHECKED_IN, updated_at=tx.ms))
         ok = bool(res.rowcount)
         if ok:
@@ -168,7 +169,7 @@ def _unclaim(kiosks: KioskService, a: Appointment) -> None:
     c = appointments.c
     with kiosks.store._tx() as tx:
         tx.conn.execute(update(appointments).where(c.id == a.id, c.state == CHECKED_IN, c.ticket_id.is_(None))
-                        .values(state=BOOKED, updated_at=tx.ms))
+                        .values(state=a.state, updated_at=tx.ms))
 
 
 def _set_ticket(kiosks: KioskService, a: Appointment, ticket_id: int) -> None:

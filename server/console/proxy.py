@@ -4,7 +4,8 @@ One path for both: the ticket is issued on channel ``staff`` (reports count it a
 the class the clerk chose; the reason comes from the configured list (``console.proxy_reasons``,
 for 绿色通道 ``console.green_reasons``); an audit record names the reason and the grantor
 (the signed-in staff account); a typed ID number is checked and kept only as keyed hash +
-mask (server/console/identity.py); the ticket prints on the chosen kiosk's or desk's printer
+mask (server/console/identity.py), or the card on a counter reader is read like at a kiosk
+(its stored card session, ``card_at``); the ticket prints on the chosen kiosk's or desk's printer
 through the kiosk print-job path (``KioskService.print``, server/kiosk/service.py).
 """
 
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.console.identity import ConsoleInputError, identity_of
 from server.errors import NotFound
-from server.kiosk.service import _issued
+from server.kiosk.service import KioskService, _issued
 from server.queue.enums import Channel, Priority
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class ProxyRequest:
     id_number: str | None = None
     note: str | None = None
     print_at: str | None = None  # a kiosk id (a desk printer is configured as a kiosk's ticket printer)
+    card_at: str | None = None  # a kiosk/desk id whose ID-card reader holds the citizen's card (counter reader)
 
 
 def reasons_for(config: HallConfig, priority: str) -> list[ConsoleReason]:
@@ -68,20 +70,31 @@ async def issue_on_behalf(services: Services, principal: Principal, req: ProxyRe
         raise NotFound(code="unknown_kiosk", kiosk=req.print_at)
     if req.print_at is not None and not services.kiosks.printers(req.print_at):
         raise ConsoleInputError(code="no_print_target", kiosk=req.print_at)
-    identity = None
-    if req.id_number:
+    identity, session, priority = None, None, req.priority
+    if req.card_at is not None:  # the card on the counter's reader: its stored session, as at a kiosk
+        sessions = services.kiosks.sessions
+        sessions.check_kiosk(req.card_at)
+        session = await sessions.session(req.card_at)
+        if session is None:
+            raise NotFound(code="no_session", kiosk=req.card_at)
+        identity = KioskService._identity(session)
+        if priority == Priority.NORMAL.value:
+            priority = sessions.priority(session).value  # the elderly rule of the card's age
+    elif req.id_number:
         today = services.store.clock().astimezone(config.hall.tz).date()
         identity = identity_of(req.id_number, services.kiosks.sessions.hasher, today)
     hall = services.hall
-    issued = _issued(await hall.issue(req.service, channel=PROXY_CHANNEL, priority=req.priority,
+    issued = _issued(await hall.issue(req.service, channel=PROXY_CHANNEL, priority=priority,
                                       identity=identity, actor=principal.actor))
+    if session is not None:
+        await services.kiosks.sessions.after_ticket(session)
     ticket = issued.ticket
     # the class as issued: an ID number of an elderly citizen may raise a normal request to priority
     detail = {"number": ticket.number, "service": ticket.service, "priority": ticket.priority,
               "requested_priority": req.priority, "channel": PROXY_CHANNEL,
               "reason": reason.code, "reason_zh": reason.zh, "note": (req.note or "")[:60] or None,
               "grantor": principal.actor, "grantor_name": principal.name or principal.subject,
-              "masked_id": ticket.masked_id, "print_at": req.print_at}
+              "masked_id": ticket.masked_id, "print_at": req.print_at, "card_at": req.card_at}
     action = GREEN_ACTION if req.priority == Priority.GREEN.value else PROXY_ACTION
     await hall.write(audit, action, f"ticket:{ticket.id}", detail)
     printed = (await services.kiosks.print(req.print_at, ticket.id)).to_dict() if req.print_at else None

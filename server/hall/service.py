@@ -126,7 +126,8 @@ class HallService:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking store read on the read pool."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        with self.metrics.store_seconds.labels("read").time():
+            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking write outside the queue tables (print jobs, card sessions, rate hits, device status).
@@ -134,20 +135,22 @@ class HallService:
         It goes where queue mutations go (the one writer thread, or inline for SQLite), so it
         queues behind them in Python instead of spinning in SQLite's busy handler on a read thread.
         """
-        if self.inline_writes:
-            return fn(*args, **kwargs)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, functools.partial(fn, *args, **kwargs))
+        with self.metrics.store_seconds.labels("write").time():
+            if self.inline_writes:
+                return fn(*args, **kwargs)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._writer, functools.partial(fn, *args, **kwargs))
 
     async def _mutate(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def call() -> tuple[Any, tuple[Any, ...]]:
             outcome = fn(*args, **kwargs)
             return as_dict(outcome.value), tuple(outcome.events)
 
-        if self.inline_writes:
-            value, events = call()
-        else:
-            value, events = await asyncio.get_running_loop().run_in_executor(self._writer, call)
+        with self.metrics.store_seconds.labels("transition").time():
+            if self.inline_writes:
+                value, events = call()
+            else:
+                value, events = await asyncio.get_running_loop().run_in_executor(self._writer, call)
         self.metrics.count_events(events)
         self.enqueue(events)  # the caller's answer does not wait for the fan-out
         return value
@@ -211,6 +214,7 @@ class HallService:
             if seq > self.hub.last_seq:
                 self.hub.publish(event)
                 self.metrics.events.inc()
+                self.metrics.observe_lag(event.at)
 
     # -- reads ---------------------------------------------------------------------
     async def snapshot(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from server.cameras.service import CameraService
 from server.cameras.wiring import CameraWiring, CameraWiringOptions
 from server.config import HallConfig
+from server.config_live.follow import ConfigWiring
 from server.devices.host import DeviceHost
 from server.devices.manager import Wiring
 from server.devices.port import InProcessQueue
@@ -68,6 +69,7 @@ def wirings_for(port: Any, cameras: Any = None, notices: Any = None) -> list[Wir
     found: list[Wiring] = [*window_wirings(port), ReaderWiring(port), PrinterWiring(port=port),
                            ModemWiring(port, notices=notices),  # the GSM modem sends queued notices
                            ScannerWiring(port)]  # kiosk QR scanners: code.scanned for the check-in page
+    found.append(ConfigWiring(port))  # a remote host follows the live configuration (server/config_live/)
     if cameras is not None:
         found.append(cameras.wiring)
     return found

@@ -3,7 +3,8 @@
 Order of rules:
 1. Only tickets of the window's services (or sent to this window by a transfer).
 2. Effective class: green > appointment > priority > normal. With SLA promotion a
-   normal ticket waiting longer than its service's SLA ranks with ``priority``.
+   normal ticket waiting longer than its service's SLA ranks with ``priority``; an
+   appointment whose slot has not begun yet ranks as normal.
 3. 主办 (primary) before 兼办 (secondary). A ticket transferred to this window counts as
    primary. With ``CallPolicy.class_first`` (the default, ``policy.call_order:
    class_first``) the class decides first, so an elderly ticket of a 兼办 service is
@@ -29,8 +30,14 @@ Ranked = tuple[float, float, float, float, float]  # (class rank, role, -weighte
 
 
 def effective_rank(c: Candidate, now: float, sla_minutes: Mapping[str, float | None], promotion: bool) -> int:
-    """The class rank used for ordering (SLA promotion lifts overdue normal tickets)."""
+    """The class rank used for ordering (SLA promotion lifts overdue normal tickets).
+
+    An appointment checked in before its slot (``sort_at``, the slot start, still ahead) ranks
+    as normal until the slot begins: early arrivals do not overtake walk-ins who are waiting.
+    """
     rank = c.priority.rank
+    if c.priority is Priority.APPOINTMENT and c.sort_at > now:
+        return Priority.NORMAL.rank
     if promotion and c.priority is Priority.NORMAL and is_overdue(c, now, sla_minutes):
         return Priority.PRIORITY.rank
     return rank

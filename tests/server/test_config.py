@@ -40,7 +40,7 @@ def test_demo_config_is_a_realistic_hall() -> None:
     assert 10 <= len(cfg.services) <= 12
     assert len(cfg.windows) == 16
     assert {k.id for k in cfg.kiosks} == {"k1", "k2"}
-    assert cfg.policy.elderly_age == 65
+    assert cfg.policy.elderly_age == 60  # 《老年人权益保障法》第二条: 六十周岁以上
     # devices are filled in by the device engineers; every binding must point at something real
     assert all(d.kiosk in {"k1", "k2", None} for d in cfg.devices)
     names = {s.name for s in cfg.services}

@@ -179,8 +179,8 @@ def test_timestamps_round_trip() -> None:
 def test_hallq_call_notice_vector() -> None:
     (part,) = pdu.submit_pdus("13800138000", "【政务服务中心】请A015号到3号窗口办理。")
     assert part.tpdu_length == 58
-    assert part.hex == ("0031000B813108108300F00008A72C3010653F52A1670D52A14E2D5FC330118BF7004100300031003553F75230003353"
-                        "F77A9753E3529E74063002")
+    assert part.hex == ("0031000B813108108300F00008A72C3010653F52A1670D52A14E2D5FC330118BF700410030"
+                        "0031003553F75230003353F77A9753E3529E74063002")
 
 
 def test_three_part_vector_headers() -> None:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from drivers.idcard.samples import SAMPLES
 from server.config import HallConfig
-from tests.server.appointments.conftest import NOW, WEDNESDAY, Clock, booking_config
+from tests.server.appointments.conftest import ID_B, NOW, WEDNESDAY, Clock, booking_config
 from tests.support import DEMO_KIOSK_K1, make_app, until_sync
 
 READER = {"poll_interval": 0.03, "status_interval": 0.2, "reply_timeout": 0.3, "read_timeout": 0.6}
@@ -155,3 +155,16 @@ def test_remote_ticket_confirmed_or_lapsed(kiosk: TestClient, clock: Clock) -> N
     assert kiosk.get(f"/api/remote-tickets/{other['code']}").json()["state"] == "lapsed"
     lapsed = checkin(kiosk, other["code"])
     assert lapsed.status_code == 422 and lapsed.json()["code"] == "remote_lapsed"
+
+
+def test_a_booking_already_marked_missed_still_walks_in_late(client: TestClient, clock: Clock) -> None:
+    code = book(client, "young", "09:00")
+    at(clock, 9, 40)
+    other = client.post("/api/appointments", json={  # any booking sweeps missed ones first
+        "service": "general", "date": "2026-12-05", "slot": "09:00", "name": "王五", "id_number": ID_B})
+    assert other.status_code == 201
+    assert client.get(f"/api/appointments/{code}", headers={"X-Id-Number": SAMPLES["young"].id_number}
+                      ).json()["state"] == "missed"
+    r = checkin(client, code)
+    assert r.status_code == 200, r.text
+    assert (r.json()["priority"], r.json()["note"]["code"]) == ("normal", "checkin_late_walk_in")

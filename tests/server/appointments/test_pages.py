@@ -83,7 +83,7 @@ def clock() -> Clock:
 @pytest.fixture(scope="module")
 def live(demo_config: HallConfig, tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("book")
-    raw = booking_config(demo_config, tmp).model_dump()
+    raw = booking_config(demo_config, tmp, remote={"enabled": True}).model_dump()
     raw["devices"] = [{"id": "idcard-k1", "kind": "idcard_reader", "driver": "sam", "url": "sim", "kiosk": "k1",
                        "options": READER}]
     raw["server"]["public_url"] = "https://hall.example.cn"
@@ -219,3 +219,31 @@ def test_kiosk_checkin_with_the_id_card(open_page: Callable[..., Page], live: Li
     expect(kiosk.locator("#ci-result-title")).to_have_text("签到未成功")
     expect(kiosk.locator("#ci-text")).to_contain_text("没有找到预约")
     shot(kiosk, "kiosk-checkin-unknown")
+
+
+def test_remote_ticket_on_the_phone_confirmed_by_code_at_the_kiosk(open_page: Callable[..., Page], live: Live,
+                                                                 clock: Clock) -> None:
+    clock.now = NOW
+    phone = open_page("/book", PHONE)
+    expect(phone.locator("#tab-remote")).to_be_visible()
+    phone.click("#tab-remote")
+    expect(phone.locator("#r-service option")).to_have_count(1)  # general only: remote: true
+    phone.fill("#r-mobile", "139 0000 1111")
+    phone.click("#remote-form button[type=submit]")
+    expect(phone.locator("#remote-done")).to_be_visible()
+    code = phone.locator("#r-code").inner_text()
+    expect(phone.locator("#r-by")).to_contain_text("10:30")
+    shot(phone, "book-8-remote")
+
+    kiosk = open_page("/kiosk/k1", KIOSK_SCREEN, token="hqd_demo-kiosk-k1")
+    kiosk.click("#ci-open")
+    for key in code:
+        kiosk.locator("#ci-keys .ci-key", has_text=key).first.click()
+    expect(kiosk.locator("#ci-code")).to_have_text(code)
+    shot(kiosk, "kiosk-checkin-keypad")
+    kiosk.click("#ci-go")
+    expect(kiosk.locator("#ci-result-title")).to_have_text("取号已确认")
+    expect(kiosk.locator("#ci-text")).to_have_text("远程取号已确认，请等候叫号")
+    number = kiosk.locator("#ci-number").inner_text()
+    assert number.startswith("A")
+    shot(kiosk, "kiosk-remote-confirmed")

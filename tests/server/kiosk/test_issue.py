@@ -151,9 +151,15 @@ NOT_ALLOWED = [({"priority": p}, "priority_not_allowed") for p in ("green", "app
 
 def test_kiosk_and_device_tokens_cannot_choose_priority_or_channel_on_any_route(client: TestClient) -> None:
     routes = issuing_routes(client)
-    assert routes == {"/api/tickets", "/api/kiosks/{kiosk_id}/tickets"}
+    assert routes == {"/api/tickets", "/api/kiosks/{kiosk_id}/tickets", "/api/console/tickets"}
     for path in sorted(routes):
         url = path.replace("{kiosk_id}", "k1")
+        if url == "/api/console/tickets":  # 代取号: staff only (server/api/console.py)
+            for headers in (DEMO_KIOSK_K1, DEMO_DEVICE_HOST):
+                r = client.post(url, json={"service": "general", "reason": "elderly", "priority": "green"},
+                                headers=headers)
+                assert r.status_code == 403, (url, r.text)
+            continue
         for extra, code in NOT_ALLOWED:
             body = {"service": "general", "kiosk": "k1", **extra} if url == "/api/tickets" else \
                 {"service": "general", **extra}

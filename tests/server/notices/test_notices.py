@@ -167,7 +167,7 @@ class Gateway:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:  # http.server's method name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 stamp, _, mac = (self.headers.get("X-Hallq-Signature") or "").partition(",v1=")
                 expected = hmac.new(SECRET.encode(), stamp.removeprefix("t=").encode() + b"." + body,

@@ -1,4 +1,4 @@
-"""预约提醒 the day before: a booking with a mobile number gets one reminder (server/appointments/ provides the query)."""
+"""预约提醒 the day before: a booking with a mobile number gets one reminder (the query: server/appointments/)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from server.queue.adapt import call_order
 from server.queue.entities import CallPolicy, Candidate, WindowRule
 from server.queue.enums import Priority, Role
-from server.queue.policy import choose_next
+from server.queue.policy import choose_next, effective_rank
 
 NOW = 1_000_000.0
 SLA = {"a": 10.0, "b": 20.0, "c": None}
@@ -17,7 +17,8 @@ RULES = (WindowRule("a", Role.PRIMARY, 1.0), WindowRule("b", Role.PRIMARY, 2.5),
 candidate = st.builds(
     lambda i, s, p, waited, target: Candidate(i, s, p, NOW - waited, target),
     st.integers(1, 10_000), st.sampled_from(["a", "b", "c", "z"]), st.sampled_from(list(Priority)),
-    st.integers(0, 3600), st.sampled_from([None, None, None, 1, 2]),
+    # negative waits: an appointment checked in before its slot (sort_at = the slot start)
+    st.integers(-900, 3600), st.sampled_from([None, None, None, 1, 2]),
 )
 
 
@@ -55,18 +56,23 @@ def test_class_first_never_calls_a_lower_class_before_a_higher_one(cands: list[C
     # strict (no interleave, no SLA lift): the class decides before 主办/兼办
     policy = CallPolicy(priority_interleave=0, sla_promotion=False, class_first=True)
     order = call_order(1, RULES, cands, NOW, SLA, policy, limit=1000)
-    ranks = [c.priority.rank for c in order]
+
+    def rank(c: Candidate) -> int:  # the class, with an appointment before its slot as normal
+        return effective_rank(c, NOW, SLA, False)
+
+    ranks = [rank(c) for c in order]
     assert ranks == sorted(ranks)
     # within one class, every 主办 ticket before any 兼办 ticket
-    for rank in set(ranks):
-        roles = [ROLE[c.service] for c in order if c.priority.rank == rank]
-        assert roles == sorted(roles, key=lambda r: r is Role.SECONDARY)
+    for r in set(ranks):
+        roles = [ROLE[c.service] for c in order if rank(c) == r]
+        assert roles == sorted(roles, key=lambda role: role is Role.SECONDARY)
     # an elevated 兼办 ticket is called before every normal 主办 ticket
     pos = {c.id: i for i, c in enumerate(order)}
+    normal = Priority.NORMAL.rank
     for hi in order:
         for lo in order:
-            if ROLE[hi.service] is Role.SECONDARY and hi.priority is not Priority.NORMAL \
-                    and ROLE[lo.service] is Role.PRIMARY and lo.priority is Priority.NORMAL:
+            if ROLE[hi.service] is Role.SECONDARY and rank(hi) < normal \
+                    and ROLE[lo.service] is Role.PRIMARY and rank(lo) == normal:
                 assert pos[hi.id] < pos[lo.id]
 
 

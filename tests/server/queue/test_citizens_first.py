@@ -198,13 +198,17 @@ def test_expired_cards_are_accepted_with_a_warning_by_default_and_refused_per_se
 
     cfg = config()
     assert cfg.identity.expired_card == "warn"
-    strict = parse_config(HALL.replace("LUNCH", "stop").replace("UNSERVED", "confirm").replace(", CALL_ORDER", "")
-                          .replace("prefix: C, cutoff_minutes: 30}", "prefix: C, cutoff_minutes: 30, expired_card: refuse}"))
+    text = HALL.replace("LUNCH", "stop").replace("UNSERVED", "confirm").replace(", CALL_ORDER", "")
+    strict = parse_config(text.replace("cutoff_minutes: 30}", "cutoff_minutes: 30, expired_card: refuse}"))
     assert [expired_card_rule(strict, s) for s in ("general", "estate")] == ["warn", "refuse"]
     assert not expired_card_refused_everywhere(strict)
     # refuse everywhere except 户籍-like services: the reader must still open the session
-    hukou_only = strict.model_copy(update={"identity": strict.identity.model_copy(update={"expired_card": "refuse"})})
-    assert expired_card_rule(hukou_only, "general") == "refuse" and not expired_card_refused_everywhere(hukou_only)
+    hukou_only = parse_config(text.replace("cutoff_minutes: 30}", "cutoff_minutes: 30, expired_card: warn}")
+                              + "identity: {expired_card: refuse}\n")
+    assert [expired_card_rule(hukou_only, s) for s in ("general", "estate")] == ["refuse", "warn"]
+    assert not expired_card_refused_everywhere(hukou_only)
+    everywhere = parse_config(text + "identity: {expired_card: refuse}\n")
+    assert expired_card_refused_everywhere(everywhere)
     store = make(strict)
     card = dataclasses.replace(elderly(70), expired=True)
     ticket = store.issue("general", identity=card).value.ticket

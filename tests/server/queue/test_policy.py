@@ -134,3 +134,12 @@ def test_transfer_child_keeps_parent_issue_time() -> None:
     # the child carries the parent's sort_at, so it is ahead of tickets issued after the parent
     child = t(7, "b", waited_min=40)
     assert pick([t(1, "b", waited_min=10), child]) == 7
+
+
+def test_an_appointment_before_its_slot_waits_like_a_normal_ticket() -> None:
+    early = Candidate(1, "a", P.APPOINTMENT, NOW + 600)  # slot starts in 10 minutes
+    due = Candidate(2, "a", P.APPOINTMENT, NOW - 60)
+    walk_in = t(3, waited_min=5)
+    assert pick([early, walk_in]) == 3
+    assert pick([early, due, walk_in]) == 2
+    assert pick([early]) == 1  # nobody else: call it

@@ -17,7 +17,6 @@ from PIL import Image
 from server.config import HallConfig
 from tests.support import DEMO_DEVICE_HOST, demo_bearer, make_app
 
-
 CARD = {"id", "staff_no", "name", "department", "photo"}
 
 
