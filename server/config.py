@@ -143,7 +143,7 @@ class ServiceConfig(_Model):
     sla_minutes: int | None = Field(default=30, ge=1)
     notice: str = ""
     enabled: bool = True
-    name_en: str = ""  # English name shown in English mode (server/queue/availability.py views)
+    name_en: str = ""  # English name shown in English mode (ServiceStatus / TicketView name_en)
     category_en: str = ""
     # the service's own hours inside the hall's (None: the hall's); cut-off: stop issuing N minutes before closing
     opening_hours: list[OpeningHours] | None = None

@@ -200,6 +200,7 @@ async function lookup(ev) {
     $("m-code-show").textContent = a.code;
     facts($("m-facts"), a);
     $("move").disabled = $("cancel").disabled = a.state !== "booked";
+    $("found-actions").classList.toggle("hidden", a.state !== "booked");   // nothing to move or cancel
     $("found").classList.remove("hidden");
   } catch (p) {
     $("found").classList.add("hidden");
@@ -215,6 +216,7 @@ async function cancel() {
     current.a = a;
     facts($("m-facts"), a);
     $("move").disabled = $("cancel").disabled = true;
+    $("found-actions").classList.add("hidden");
   } catch (p) { $("lookup-error").textContent = why(p); $("lookup-error").classList.remove("hidden"); }
 }
 

@@ -4,7 +4,7 @@ import { setLang, lang, t, problemText, initialLang } from "/static/common/i18n.
 import { get, post, esc, elapsed, whoami } from "/static/common/api.js";
 import { toast, throttle } from "/static/common/ui.js";
 import { formatClerk, parseClerk } from "/static/common/clerk.js";
-import { applyDesk, chosenTransfer, pauseLabel, fillPauseReasons, initDesk, loadOptions, openProxy, openTransfer, pauseReason,
+import { applyDesk, chosenTransfer, pauseLabel, tt, fillPauseReasons, initDesk, loadOptions, openProxy, openTransfer, pauseReason,
   refreshCallBacks, renderCallBacks } from "/static/clerk_desk.js";
 import { AUTO_OPEN_KEY, showDirectory } from "/static/clerk_signin.js";
 
@@ -154,7 +154,8 @@ function renderWaiting() {
     const prio = tk.priority && tk.priority !== "normal"
       ? `<span class="${tk.priority === "green" ? "green" : "prio"}">${esc(t("priority." + tk.priority))}</span>` : "";
     return `<tr data-id="${tk.id}"><td class="num">${esc(tk.number)}</td><td>${esc(tk.service_name || tk.service)}</td>` +
-      `<td>${prio}</td><td>${esc(elapsed(tk.issued_at))}</td>` +
+      `<td>${prio}${tk.channel === "staff" ? ` <span class="cl-daiban">${esc(tt("daiban"))}</span>` : ""}</td>` +
+      `<td>${esc(elapsed(tk.issued_at))}</td>` +
       `<td><button data-call="${tk.id}">${esc(t("clerk.call_this"))}</button></td></tr>`;
   });
   $("waiting").innerHTML = rows.join("") ||
@@ -198,7 +199,7 @@ function onEvent(msg) {
   }
   if (msg.type.startsWith("ticket.")) { refreshWaiting(); refreshBacks(); }
   // ---- [supervision] a rule's alert sent to this window (server/alerts/inbox.py, topic window:<n>) ----
-  if (msg.type === "alert.raised" && d.notice && d.alert) toast(`督办提醒：${d.alert.message}`, "error", 15000);
+  if (msg.type === "window.notice" && d.alert) toast(`督办提醒：${d.alert.message}`, "error", 15000);
   // ---- [/supervision] ----
 }
 

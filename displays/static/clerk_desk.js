@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 // The console's own strings (zh-CN first); the shared catalogues stay for the shared words.
 const L = {
   "zh-CN": {
-    proxy: "代取号", green: "绿色通道", cb_title: "过号 / 挂起（可回呼）", cb_state: "状态", cb_left: "剩余回呼时间",
+    proxy: "代取号", green: "绿色通道", daiban: "代办", cb_title: "过号 / 挂起（可回呼）", cb_state: "状态", cb_left: "剩余回呼时间",
     cb_hint: "回呼时限按办理时间计算，午休和下班时间不计。", cb_none: "没有可回呼的号票", cb_call: "回呼",
     cb_busy: "请先办结或挂起当前号票再回呼", no_show: "过号", suspended: "挂起", paused_clock: "午休/下班暂停计时",
     tr_keep: "号码不变：办事人无需重新取号，按原取号时间排队。", tr_waiting: "等候 {n} 人", tr_none_w: "没有其他开放的窗口",
@@ -29,7 +29,7 @@ const L = {
     card_none: "读卡器上没有身份证，请放置后再读取",
   },
   en: {
-    proxy: "Ticket for…", green: "Green channel", cb_title: "Missed / on hold (call back)", cb_state: "State",
+    proxy: "Ticket for…", green: "Green channel", daiban: "on behalf", cb_title: "Missed / on hold (call back)", cb_state: "State",
     cb_left: "Time left", cb_hint: "The call-back limit counts opening time only (not lunch or after hours).",
     cb_none: "Nothing to call back", cb_call: "Call back", cb_busy: "Finish or hold the current ticket first",
     no_show: "Missed", suspended: "On hold", paused_clock: "clock stopped (lunch/closed)",
@@ -264,7 +264,7 @@ export async function openTransfer(number) {
   }
   const en = lang().startsWith("en");
   const win = targets.windows.map((w) => `<label class="cl-choice"><input type="radio" name="target" value="w:${w.number}">` +
-    `<span class="cl-choice-name">${esc(w.name)}</span>` +
+    `<span class="cl-choice-name">${esc((en && w.name_en) || w.name)}</span>` +
     `<span class="cl-choice-count">${esc(tt("tr_waiting", { n: w.waiting }))}</span></label>`);
   const svc = targets.services.map((s) => `<label class="cl-choice"><input type="radio" name="target" value="s:${esc(s.code)}">` +
     `<span class="cl-choice-name">${esc((en && s.name_en) || s.name)}</span>` +

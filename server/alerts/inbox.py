@@ -10,8 +10,9 @@ Sources (a hub handler, so it sees both in-process and remote device hosts' even
 
 Every change is published as ``alert.raised`` (or ``alert.cleared`` once resolved) on topic
 ``alerts`` with ``{"alert": …, "inbox": true}``; events marked ``inbox`` are never re-read.
-A rule's alert that turned active is also published on ``window:<n>`` of the windows it concerns
-(``Finding.notify``, when ``supervision.notify_windows``), so the clerk console shows it.
+A rule's alert that turned active is also published as ``window.notice`` on ``window:<n>`` of the
+windows it concerns (``Finding.notify``, when ``supervision.notify_windows``; staff only, so the
+public window screen never gets it), and the clerk console shows it.
 """
 
 from __future__ import annotations
@@ -115,8 +116,9 @@ class AlertInbox:
                 alert = await self.report(f.type, f.subject, severity=f.severity, message=f.message)
                 self._active.add(key)
                 if self.notify_windows and f.notify:
-                    self.hub.publish_ephemeral(EventType.ALERT_RAISED, tuple(f"window:{n}" for n in f.notify),
-                                               {"alert": alert.to_dict(self.tz), "inbox": True, "notice": True})
+                    # window.notice, not alert.*: alerts reach managers only (server/auth/topics.py)
+                    self.hub.publish_ephemeral(EventType.WINDOW_NOTICE, tuple(f"window:{n}" for n in f.notify),
+                                               {"alert": alert.to_dict(self.tz), "inbox": True})
             elif not f.active and key in self._active:
                 await self.clear(f.type, f.subject)
                 self._active.discard(key)

@@ -179,7 +179,8 @@ async def restore_version(request: Request, number: VersionNo, body: Restore, pr
 
 
 @router.get("/api/config.yaml", summary="The hall configuration as YAML (admin)", response_class=PlainTextResponse,
-            responses={200: {"description": "The hall YAML", "content": {YAML_MEDIA: {"schema": {"type": "string"}}}}})
+            responses={200: {"description": "The hall YAML (a mapping: hall, services, windows …)",
+                             "content": {YAML_MEDIA: {"schema": {"type": "object"}}}}})
 async def export_yaml(request: Request, principal: Admin) -> PlainTextResponse:
     """The YAML that ``hallq check-config`` reads; importing it gives the same configuration."""
     services = services_of(request)

@@ -9,7 +9,6 @@ DEVICE role (the device host running the kiosk's reader and printer, ``hallq dev
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -24,8 +23,8 @@ from server.http.problems import responses
 from server.kiosk.reading import CardReading
 from server.kiosk.requests import check_key
 from server.kiosk.voice import NUMBER, PromptArgs, sentence
-from server.services import services_of
 from server.queue.enums import Channel, Priority
+from server.services import services_of
 
 router = APIRouter(prefix="/api", tags=["kiosks"])
 

@@ -92,5 +92,9 @@ def may_receive(principal: Principal | None, topics: Iterable[str], tickets: Col
     """
     if type_.startswith("alert.") and not may_subscribe(principal, "alerts"):
         return False
+    if type_ == "window.notice":  # a supervision notice for the clerk console (server/alerts/inbox.py)
+        staff = _effective(principal)
+        if staff is None or staff.role not in STAFF:
+            return False  # never the public window screen
     guarded = [t for t in topics if restricted(t)]
     return not guarded or any(may_subscribe(principal, t, tickets) for t in guarded)

@@ -8,11 +8,13 @@ old document again as the next version.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -39,6 +41,13 @@ class Version:
     def config(self) -> HallConfig:
         """The configuration it holds (validated again: the schema may have gained defaults)."""
         return HallConfig.model_validate(self.document)
+
+    def loads(self) -> HallConfig | None:
+        """``config()``, or None when today's schema no longer accepts the stored document."""
+        try:
+            return self.config()
+        except ValidationError:
+            return None
 
     def summary(self) -> dict[str, Any]:
         """The listing form (no document)."""
@@ -117,9 +126,20 @@ def store_version(store: Any, config: HallConfig, *, expected: int, actor: str, 
 
 
 def bootstrap(store: Any, config: HallConfig) -> Version:
-    """The newest stored version; on the very first start the YAML's config becomes version 1 (no event)."""
+    """The configuration to start with: the newest stored version, the YAML's when it is newer.
+
+    On the very first start the YAML becomes version 1. While nobody changed the configuration
+    live (the newest version came from the YAML), a changed YAML file is stored as the next
+    version: editing the file and restarting keeps working. Once an admin changed it live, the
+    stored version wins and the YAML is loaded only by ``hallq config import``.
+    """
     with store._read() as conn:
         found = latest(conn)
+    if found is not None and found.source == "yaml" and found.loads() != config:
+        with contextlib.suppress(Conflict):  # another worker stored it first
+            store_version(store, config, expected=found.version, actor="system", source="yaml")
+        with store._read() as conn:
+            found = latest(conn)
     if found is not None:
         return found
     try:

@@ -1,8 +1,9 @@
 """Start-up and reloading: the stored version wins over the YAML, and every process follows ``config.changed``.
 
 ``boot(store, yaml_config)`` runs in the app's lifespan right after the store opened: on the
-very first start the YAML becomes version 1; later the newest stored version is the
-configuration (the YAML only bootstraps a hall — ``hallq config import`` loads a changed one).
+very first start the YAML becomes version 1; a changed YAML becomes the next version while
+nobody changed the configuration live; after a live change the newest stored version wins
+(``hallq config import`` loads a changed YAML then; ``versions.bootstrap``).
 ``start(services, live)`` then makes the parts that keep a config follow every change: the
 ``Services`` container, the store (rules, calendar, policy), the kiosk flow, the alert inbox and
 the embedded device host (device *list* changes still need a device-host restart).
@@ -26,10 +27,14 @@ def boot(store: Any, config: HallConfig) -> LiveConfig:
     if not callable(getattr(store, "_tx", None)):  # a test double without a database: not stored
         return LiveConfig(config, 0)
     stored = versions.bootstrap(store, config)
-    current = stored.config()
+    current = stored.loads()
+    if current is None:  # stored under an older schema that no longer validates: serve the YAML, say so
+        log.error("stored hall configuration version %d does not validate any more; serving the YAML file",
+                  stored.version)
+        return LiveConfig(config, stored.version)
     if current != config:
-        log.warning("the stored hall configuration (version %d) is used, not the YAML file; "
-                    "load a changed YAML with `hallq config import`", stored.version)
+        log.warning("the hall configuration was changed live: stored version %d is used, not the YAML file "
+                    "(load a changed YAML with `hallq config import`)", stored.version)
         store.reconfigure(current)
     return LiveConfig(current, stored.version)
 

@@ -22,11 +22,13 @@ def transfer_targets(snapshot: dict[str, Any], own: int, waiting_at: dict[int, i
     windows = open_windows(snapshot, own)
     staffed = [w for w in snapshot.get("windows", []) if w["state"] in STAFFED]
     served = {code for w in staffed for code in w.get("services", [])}
-    services = [{"code": s["code"], "name": s["name"], "waiting": int(s.get("waiting") or 0),
+    services = [{"code": s["code"], "name": s["name"], "name_en": s.get("name_en") or "",
+                 "waiting": int(s.get("waiting") or 0),
                  "windows": sorted(int(w["number"]) for w in staffed if s["code"] in w.get("services", []))}
                 for s in snapshot.get("services", []) if s["code"] in served]
     return {
-        "windows": [{"number": int(w["number"]), "name": w.get("name") or "", "state": w["state"],
+        "windows": [{"number": int(w["number"]), "name": w.get("name") or "", "name_en": w.get("name_en") or "",
+                     "state": w["state"],
                      "clerk": w.get("clerk"), "waiting": int(waiting_at.get(int(w["number"]), 0))} for w in windows],
         "services": services,
     }

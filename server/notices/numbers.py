@@ -27,6 +27,7 @@ from server.installation import identity_hasher, load_or_create_secret
 SEAL_PURPOSE = b"hallq notices seal v1"
 
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+MOBILE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")  # a number inside an error text
 
 
 class MobileInvalid(HallqError):

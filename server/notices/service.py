@@ -322,6 +322,7 @@ class NoticeService:
                              sender: str | None = None) -> str:  # fmt: skip
         """Record a failed attempt: ``retrying`` with backoff, or ``failed`` (and an alert); the state."""
         settings = self.settings
+        error = numbers.MOBILE_IN_TEXT.sub(lambda m: numbers.mask(m.group()), error)  # a gateway may echo it
         final = permanent or notice.attempts >= settings.max_attempts
         state = "failed" if final else "retrying"
         retry_at = None if final else self.now_ms() + int(

@@ -69,6 +69,7 @@ class EventType(StrEnum):
     ALERT_BAD_RATING = "alert.bad_rating"
     ALERT_LONG_WAIT = "alert.long_wait"
     ALERT_CASE_OVERDUE = "alert.case_overdue"  # a 差评 case passed a deadline (server/store/cases.py)
+    WINDOW_NOTICE = "window.notice"  # a supervision rule's alert for a window's console (server/alerts/); staff only
     # the hall configuration changed (committed; every process reloads it, server/config_live/)
     CONFIG_CHANGED = "config.changed"
     # a kiosk's code scanner read a code (ephemeral; server/scanning/: the kiosk page checks the booking in)

@@ -181,7 +181,7 @@ def staff_sign_in(page: Page, base: str, username: str, password: str, window: i
 def clerk_console(open_page: Callable[..., Page], base: str, window: int) -> Page:
     """The clerk console of demo account clerk<window>, signed in and with the window opened."""
     page = open_page("/clerk")
-    page.wait_for_url(re.compile(r"/auth/login"))  # the console needs an account
+    expect(page.locator("#directory")).to_be_visible()  # the console needs an account: the staff directory sign-in
     staff_sign_in(page, base, f"clerk{window}", f"clerk{window}-demo", window)
     page.goto(f"{base}/clerk")
     expect(page.locator("#in-window")).to_have_value(str(window))

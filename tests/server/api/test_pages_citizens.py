@@ -6,8 +6,8 @@ Uses the harness of ``test_pages_browser.py`` (its own uvicorn server per module
 from __future__ import annotations
 
 import re
-import time
 import shlex
+import time
 from collections.abc import Callable
 
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect

@@ -183,9 +183,21 @@ def test_booking_page_at_phone_size(open_page: Callable[..., Page], live: Live, 
     mine.click("#lookup button[type=submit]")
     expect(mine.locator("#m-facts")).to_contain_text("已预约")
     shot(mine, "book-6-lookup")
+    # 改约: pick another day and slot; the code stays
+    mine.click("#move")
+    mine.locator("#days .b-day", has_text="12月5日").click()
+    mine.locator("#slots .b-slot", has_text="14:00–14:30").click()
+    expect(mine.locator("#s-done")).to_be_visible()
+    expect(mine.locator("#code")).to_have_text(code)
+    expect(mine.locator("#facts")).to_contain_text("12月5日 周六")
+    expect(mine.locator("#facts")).to_contain_text("14:00–14:30")
+    mine.click("#tab-mine")
+    mine.click("#lookup button[type=submit]")
+    expect(mine.locator("#m-facts")).to_contain_text("12月5日")
     mine.click("#cancel")
     mine.click("#confirm-yes")
     expect(mine.locator("#m-facts")).to_contain_text("已取消")
+    expect(mine.locator("#found-actions")).to_be_hidden()
     shot(mine, "book-7-cancelled")
 
 

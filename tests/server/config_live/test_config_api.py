@@ -187,3 +187,19 @@ def test_the_printed_ticket_carries_the_configured_supervision_phone(hall_config
         update={"supervision_phone": "0571-12345678"})})
     assert ticket_content(local, PrintJob(1, "k1", ticket, "tok"), "http://hall").footer.endswith(
         "；监督电话：0571-12345678")
+
+
+def test_a_changed_yaml_is_the_next_version_until_the_config_is_changed_live(tmp_path: Path,
+                                                                             hall_config: Any) -> None:
+    renamed = hall_config.model_copy(update={"hall": hall_config.hall.model_copy(update={"name": "改名后的中心"})})
+    with TestClient(make_app(tmp_path, hall_config)) as c:
+        c.headers.update(demo_bearer(c, "admin"))
+        assert _current(c)["version"] == 1
+    with TestClient(make_app(tmp_path, renamed)) as c:  # the file was edited, nobody changed it live
+        c.headers.update(demo_bearer(c, "admin"))
+        assert _current(c)["version"] == 2 and _current(c)["config"]["hall"]["name"] == "改名后的中心"
+        assert c.patch("/api/config", json={"expected_version": 2,
+                                            "patch": {"hall": {"name": "在线改的名"}}}).status_code == 200
+    with TestClient(make_app(tmp_path, hall_config)) as c:  # live changes win over the file from now on
+        c.headers.update(demo_bearer(c, "admin"))
+        assert _current(c)["version"] == 3 and _current(c)["config"]["hall"]["name"] == "在线改的名"

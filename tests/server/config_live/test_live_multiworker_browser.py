@@ -197,6 +197,8 @@ def test_the_admin_config_page_edits_a_guide_and_lists_problems_with_paths(base:
             page.screenshot(path=str(SHOTS / "admin-config-bulletin.png"), full_page=True)
             page.locator("[data-tab=windows]").click()
             page.screenshot(path=str(SHOTS / "admin-config-windows.png"))
+            page.locator("[data-tab=hours]").click()
+            page.screenshot(path=str(SHOTS / "admin-config-hours.png"))
             page.locator("[data-tab=versions]").click()
             expect(page.locator("#version-rows tr").first).to_have_attribute("data-version", str(version + 2))
             page.screenshot(path=str(SHOTS / "admin-config-versions.png"))

@@ -167,7 +167,7 @@ def test_proxy_ticket_green_channel_pause_and_sign_off(console: Callable[[int], 
     mine = next(t for t in waiting if t["number"] == number)
     assert mine["channel"] == "staff" and mine["priority"] == "priority" and mine["masked_id"].startswith(
         SAMPLES["elderly"].id_number[:6])
-    expect(page.locator("#waiting")).to_contain_text(str(number))
+    expect(page.locator(f"#waiting tr:has(td.num:text-is('{number}'))")).to_contain_text("代办")
 
     # 绿色通道: its own reason list, the grant audited with the clerk as grantor
     page.keyboard.press("g")

@@ -59,7 +59,7 @@ def card(server: Server, action: str, sample: str | None = None) -> None:
 
 def waiting_count(server: Server, service: str) -> int:
     hall = server.api("GET", "/api/hall").json()
-    return int([s for s in hall["services"] if s["code"] == service][0]["waiting"])
+    return int(next(s for s in hall["services"] if s["code"] == service)["waiting"])
 
 
 def has_class(name: str) -> re.Pattern[str]:

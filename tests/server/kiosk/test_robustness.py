@@ -77,15 +77,21 @@ def test_rate_limit_waits_are_in_minutes() -> None:
     assert rate_limited(20, "kiosk").zh == "取号过于频繁，请1分钟后再试"
 
 
+def inbox(client: TestClient, type_: str) -> list[dict[str, object]]:
+    """The open alerts of one type, as a supervisor sees them."""
+    r = client.get("/api/alerts", params={"type": type_}, headers=demo_bearer(client, "supervisor"))
+    return list(r.json()["items"])
+
+
 def test_help_button_raises_an_alert_naming_the_kiosk(client: TestClient) -> None:
     r = client.post("/api/kiosks/k1/help", headers=DEMO_KIOSK_K1)
     assert r.status_code == 202, r.text
     assert r.json()["alerted"] is True
-    items = client.get("/api/alerts", params={"type": "kiosk_help"}, headers=demo_bearer(client, "supervisor")).json()["items"]
+    items = inbox(client, "kiosk_help")
     mine = [a for a in items if a["type"] == "kiosk_help"]
     assert len(mine) == 1 and mine[0]["subject"] == "kiosk:k1" and "取号机" in mine[0]["message"]
     assert client.post("/api/kiosks/k1/help", headers=DEMO_KIOSK_K1).status_code == 202  # pressed again: one alert
-    items = client.get("/api/alerts", params={"type": "kiosk_help"}, headers=demo_bearer(client, "supervisor")).json()["items"]
+    items = inbox(client, "kiosk_help")
     assert len(items) == 1 and items[0]["count"] == 2  # pressed twice: one open alert, counted twice
     assert client.post("/api/kiosks/k2/help", headers=DEMO_KIOSK_K1).status_code == 403  # its own kiosk only
 

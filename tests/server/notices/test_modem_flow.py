@@ -67,3 +67,32 @@ def test_called_notice_goes_out_on_the_modem_and_is_delivered(client: TestClient
     until_sync(lambda: next(n for n in notices_of(client) if n["kind"] == "called")["state"] == "delivered",
                timeout=15)
     assert "2号窗口" in sim.messages()[-1]["text"]
+
+
+def test_a_booking_gets_its_reminder_from_the_modem(demo_config: HallConfig, tmp_path: Path) -> None:
+    from tests.server.appointments.conftest import ID_A, NOW, WEDNESDAY, Clock, booking_config
+
+    raw = booking_config(demo_config, tmp_path).model_dump()
+    raw["devices"] = [MODEM]
+    raw["notices"] = {"channel": "modem"}
+    with TestClient(make_app(tmp_path, HallConfig.model_validate(raw), demo=True)) as client:
+        client.app.state.services.store.clock = Clock()  # type: ignore[attr-defined]
+        client.headers.update(demo_bearer(client, "admin"))
+        until_sync(lambda: manager(client).health(manager(client).device("modem-1")).available, timeout=10)
+        r = client.post("/api/appointments", json={"service": "general", "date": WEDNESDAY.isoformat(),
+                                                   "slot": "10:00", "name": "张三明", "id_number": ID_A,
+                                                   "mobile": "13812345678"})  # fmt: skip
+        assert r.status_code == 201, r.text
+        code = r.json()["code"]
+        service = client.app.state.services.notices  # type: ignore[attr-defined]
+        until_sync(lambda: client.portal.call(service.send_reminders, NOW.date()) == 1)  # type: ignore[union-attr]
+        sim = manager(client).simulators["modem-1"]
+        until_sync(lambda: [n for n in notices_of(client) if n["state"] == "delivered"], timeout=15)
+        (message,) = sim.messages()
+        assert message["number"] == "13812345678" and code in message["text"] and "10:00" in message["text"]
+        modem = manager(client).device("modem-1")
+        send = [i for i, line in enumerate(modem.dialogue) if line.startswith(">> AT+CMGS=")][-1]
+        out = Path(__file__).resolve().parents[3] / "screenshots" / "E" / "at-dialogue-reminder.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("# 预约提醒 sent by the device host on the GSM simulator (>> driver, << modem); text: "
+                       f"{message['text']}\n" + "\n".join(list(modem.dialogue)[send:]) + "\n", encoding="utf-8")

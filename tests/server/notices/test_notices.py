@@ -271,3 +271,27 @@ def test_a_remote_device_host_claims_settles_and_reports(app_with: Callable[...,
                        headers=DEMO_DEVICE_HOST).status_code == 204  # fmt: skip
     (row,) = notices_of(client)
     assert row["state"] == "delivered" and row["refs"] == "7,8"
+
+
+def test_a_hanging_gateway_never_holds_a_call(app_with: Callable[..., TestClient], gateway: Gateway,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HALLQ_SMS_SECRET", SECRET)
+    release = threading.Event()
+    original = gateway.server.RequestHandlerClass.do_POST  # type: ignore[attr-defined]
+
+    def hang(handler: Any) -> None:
+        release.wait(30)  # the gateway takes the request and does not answer
+        original(handler)
+
+    gateway.server.RequestHandlerClass.do_POST = hang  # type: ignore[attr-defined]
+    client = app_with(channel="http", near_ahead=0, near_minutes=None, http=SmsGatewayConfig(url=gateway.url))
+    first, mine = issue(client, 2)
+    assert client.post(f"/api/tickets/by-token/{mine['token']}/notify", json={"mobile": MOBILE}).status_code == 200
+    assert client.post("/api/windows/1/open", json={}).status_code in (200, 409)
+    assert client.post("/api/windows/1/call-next").json()["id"] == first["id"]
+    until_sync(lambda: notices_of(client, state="sending"))  # 即将到号 is stuck at the gateway…
+    assert client.post("/api/windows/1/finish").status_code == 200  # …and calls go on
+    assert client.post("/api/windows/1/call-next").json()["id"] == mine["id"]
+    release.set()
+    until_sync(lambda: {n["state"] for n in notices_of(client)} == {"sent"} and len(notices_of(client)) == 2,
+               timeout=15)

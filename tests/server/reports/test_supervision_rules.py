@@ -98,16 +98,18 @@ def test_a_rule_alert_reaches_the_window_console(tmp_path: Path, hall_config: Ha
         got = []
         while not console.queue.empty():
             got.append(console.queue.get_nowait())
-        notices = [e for e in got if getattr(e, "type", None) == EventType.ALERT_RAISED and e.data.get("notice")]
+        notices = [e for e in got if getattr(e, "type", None) == EventType.WINDOW_NOTICE]
         assert [e.data["alert"]["type"] for e in notices] == ["long_wait"]
         assert "window:1" in notices[0].topics and "目标" in notices[0].data["alert"]["message"]
         others = []
         while not other.queue.empty():
             others.append(other.queue.get_nowait())
-        assert not [e for e in others if getattr(e, "type", None) == EventType.ALERT_RAISED]
+        assert not [e for e in others if getattr(e, "type", None) == EventType.WINDOW_NOTICE]
         client.portal.call(inbox.evaluate_rules)  # type: ignore[union-attr]
-        assert console.queue.empty() or all(  # a steady condition is not sent again
-            not getattr(e, "data", {}).get("notice") for e in [console.queue.get_nowait()])
+        again = []
+        while not console.queue.empty():
+            again.append(console.queue.get_nowait())
+        assert not [e for e in again if getattr(e, "type", None) == EventType.WINDOW_NOTICE]  # not sent twice
 
 
 def test_unique_index_refuses_a_second_open_alert(tmp_path: Path, hall_config: HallConfig) -> None:
@@ -151,3 +153,17 @@ def test_workers_reporting_at_once_make_one_alert_on_postgresql(postgres_db_url:
         assert [(a.type, a.count) for a in rows] == [("open_window", len(workers))]
     finally:
         store.close()
+
+
+def test_window_notices_reach_staff_only_never_the_public_window_screen() -> None:
+    from server.auth.roles import Principal, Role
+    from server.auth.topics import may_receive
+
+    topics = ("window:1",)
+    clerk = Principal(Role.CLERK, "clerk1", windows=frozenset({1}))
+    display = Principal(Role.DISPLAY, "display:w1", windows=frozenset({1}))
+    assert may_receive(clerk, topics, (), "window.notice")
+    assert may_receive(Principal(Role.SUPERVISOR, "supervisor"), topics, (), "window.notice")
+    assert not may_receive(display, topics, (), "window.notice")
+    assert not may_receive(None, topics, (), "window.notice")
+    assert may_receive(None, topics, (), "window.changed")  # the public topic itself stays public

@@ -1,8 +1,12 @@
-"""The photo check is a parser of untrusted bytes: whatever arrives, it answers a JPEG or a 422."""
+"""The photo check is a parser of untrusted bytes: whatever arrives, it answers a JPEG or a 422.
+
+``HALLQ_FUZZ_EXAMPLES`` scales the examples as for tests/fuzz/test_parsers.py.
+"""
 
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +23,10 @@ def _image(fmt: str, width: int, height: int, mode: str = "RGB") -> bytes:
     return out.getvalue()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("HALLQ_FUZZ_EXAMPLES", "150"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.one_of(
     st.binary(max_size=4096),
     st.builds(lambda b, cut: b[:cut], st.sampled_from([_image("PNG", 40, 50), _image("JPEG", 40, 50),
