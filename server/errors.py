@@ -129,7 +129,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "transfer_target_closed": ("目标窗口未开放，不能转入", "The target window is not open"),
     "no_print_target": ("此取号机或导办台没有配置打印机", "That kiosk or desk has no ticket printer"),
     # live hall configuration (server/config_live/, server/api/config.py)
-    "config_stale": ("配置已被他人修改，请刷新后重试", "The configuration was changed by someone else; reload and retry"),
+    "config_stale": ("配置已被他人修改，请刷新后重试", "Someone changed the configuration first; reload and retry"),
     "config_invalid": ("配置有误，未作任何修改", "The configuration is invalid; nothing was changed"),
     "unknown_config_version": ("没有此版本的配置", "Unknown configuration version"),
     "service_has_waiting": ("该事项仍有等候的号票，不能删除", "The service still has waiting tickets"),
@@ -139,7 +139,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "kiosk_request_pending": ("正在取号，请稍候", "This tap is still being issued; retry shortly"),
     "unknown_prompt": ("没有此语音提示", "Unknown voice prompt"),
     "speech_unavailable": ("语音提示暂不可用", "Voice guidance is not available"),
-    "alerts_unavailable": ("暂时无法通知工作人员，请到咨询台", "Staff cannot be alerted now; please go to the help desk"),
     # 预约 appointments and 远程取号 (server/appointments/)
     "booking_refused": ("无法预约", "The booking cannot be made"),
     "not_bookable": ("该业务不提供预约", "This service takes no bookings"),

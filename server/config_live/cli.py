@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     boot = load_config(settings.config)
     store = open_store(database_url(settings, boot), boot)
     try:
-        current = versions.bootstrap(store, boot)
+        current = versions.bootstrap(store, boot, follow_yaml=False)  # the YAML here only bootstraps
         if args.action == "export":
             text = to_yaml(current.config(), current.version)
             if args.file is None:

@@ -60,13 +60,18 @@ def document_of(config: HallConfig) -> dict[str, Any]:
     return config.model_dump(mode="json")
 
 
+def same(a: HallConfig, b: HallConfig) -> bool:
+    """Equal as stored (JSON turns the int keys of some driver options into strings)."""
+    return document_of(a) == document_of(b)
+
+
 def _version(row: Any) -> Version:
     return Version(int(row.version), int(row.at), row.actor, row.source, row.restored_from, json.loads(row.config))
 
 
 def stale(current: int, expected: int) -> Conflict:
     """409 ``config_stale``: someone stored a newer version first."""
-    return Conflict("配置已被他人修改，请刷新后重试", "The configuration was changed by someone else; reload and retry",
+    return Conflict("配置已被他人修改，请刷新后重试", "Someone changed the configuration first; reload and retry",
                     code="config_stale", current_version=current, expected_version=expected)
 
 
@@ -125,17 +130,19 @@ def store_version(store: Any, config: HallConfig, *, expected: int, actor: str, 
     return number, tuple(tx.events)
 
 
-def bootstrap(store: Any, config: HallConfig) -> Version:
+def bootstrap(store: Any, config: HallConfig, *, follow_yaml: bool = True) -> Version:
     """The configuration to start with: the newest stored version, the YAML's when it is newer.
 
     On the very first start the YAML becomes version 1. While nobody changed the configuration
     live (the newest version came from the YAML), a changed YAML file is stored as the next
     version: editing the file and restarting keeps working. Once an admin changed it live, the
     stored version wins and the YAML is loaded only by ``hallq config import``.
+    ``follow_yaml=False`` (the CLI) never stores the YAML over an existing version.
     """
     with store._read() as conn:
         found = latest(conn)
-    if found is not None and found.source == "yaml" and found.loads() != config:
+    loaded = found.loads() if found is not None else None
+    if follow_yaml and found is not None and found.source == "yaml" and (loaded is None or not same(loaded, config)):
         with contextlib.suppress(Conflict):  # another worker stored it first
             store_version(store, config, expected=found.version, actor="system", source="yaml")
         with store._read() as conn:

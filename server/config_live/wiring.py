@@ -32,10 +32,13 @@ def boot(store: Any, config: HallConfig) -> LiveConfig:
         log.error("stored hall configuration version %d does not validate any more; serving the YAML file",
                   stored.version)
         return LiveConfig(config, stored.version)
-    if current != config:
-        log.warning("the hall configuration was changed live: stored version %d is used, not the YAML file "
-                    "(load a changed YAML with `hallq config import`)", stored.version)
-        store.reconfigure(current)
+    if versions.same(current, config):
+        return LiveConfig(config, stored.version)  # the YAML's own objects (int-keyed driver options)
+    if versions.document_of(current)["devices"] == versions.document_of(config)["devices"]:
+        current = current.model_copy(update={"devices": config.devices})
+    log.warning("the hall configuration was changed live: stored version %d is used, not the YAML file "
+                "(load a changed YAML with `hallq config import`)", stored.version)
+    store.reconfigure(current)
     return LiveConfig(current, stored.version)
 
 
@@ -52,10 +55,11 @@ def _follow(services: Any) -> Any:
             services.alerts.config = new
         host = services.devices
         if host is not None:  # texts and labels follow; which devices run changes only on a restart
-            host.config = new
+            kept = new.model_copy(update={"devices": host.config.devices})  # as started (driver options)
+            host.config = kept
             manager = getattr(host, "manager", None)
             if manager is not None:
-                manager.config = new
+                manager.config = kept
 
     return apply
 

@@ -170,7 +170,8 @@ class KioskService:
     def _identity(session: CardSession | None) -> IdentityRef | None:
         if session is None:
             return None
-        return IdentityRef(session.key_hash, session.masked_id, session.masked_name)
+        # an expired card (accepted with a warning) may still be refused by a service (ServiceConfig.expired_card)
+        return IdentityRef(session.key_hash, session.masked_id, session.masked_name, expired=session.expired)
 
     async def print(self, kiosk: str, ticket_id: int) -> PrintStatus:
         """Create the ticket's print job, wait briefly for a device host to print it, answer its state."""

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from server.errors import NotFound, text_of
 from server.kiosk.reading import CardReading
+from server.queue.adapt import expired_card_refused_everywhere
 from server.queue.enums import Priority
 from server.queue.events import DataEvent, EventType
 from server.queue.limits import priority_for_age
@@ -130,7 +131,8 @@ class CardSessions:
             return "unsupported_card"
         if card.number_problem(today) is not None:
             return "invalid_number"
-        if card.is_expired(today) and self.settings.expired_card == "refuse":
+        # refused at the reader only when no service accepts it; else per service at issue (server/queue/adapt.py)
+        if card.is_expired(today) and expired_card_refused_everywhere(self.config):
             return "card_expired"
         return None
 

@@ -339,7 +339,7 @@ notice_contacts = Table(
     "notice_contacts",
     metadata,
     Column("key", String(96), primary_key=True),  # ticket:<id> | appointment:<code>
-    Column("phone", String(96)),  # the full number, sealed (AES-GCM); NULL once erased
+    Column("phone", String(96)),  # the full number, sealed (server/notices/numbers.py); NULL once erased
     Column("masked", String(16), nullable=False),
     Column("phone_hash", String(128), nullable=False),
     Column("ticket_id", BigInteger),

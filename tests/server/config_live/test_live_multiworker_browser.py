@@ -64,7 +64,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
             return False
 
-        until_sync(healthy, 60)
+        until_sync(healthy, 120)  # two workers on a loaded machine
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):

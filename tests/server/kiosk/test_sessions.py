@@ -57,7 +57,14 @@ async def test_young_adult_session_has_normal_priority(rig: Rig) -> None:
     assert rig.kiosks.sessions.priority(session).value == "normal"
 
 
-@pytest.mark.parametrize(("key", "code"), [("bad_check", "invalid_number"), ("expired", "card_expired")])
+async def test_expired_card_opens_a_session_with_a_warning_by_default(rig: Rig) -> None:
+    # identity.expired_card defaults to warn: the very reason people come to 户籍 is an expired card
+    session = await rig.kiosks.card_placed("k1", reading("expired"))
+    assert session is not None and session.expired
+    assert session.public(rig.kiosks.sessions.priority(session))["warning"]["code"] == "expired_warning"
+
+
+@pytest.mark.parametrize(("key", "code"), [("bad_check", "invalid_number")])
 async def test_refused_cards_open_no_session(rig: Rig, key: str, code: str) -> None:
     assert await rig.kiosks.card_placed("k1", reading(key)) is None
     await until(lambda: "identity.refused" in rig.types())
