@@ -114,6 +114,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HALLQ_AUTH_WS_PER_ADDRESS", str(args.clients + 10))
     os.environ.setdefault("HALLQ_AUTH_WS_MAX_CONNECTIONS", str(args.clients + 100))
+    # every display comes from 127.0.0.1: lift the transport caps too (server/auth/serving.py)
+    os.environ.setdefault("HALLQ_AUTH_CONNECTIONS_PER_ADDRESS", str(args.clients + 10))
+    os.environ.setdefault("HALLQ_AUTH_MAX_CONNECTIONS", str(args.clients + 100))
     with tempfile.TemporaryDirectory(prefix="hallq-fanout-") as tmp:
         proc, url = start_server(Path(tmp), 1, [])
         ctx = mp.get_context("spawn")

@@ -238,6 +238,10 @@ def check_config(path: Path) -> int:
 
     for warning in evaluator_warnings(cfg):  # 好差评 is five-level; a warning, not an error
         print(warning, file=sys.stderr)
+    from server.config_checks import config_warnings
+
+    for warning in config_warnings(cfg):  # service hours outside the hall's, elderly_age above the law's 60
+        print(warning, file=sys.stderr)
     print(f"{path}: OK — {cfg.hall.name}: {len(cfg.services)} services, {len(cfg.windows)} windows, "
           f"{len(cfg.kiosks)} kiosks, {len(cfg.devices)} devices")
     return 0

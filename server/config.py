@@ -281,6 +281,8 @@ class RatingSettings(_Model):
     text_max: int = Field(default=200, ge=0, le=1000)
     verify_days: int = Field(default=1, ge=1, le=30)  # working days to verify a 差评 case (核实)
     rectify_days: int = Field(default=15, ge=1, le=90)  # working days to rectify and answer (整改)
+    # working days after a missed deadline before the case escalates (升级督办: a critical alert to supervisors)
+    escalate_days: int = Field(default=2, ge=1, le=30)
 
 
 class Disclosure(_Model):

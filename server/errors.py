@@ -128,6 +128,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "unknown_console_reason": ("请从列表中选择原因", "Choose a reason from the list"),
     "transfer_target_closed": ("目标窗口未开放，不能转入", "The target window is not open"),
     "no_print_target": ("此取号机或导办台没有配置打印机", "That kiosk or desk has no ticket printer"),
+    "green_reason_required": ("绿色通道须选择原因（或在工作台代取号）",
+                              "A green-channel ticket needs a reason (or use the clerk console)"),
     # live hall configuration (server/config_live/, server/api/config.py)
     "config_stale": ("配置已被他人修改，请刷新后重试", "Someone changed the configuration first; reload and retry"),
     "config_invalid": ("配置有误，未作任何修改", "The configuration is invalid; nothing was changed"),

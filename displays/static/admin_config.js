@@ -37,7 +37,7 @@ function showProblems(problems) {
 // ---- services ---------------------------------------------------------------------------
 function renderServiceList() {
   $("service-list").innerHTML = state.doc.services.map((s, i) =>
-    `<li><button type="button" data-i="${i}" aria-current="${i === state.service}" aria-label="编辑${esc(s.name)}">` +
+    `<li><button type="button" data-i="${i}" aria-current="${i === state.service}" title="编辑${esc(s.name)}">` +
     `<span class="c-prefix">${esc(s.prefix)}</span>${esc(s.name)}${s.enabled === false ? " <em>停用</em>" : ""}</button></li>`).join("");
 }
 

@@ -44,7 +44,7 @@ function button(cls, label, onClick, aria) {
   const b = document.createElement("button");
   b.className = cls;
   b.type = "button";
-  if (aria) b.setAttribute("aria-label", aria);
+  if (aria) b.title = aria; // the visible text stays the accessible name (WCAG 2.5.3); this is its description
   if (typeof label === "string") b.textContent = label; else b.append(...label);
   b.addEventListener("click", onClick);
   return b;

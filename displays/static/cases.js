@@ -42,10 +42,16 @@ function row(c) {
   const buttons = (NEXT[c.state] || []).map((s) =>
     `<button type="button" data-case="${c.id}" data-step="${s}">${esc(STEPS[s].label)}</button>`).join("");
   const reasons = (c.reasons || []).map((r) => reasonNames[r] || r).join("、");
-  return `<tr data-case="${c.id}" data-state="${esc(c.state)}" data-overdue="${c.overdue}">` +
+  // 升级督办 (level 2) and 超期 (level 1) badges next to the state; the stage escalated in the title
+  const level = c.escalation_level || 0;
+  const stageName = c.escalated_stage === "verify" ? "核实" : "整改回复";
+  const badge = level >= 2
+    ? ` <span class="c-badge c-badge-escalated" title="${esc(stageName)}超期，${esc(when(c.escalated_at))}升级">已升级督办</span>`
+    : level === 1 ? ' <span class="c-badge c-badge-overdue">超期</span>' : "";
+  return `<tr data-case="${c.id}" data-state="${esc(c.state)}" data-overdue="${c.overdue}" data-escalation="${level}">` +
     `<td>${c.id}</td><td>${esc(c.number || "")}</td><td>${esc(c.window ?? "")}</td><td>${esc(c.clerk || "—")}</td>` +
     `<td>${esc(LEVELS[c.level] || c.level)}</td><td class="c-reasons">${esc(reasons)}</td>` +
-    `<td class="c-text">${esc(c.text || "")}</td><td class="c-state">${esc(c.state_name)}</td>` +
+    `<td class="c-text">${esc(c.text || "")}</td><td><span class="c-state">${esc(c.state_name)}</span>${badge}</td>` +
     `<td class="${late === "verify" ? "c-due-late" : ""}">${esc(when(c.verify_due))}</td>` +
     `<td class="${late === "rectify" ? "c-due-late" : ""}">${esc(when(c.rectify_due))}</td>` +
     `<td>${esc(CALLBACK[c.callback_result] || "")}</td><td>${buttons}</td></tr>`;

@@ -8,7 +8,7 @@
     dom_id: "#swagger-ui",
     oauth2RedirectUrl: new URL(root.dataset.oauth2Redirect, window.location.href).href,
     layout: "BaseLayout",
-    deepLinking: true,
+    deepLinking: false, // deep links put an <a> inside each operation's toggle button (axe nested-interactive)
     showExtensions: true,
     showCommonExtensions: true,
     presets: [window.SwaggerUIBundle.presets.apis],

@@ -79,6 +79,7 @@ function render() {
   $("f-eta").classList.toggle("hidden", !waiting);
   $("c-issued").textContent = tk.issued_at ? new Date(tk.issued_at).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }) : "—";
   document.body.dataset.state = tk.state;
+  document.dispatchEvent(new CustomEvent("hallq:ticket", { detail: tk }));   // the rating block (ticket_rating.js)
   $("cancel").classList.toggle("hidden", tk.state !== "issued");
   if (tk.state === "called") showCalled(tk, win);
   else $("called").classList.add("hidden");

@@ -7,9 +7,14 @@ Sources (a hub handler, so it sees both in-process and remote device hosts' even
 - ``alert.clerk_absent`` → ``clerk_absent`` on ``window:<n>``; resolved by ``system`` when inactive;
 - ``alert.crowding`` → ``crowding`` on ``camera:<id>``; resolved when inactive;
 - ``alert.case_overdue`` (a 差评 case past a deadline, server/store/cases.py) → ``case_overdue`` on ``case:<id>``.
+- ``alert.case_escalated`` (still overdue ``ratings.escalate_days`` working days later) → ``case_escalated``
+  (critical) on ``case:<id>``.
 
 Every change is published as ``alert.raised`` (or ``alert.cleared`` once resolved) on topic
 ``alerts`` with ``{"alert": …, "inbox": true}``; events marked ``inbox`` are never re-read.
+With ``commit`` (``server/alerts/wiring.py``) these events go through the store's outbox like queue
+events, so every worker's hub publishes them from the event log and each ``/supervisor`` sees a raise,
+a count bump, an acknowledgement or a resolution live, whichever worker made it.
 A rule's alert that turned active is also published as ``window.notice`` on ``window:<n>`` of the
 windows it concerns (``Finding.notify``, when ``supervision.notify_windows``; staff only, so the
 public window screen never gets it), and the clerk console shows it.
@@ -22,7 +27,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 RULE_TYPES = ("long_wait", "unserved", "open_window", "pause_too_long", "crowding")
 
 TOPIC = "alerts"
+Commit = Callable[[EventType, tuple[str, ...], dict[str, Any]], Awaitable[None]]
 
 
 class AlertInbox:
@@ -48,8 +54,9 @@ class AlertInbox:
 
     def __init__(self, store: AlertStore, hub: Hub, tz: ZoneInfo, clock: Callable[[], float] = time.time, *,
                  config: HallConfig | None = None, rules: RuleSettings | None = None,
-                 interval: float | None = None) -> None:
+                 interval: float | None = None, commit: Commit | None = None) -> None:
         self.store = store
+        self.commit = commit  # None: publish on this process's hub only (tests without a queue store)
         self.hub = hub
         self.tz = tz
         self.clock = clock
@@ -117,8 +124,8 @@ class AlertInbox:
                 self._active.add(key)
                 if self.notify_windows and f.notify:
                     # window.notice, not alert.*: alerts reach managers only (server/auth/topics.py)
-                    self.hub.publish_ephemeral(EventType.WINDOW_NOTICE, tuple(f"window:{n}" for n in f.notify),
-                                               {"alert": alert.to_dict(self.tz), "inbox": True})
+                    await self._publish(EventType.WINDOW_NOTICE, tuple(f"window:{n}" for n in f.notify),
+                                        {"alert": alert.to_dict(self.tz), "inbox": True})
             elif not f.active and key in self._active:
                 await self.clear(f.type, f.subject)
                 self._active.discard(key)
@@ -127,9 +134,19 @@ class AlertInbox:
         """Milliseconds now."""
         return int(self.clock() * 1000)
 
-    def _push(self, alert: Alert) -> None:
+    async def _publish(self, kind: EventType, topics: tuple[str, ...], data: dict[str, Any]) -> None:
+        if self.commit is None:
+            self.hub.publish_ephemeral(kind, topics, data)
+            return
+        try:
+            await self.commit(kind, topics, data)
+        except Exception:  # the alert is stored; screens still re-read the inbox every 60 s
+            log.exception("committing %s failed; publishing on this worker only", kind.value)
+            self.hub.publish_ephemeral(kind, topics, data)
+
+    async def _push(self, alert: Alert) -> None:
         kind = EventType.ALERT_CLEARED if alert.state == "resolved" else EventType.ALERT_RAISED
-        self.hub.publish_ephemeral(kind, (TOPIC,), {"alert": alert.to_dict(self.tz), "inbox": True})
+        await self._publish(kind, (TOPIC,), {"alert": alert.to_dict(self.tz), "inbox": True})
 
     async def report(self, type_: str, subject: str, *, severity: str, message: str, evidence: str | None = None,
                      once: bool = False) -> Alert:
@@ -137,25 +154,25 @@ class AlertInbox:
         alert, changed = await asyncio.to_thread(self.store.report, type_, subject, severity=severity,
                                                  message=message, evidence=evidence, now=self.now(), once=once)
         if changed:
-            self._push(alert)
+            await self._push(alert)
         return alert
 
     async def clear(self, type_: str, subject: str) -> None:
         """The condition ended: resolve its open alert (if any) and push it."""
         alert = await asyncio.to_thread(self.store.clear, type_, subject, now=self.now())
         if alert is not None:
-            self._push(alert)
+            await self._push(alert)
 
     async def ack(self, alert_id: int, actor: str) -> Alert:
         """Acknowledge and push."""
         alert = await asyncio.to_thread(self.store.ack, alert_id, actor=actor, now=self.now())
-        self._push(alert)
+        await self._push(alert)
         return alert
 
     async def resolve(self, alert_id: int, actor: str) -> Alert:
         """Resolve and push."""
         alert = await asyncio.to_thread(self.store.resolve, alert_id, actor=actor, now=self.now())
-        self._push(alert)
+        await self._push(alert)
         return alert
 
     async def _device(self, entry: dict[str, Any]) -> None:
@@ -197,6 +214,9 @@ class AlertInbox:
         elif event.type == EventType.ALERT_CASE_OVERDUE:  # committed by server/store/cases.py sweep_overdue
             await self.report("case_overdue", f"case:{data.get('case_id')}", severity="warning",
                               message=str(data.get("message", "差评案件超期")))
+        elif event.type == EventType.ALERT_CASE_ESCALATED:  # the same sweep, escalate_days later: 升级督办
+            await self.report("case_escalated", f"case:{data.get('case_id')}", severity="critical",
+                              message=str(data.get("message", "差评案件超期未办，已升级督办")))
         elif event.type == EventType.ALERT_CROWDING:
             subject = f"camera:{data.get('camera')}"
             if data.get("active"):

@@ -22,6 +22,7 @@ from server.config import HallConfig
 from server.config_live import versions
 from server.config_live.changes import ConfigInvalid, diff, merge_patch, restart_needed, validate
 from server.config_live.holder import LiveConfig
+from server.config_live.masking import mask, unmask
 from server.config_live.waiting import check_targets, removed_services, settle
 from server.config_live.wiring import reload_now
 from server.config_live.yamlio import from_yaml, to_yaml
@@ -65,7 +66,7 @@ def _live(services: Services) -> LiveConfig:
 
 
 def _answer(live: LiveConfig, **extra: Any) -> dict[str, Any]:
-    return {"version": live.version, "config": versions.document_of(live.current), **extra}
+    return {"version": live.version, "config": mask(versions.document_of(live.current)), **extra}
 
 
 async def _commit(request: Request, principal: Principal, new: HallConfig, *, expected: int, source: str,
@@ -77,6 +78,8 @@ async def _commit(request: Request, principal: Principal, new: HallConfig, *, ex
     removed = removed_services(old, new)
     check_targets(new, removed, moves)
     changes = diff(versions.document_of(old), versions.document_of(new))
+    if not changes and source == "import":  # the same YAML again: nothing to store, no empty version
+        return _answer(live, changed=0, moved={}, restart_required=False, unchanged=True)
     ip = client_ip(request)
     moved: dict[str, int] = {}
 
@@ -123,8 +126,9 @@ async def patch_config(request: Request, body: ConfigChange, principal: Admin) -
     reload_now(services)
     if body.expected_version != live.version:
         raise versions.stale(live.version, body.expected_version)
-    document = body.config if body.config is not None else merge_patch(versions.document_of(live.current), body.patch)
-    new = validate(document)
+    current = versions.document_of(live.current)
+    document = body.config if body.config is not None else merge_patch(current, body.patch)
+    new = validate(unmask(document, current) if isinstance(document, dict) else document)
     return await _commit(request, principal, new, expected=body.expected_version, source="patch",
                          moves=body.on_waiting)
 
@@ -155,7 +159,7 @@ async def get_version(request: Request, number: VersionNo, principal: Admin) -> 
             return versions.get(conn, number)
 
     found = await services.hall.run(work)
-    return {**found.summary(), "config": found.document}
+    return {**found.summary(), "config": mask(found.document)}
 
 
 @router.post("/api/config/versions/{number}/restore", summary="Roll back to a stored version (admin)",
@@ -186,7 +190,8 @@ async def export_yaml(request: Request, principal: Admin) -> PlainTextResponse:
     services = services_of(request)
     live = _live(services)
     reload_now(services)
-    return PlainTextResponse(to_yaml(live.current, live.version), media_type=YAML_MEDIA,
+    shown = live.current.model_validate(mask(versions.document_of(live.current)))  # the password as ***
+    return PlainTextResponse(to_yaml(shown, live.version), media_type=YAML_MEDIA,
                              headers={"X-Config-Version": str(live.version),
                                       "Content-Disposition": f'attachment; filename="hall-v{live.version}.yaml"'})
 
@@ -215,6 +220,10 @@ async def import_yaml(request: Request, principal: Admin,
         new = from_yaml(text)
     except HallConfigError as exc:
         raise ConfigInvalid(problems_of(exc)) from None
+    document = versions.document_of(new)
+    restored = unmask(document, versions.document_of(live.current))  # an exported (masked) YAML keeps the password
+    if restored is not document:
+        new = validate(restored)
     return await _commit(request, principal, new, expected=expected_version, source="import", moves={})
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from server.auth import MANAGERS, STAFF, Role, allow, limit_issue
 from server.auth.deps import principal_of
 from server.auth.disclosure import redact_identity, sees_identity
+from server.auth.limits import client_ip
 from server.console.callbacks import with_time_left
 from server.console.proxy import ProxyRequest, issue_on_behalf
 from server.console.targets import transfer_targets
@@ -74,8 +75,10 @@ async def proxy_issue(body: ProxyIssueRequest, services: ServicesDep, request: R
         raise Forbidden()
     auth = services.auth
 
-    def audit(action: str, target: str, detail: dict[str, Any]) -> None:
-        auth.audit_request(request, principal, action, target, detail)
+    ip = client_ip(request)
+
+    def audit(conn: Any, action: str, target: str, detail: dict[str, Any]) -> None:
+        auth.audit(conn, principal, ip, action, target, detail)  # in the issuing transaction
 
     return await issue_on_behalf(services, principal, ProxyRequest(**body.model_dump()), audit)
 

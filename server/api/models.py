@@ -29,6 +29,8 @@ class IssueRequest(_Request):
         default="normal", description="green 绿色通道 > appointment 预约 > priority 优先 > normal"
     )
     kiosk: str | None = Field(default=None, max_length=64, description="Kiosk id when taken at a kiosk")
+    green_reason: str | None = Field(default=None, max_length=32, description="绿色通道 only (staff): a code of "
+                                     "`console.green_reasons`; audited with the grantor in the issuing transaction")
 
 
 class RatingRequest(_Request):

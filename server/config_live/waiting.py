@@ -22,8 +22,14 @@ WAITING = TicketState.ISSUED.value
 
 
 def removed_services(old: HallConfig, new: HallConfig) -> list[str]:
-    """Codes of services in ``old`` that ``new`` no longer has."""
-    return [code for code in old.service_map if code not in new.service_map]
+    """Codes of services in ``old`` that ``new`` no longer has or switches off (``enabled: false``).
+
+    A disabled service takes no tickets and no window calls it, so its waiting tickets are
+    stranded exactly as if it were removed: the same refusal or move applies.
+    """
+    gone = new.service_map
+    return [code for code, svc in old.service_map.items()
+            if code not in gone or (svc.enabled and not gone[code].enabled)]
 
 
 def waiting_counts(conn: Connection, day: str, codes: list[str]) -> dict[str, int]:
@@ -44,6 +50,8 @@ def check_targets(new: HallConfig, removed: list[str], moves: Mapping[str, str])
             problems.append({"path": f"on_waiting.{source}", "message": "not a service this change removes"})
         elif target not in new.service_map:
             problems.append({"path": f"on_waiting.{source}", "message": f"unknown target service {target!r}"})
+        elif target in removed or not new.service_map[target].enabled:
+            problems.append({"path": f"on_waiting.{source}", "message": f"target service {target!r} is disabled"})
     if problems:
         raise ConfigInvalid(problems)
 
@@ -54,8 +62,8 @@ def settle(tx: Any, removed: list[str], moves: Mapping[str, str], actor: str) ->
     left = {code: n for code, n in counts.items() if code not in moves}
     if left:
         code, n = next(iter(left.items()))
-        raise Conflict(f"事项{code}仍有{n}人等候，不能删除；请选择转入的事项", f"Service {code} still has {n} waiting "
-                       "tickets; choose a service to move them to", code="service_has_waiting", service=code,
+        raise Conflict(f"事项{code}仍有{n}人等候，不能删除或停用；请选择转入的事项", f"Service {code} still has {n} "
+                       "waiting tickets; it cannot be removed or disabled: choose a service to move them to", code="service_has_waiting", service=code,
                        waiting=n, services=left)
     moved: dict[str, int] = {}
     t = tickets.c

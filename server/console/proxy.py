@@ -60,8 +60,9 @@ async def issue_on_behalf(services: Services, principal: Principal, req: ProxyRe
                           audit: Any) -> dict[str, Any]:
     """Issue, audit and print one ticket on a citizen's behalf; the issue answer plus ``print`` and ``reason``.
 
-    ``audit(action, target, detail)`` appends the audit record (blocking; run on the hall's writer).
-    Refusals of the queue (limits, hours, unknown service) propagate before anything is audited.
+    ``audit(conn, action, target, detail)`` appends the audit record inside the issuing transaction
+    (``on_issue`` of ``QueueStore.issue``). Refusals of the queue (limits, hours, unknown service)
+    roll back the record with the ticket.
     """
     config = services.config
     reason = check_reason(config, req.priority, req.reason)
@@ -84,18 +85,39 @@ async def issue_on_behalf(services: Services, principal: Principal, req: ProxyRe
         today = services.store.clock().astimezone(config.hall.tz).date()
         identity = identity_of(req.id_number, services.kiosks.sessions.hasher, today)
     hall = services.hall
+    action = GREEN_ACTION if req.priority == Priority.GREEN.value else PROXY_ACTION
+
+    def audited(conn: Any, ticket: Any) -> None:  # in the issuing transaction: no ticket without its record
+        # the class as issued: an ID number of an elderly citizen may raise a normal request to priority
+        detail = {"number": ticket.number, "service": ticket.service, "priority": ticket.priority,
+                  "requested_priority": req.priority, "channel": PROXY_CHANNEL,
+                  "reason": reason.code, "reason_zh": reason.zh, "note": (req.note or "")[:60] or None,
+                  "grantor": principal.actor, "grantor_name": principal.name or principal.subject,
+                  "masked_id": ticket.masked_id, "print_at": req.print_at, "card_at": req.card_at}
+        audit(conn, action, f"ticket:{ticket.id}", detail)
+
     issued = _issued(await hall.issue(req.service, channel=PROXY_CHANNEL, priority=priority,
-                                      identity=identity, actor=principal.actor))
+                                      identity=identity, actor=principal.actor, on_issue=audited))
     if session is not None:
         await services.kiosks.sessions.after_ticket(session)
     ticket = issued.ticket
-    # the class as issued: an ID number of an elderly citizen may raise a normal request to priority
-    detail = {"number": ticket.number, "service": ticket.service, "priority": ticket.priority,
-              "requested_priority": req.priority, "channel": PROXY_CHANNEL,
-              "reason": reason.code, "reason_zh": reason.zh, "note": (req.note or "")[:60] or None,
-              "grantor": principal.actor, "grantor_name": principal.name or principal.subject,
-              "masked_id": ticket.masked_id, "print_at": req.print_at, "card_at": req.card_at}
-    action = GREEN_ACTION if req.priority == Priority.GREEN.value else PROXY_ACTION
-    await hall.write(audit, action, f"ticket:{ticket.id}", detail)
     printed = (await services.kiosks.print(req.print_at, ticket.id)).to_dict() if req.print_at else None
     return {**issued.to_dict(), "print": printed, "reason": reason.model_dump()}
+
+
+def green_audit(principal: Principal, reason: ConsoleReason, channel: str, audit: Any) -> Any:
+    """The ``on_issue`` hook of a 绿色通道 ticket taken on the plain route (``POST /api/tickets``).
+
+    ``audit(conn, action, target, detail)`` writes into the issuing transaction, so a green
+    ticket never exists without the record naming its reason and grantor.
+    """
+
+    def audited(conn: Any, ticket: Any) -> None:
+        detail = {"number": ticket.number, "service": ticket.service, "priority": ticket.priority,
+                  "requested_priority": Priority.GREEN.value, "channel": channel,
+                  "reason": reason.code, "reason_zh": reason.zh, "note": None,
+                  "grantor": principal.actor, "grantor_name": principal.name or principal.subject,
+                  "masked_id": ticket.masked_id, "print_at": None, "card_at": None, "route": "/api/tickets"}
+        audit(conn, GREEN_ACTION, f"ticket:{ticket.id}", detail)
+
+    return audited

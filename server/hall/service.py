@@ -261,9 +261,12 @@ class HallService:
         kiosk: str | None = None,
         actor: str = "system",
         sort_at: int | None = None,  # ms; an appointment's slot start (server/appointments/checkin.py)
+        on_issue: Callable[..., None] | None = None,  # (conn, view) in the issuing transaction (绿色通道 audit)
     ) -> dict[str, Any]:
         """Issue a ticket."""
-        extra = {} if sort_at is None else {"sort_at": sort_at}
+        extra: dict[str, Any] = {} if sort_at is None else {"sort_at": sort_at}
+        if on_issue is not None:
+            extra["on_issue"] = on_issue
         return await self._mutate(
             self.store.issue, service, channel=channel, priority=priority, identity=identity, kiosk=kiosk, actor=actor,
             **extra,

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from displays.speech import number_zh, spell
-from drivers.announcer.espeak import espeak_wav
 from drivers.errors import DeviceFault
 from server.errors import Refused, Unavailable
 
@@ -92,6 +91,8 @@ class KioskVoice:
             if hit is not None:
                 return hit
             try:
+                from drivers.announcer.espeak import espeak_wav  # numpy: only when a prompt is spoken
+
                 data = await espeak_wav(text, program=self.program, voice=self.voice, speed=self.speed)
             except DeviceFault as exc:
                 raise Unavailable("语音提示暂不可用", f"Voice guidance is not available ({exc.fault})",

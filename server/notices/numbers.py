@@ -62,50 +62,36 @@ def phone_hasher(secret_path: str | Path) -> Callable[[str], str]:
 
 @dataclass(frozen=True)
 class Sealer:
-    """Authenticated encryption of a number with keys derived from the installation secret (stdlib only).
+    """Authenticated encryption (AES-256-GCM, the ``cryptography`` package) of a number kept for notices.
 
-    Encrypt-then-MAC: the keystream is HMAC-SHA256(enc key, nonce ‖ counter) — HMAC as a PRF in
-    counter mode — and the tag HMAC-SHA256(mac key, nonce ‖ ciphertext), truncated to 16 bytes.
     The number is on disk only sealed, so neither a database dump nor a stale page of the
-    file or its WAL holds it in the clear; erasing the sealed value ends it.
+    file or its WAL holds it in the clear; erasing the sealed value ends it. The key is
+    derived from the installation secret, so another installation's rows do not open.
     """
 
-    key: bytes
-
-    def _keys(self) -> tuple[bytes, bytes]:
-        derive = (hmac.new(self.key, label, hashlib.sha256).digest() for label in (b"enc", b"mac"))
-        enc, mac = derive
-        return enc, mac
-
-    @staticmethod
-    def _stream(key: bytes, nonce: bytes, n: int) -> bytes:
-        blocks = (hmac.new(key, nonce + i.to_bytes(4, "big"), hashlib.sha256).digest() for i in range(n // 32 + 1))
-        return b"".join(blocks)[:n]
+    key: bytes  # 32 bytes
 
     def seal(self, number: str) -> str:
-        """nonce ‖ ciphertext ‖ tag, base64 (about 54 characters for a mobile number)."""
-        enc, mac = self._keys()
-        nonce, plain = os.urandom(16), number.encode()
-        cipher = bytes(a ^ b for a, b in zip(plain, self._stream(enc, nonce, len(plain)), strict=True))
-        tag = hmac.new(mac, nonce + cipher, hashlib.sha256).digest()[:16]
-        return base64.b64encode(nonce + cipher + tag).decode()
+        """nonce ‖ ciphertext+tag, base64 (about 60 characters for a mobile number)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = os.urandom(12)
+        return base64.b64encode(nonce + AESGCM(self.key).encrypt(nonce, number.encode(), SEAL_PURPOSE)).decode()
 
     def open(self, sealed: str) -> str | None:
         """The number, or None for a value that does not verify (another installation's key, damage)."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         try:
             raw = base64.b64decode(sealed, validate=True)
         except ValueError:
             return None
-        if len(raw) < 33:
+        if len(raw) < 12 + 16:
             return None
-        enc, mac = self._keys()
-        nonce, cipher, tag = raw[:16], raw[16:-16], raw[-16:]
-        if not hmac.compare_digest(tag, hmac.new(mac, nonce + cipher, hashlib.sha256).digest()[:16]):
-            return None
-        plain = bytes(a ^ b for a, b in zip(cipher, self._stream(enc, nonce, len(cipher)), strict=True))
         try:
-            return plain.decode()
-        except UnicodeDecodeError:
+            return AESGCM(self.key).decrypt(raw[:12], raw[12:], SEAL_PURPOSE).decode()
+        except (InvalidTag, UnicodeDecodeError):
             return None
 
 

@@ -69,6 +69,7 @@ class EventType(StrEnum):
     ALERT_BAD_RATING = "alert.bad_rating"
     ALERT_LONG_WAIT = "alert.long_wait"
     ALERT_CASE_OVERDUE = "alert.case_overdue"  # a 差评 case passed a deadline (server/store/cases.py)
+    ALERT_CASE_ESCALATED = "alert.case_escalated"  # still overdue ratings.escalate_days later (server/store/cases.py)
     WINDOW_NOTICE = "window.notice"  # a supervision rule's alert for a window's console (server/alerts/); staff only
     # the hall configuration changed (committed; every process reloads it, server/config_live/)
     CONFIG_CHANGED = "config.changed"

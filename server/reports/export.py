@@ -8,9 +8,6 @@ import csv
 import io
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 INT, SEC, PCT, TEXT = "0", "0.0", "0.0%", "@"
 
 # (key, 中文表头, number format) of every KPI column (server/reports/kpi.py)
@@ -121,6 +118,9 @@ def _window_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
     """The report as a workbook: one sheet per table, bold frozen header, formats, a bold totals row."""
+    from openpyxl import Workbook  # loads Pillow: only when a spreadsheet is asked for
+    from openpyxl.styles import Font
+
     wb = Workbook()
     wb.remove(wb.active)
     bold = Font(bold=True)

@@ -48,6 +48,7 @@ class Tx:
         self.tz = tz
         self.events: list[Event] = []
         self._pending: list[tuple[EventType, tuple[str, ...], Payload]] = []
+        self._transitions: list[dict[str, Any]] | None = None  # PostgreSQL: written by flush()
 
     def emit(self, type_: EventType, topics: tuple[str, ...], payload: Payload) -> None:
         """Queue a typed event for the outbox; written (and given its seq) just before commit."""
@@ -55,12 +56,11 @@ class Tx:
 
     def flush(self, pg: bool) -> None:
         """Write the queued events; their row ids are the global seq."""
+        if pg:
+            self._flush_pg()
+            return
         if not self._pending:
             return
-        if pg:
-            # seq must follow commit order (readers page by seq): serialise the short tail of
-            # every writing transaction from taking its ids to its commit; nothing locks after this
-            self.conn.execute(self.sql.outbox_lock)
         at = iso(self.ms, self.tz) or ""
         for type_, topics, payload in self._pending:
             data = json.dumps(payload.to_dict(), ensure_ascii=False)
@@ -70,12 +70,45 @@ class Tx:
             self.events.append(Event(type_, topics, payload, int(seq), at))
         self._pending.clear()
 
+    def _flush_pg(self) -> None:
+        """Transitions and events in one statement that also takes the outbox lock (fewer round trips).
+
+        seq must follow commit order (readers page by seq): the advisory lock serialises the short
+        tail of every writing transaction from taking its ids to its commit; nothing locks after it.
+
+        Everything that can run before the lock does: the payloads are serialised first, so the
+        serialised tail of the transaction is one statement and COMMIT.
+        """
+        transitions = self._transitions or []
+        if not transitions and not self._pending:
+            return
+        params: dict[str, Any] = {}
+        for i, row in enumerate(transitions):
+            params.update({f"t{i}_{k}": v for k, v in row.items()})
+        for i, (type_, topics, payload) in enumerate(self._pending):
+            params.update({f"e{i}_type": type_.value, f"e{i}_topics": json.dumps(topics),
+                           f"e{i}_data": json.dumps(payload.to_dict(), ensure_ascii=False), f"e{i}_at": self.ms})
+        result = self.conn.execute(self.sql.pg_flush(len(transitions), len(self._pending)), params)
+        self._transitions = None
+        if not self._pending:
+            return
+        at = iso(self.ms, self.tz) or ""
+        seqs = sorted(int(s) for s in result.scalars())  # taken in ``ord`` order: ascending
+        for (type_, topics, payload), seq in zip(self._pending, seqs, strict=True):
+            self.events.append(Event(type_, topics, payload, seq, at))
+        self._pending.clear()
+
     def record(self, ticket_id: int, from_state: str | None, to_state: str, action: str, actor: str,
                window: int | None) -> None:
-        """Keep the transition (一事一档)."""
-        self.conn.execute(self.sql.transition, {"ticket_id": ticket_id, "from_state": from_state,
-                                                "to_state": to_state, "action": action, "at": self.ms,
-                                                "actor": actor, "window": window})
+        """Keep the transition (一事一档); on PostgreSQL written with the events by flush()."""
+        row = {"ticket_id": ticket_id, "from_state": from_state, "to_state": to_state, "action": action,
+               "at": self.ms, "actor": actor, "window": window}
+        if self.sql.deferred_transitions:
+            if self._transitions is None:
+                self._transitions = []
+            self._transitions.append(row)
+            return
+        self.conn.execute(self.sql.transition, row)
 
 
 class StoreBase:

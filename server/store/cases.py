@@ -8,6 +8,10 @@ state change (a conditional update, so two supervisors cannot both move it).
 ``sweep_overdue`` finds cases past a deadline not yet alerted for that stage and emits the
 committed ``alert.case_overdue`` event (topic ``alerts``) once per case and stage; the alert
 inbox (server/alerts/inbox.py) stores it as a ``case_overdue`` alert on ``case:<id>``.
+Escalation (升级督办): a case still open for that stage ``ratings.escalate_days`` working days
+after the missed deadline gets ``escalation_level`` 2, ``escalated_at``, an ``escalate`` step
+(with its audit row) and the committed ``alert.case_escalated`` event, stored as a critical
+``case_escalated`` alert — once per case and stage. Level 1 means overdue and alerted.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 from server.errors import NotFound
 from server.queue.events import DataEvent, EventType
 from server.ratings import cases as machine
+from server.ratings.calendar import WorkCalendar
 from server.ratings.cases import RECTIFY_OPEN, STATE_NAMES, VERIFY_OPEN
 from server.store.base import StoreBase, Tx
 from server.store.ratings import audit
@@ -62,6 +67,9 @@ class CaseOps(StoreBase):
             "outcome": r.outcome, "callback_result": r.callback_result,
             "overdue": verify_overdue or rectify_overdue,
             "overdue_stage": "verify" if verify_overdue else ("rectify" if rectify_overdue else None),
+            # 0 in time, 1 overdue (alerted), 2 escalated (升级督办); the stage escalated last and when
+            "escalation_level": int(r.escalation_level or 0), "escalated_stage": r.escalated,
+            "escalated_at": self._iso(r.escalated_at),
         }
         if steps:
             rows = conn.execute(select(case_steps).where(case_steps.c.case_id == r.id)
@@ -152,7 +160,8 @@ class CaseOps(StoreBase):
             for r in rows:
                 stage = "rectify" if r.state in RECTIFY_OPEN and r.rectify_due <= tx.ms else "verify"
                 due = r.rectify_due if stage == "rectify" else r.verify_due
-                tx.conn.execute(update(rating_cases).where(c.id == r.id).values(alerted=stage))
+                level = max(1, int(r.escalation_level or 0))  # an escalated case stays escalated
+                tx.conn.execute(update(rating_cases).where(c.id == r.id).values(alerted=stage, escalation_level=level))
                 detail = {"stage": stage, "due": self._iso(due)}
                 self._step_row(tx, r.id, "overdue", r.state, r.state, "system", detail)
                 what = "核实" if stage == "verify" else "整改回复"
@@ -161,4 +170,40 @@ class CaseOps(StoreBase):
                     "due": self._iso(due), "state": r.state,
                     "message": f"差评案件{r.id}（{r.window}号窗口）已超过{what}期限"}))
                 flagged.append(r.id)
+            flagged.extend(i for i in self._escalate(tx) if i not in flagged)
         return Outcome(flagged, tuple(tx.events))
+
+    def _escalate(self, tx: Tx) -> list[int]:
+        """升级督办: a case still open for its alerted stage ``ratings.escalate_days`` working days after
+        that deadline is escalated once per stage (level 2, a critical alert to supervisors, a step, audit)."""
+        c = rating_cases.c
+        open_for = or_(and_(c.alerted == "verify", c.state.in_(VERIFY_OPEN)),
+                       and_(c.alerted == "rectify", c.state.in_(RECTIFY_OPEN)))
+        rows = tx.conn.execute(select(rating_cases).where(open_for, or_(c.escalated.is_(None),
+                                                                        c.escalated != c.alerted))
+                               .order_by(c.id)).all()
+        hall = self.config.hall
+        cal = WorkCalendar(hall.holidays, hall.extra_workdays, hall.holiday_source)
+        days = self.config.ratings.escalate_days
+        escalated: list[int] = []
+        for r in rows:
+            stage = str(r.alerted)
+            due = r.rectify_due if stage == "rectify" else r.verify_due
+            # the missed deadline is the midnight ending its day: count from the day it ended
+            last_day = dt.datetime.fromtimestamp(due / 1000, self.tz) - dt.timedelta(microseconds=1)
+            point = to_ms(cal.deadline(last_day, days, self.tz))
+            if tx.ms < point:
+                continue
+            done = tx.conn.execute(update(rating_cases).where(c.id == r.id, c.state == r.state).values(
+                escalation_level=2, escalated_at=tx.ms, escalated=stage, updated_at=tx.ms))
+            if done.rowcount != 1:
+                continue
+            detail = {"stage": stage, "due": self._iso(due), "level": 2, "escalate_days": days}
+            self._step_row(tx, r.id, "escalate", r.state, r.state, "system", detail)
+            what = "核实" if stage == "verify" else "整改回复"
+            tx.emit(EventType.ALERT_CASE_ESCALATED, (ALERT_TOPIC,), DataEvent({
+                "case_id": r.id, "ticket_id": r.ticket_id, "window": r.window, "stage": stage, "level": 2,
+                "due": self._iso(due), "state": r.state,
+                "message": f"差评案件{r.id}（{r.window}号窗口）超过{what}期限{days}个工作日仍未办理，已升级督办"}))
+            escalated.append(r.id)
+        return escalated

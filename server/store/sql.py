@@ -33,6 +33,7 @@ class Statements:
 
     def __init__(self, pg: bool) -> None:
         lock = " FOR UPDATE" if pg else ""
+        self.deferred_transitions = pg  # Tx.record queues them for the single flush statement
         self.ticket = _t(text("SELECT * FROM tickets WHERE id = :id"))
         self.ticket_lock = _t(text("SELECT * FROM tickets WHERE id = :id" + lock))
         self.window = _w(text("SELECT * FROM windows WHERE number = :n"))
@@ -68,6 +69,7 @@ class Statements:
             " AND id NOT IN :exclude) AS heads WHERE rn = 1"
         ).bindparams(bindparam("services", expanding=True), bindparam("exclude", expanding=True))
         self._updates: dict[tuple[str, tuple[str, ...]], Executable] = {}
+        self._flushes: dict[tuple[int, int], TextClause] = {}
 
     def update_ticket(self, keys: tuple[str, ...]) -> Executable:
         """``UPDATE tickets SET … WHERE id = :id AND state = :expect RETURNING *`` for these columns."""
@@ -77,6 +79,34 @@ class Statements:
             sets = ", ".join(f"{q(k)} = :{k}" for k in keys)
             stmt = _t(text(f"UPDATE tickets SET {sets} WHERE id = :id AND state = :expect RETURNING *"))
             self._updates[key] = stmt
+        return stmt
+
+    def pg_flush(self, n_transitions: int, n_events: int) -> TextClause:
+        """PostgreSQL: a transaction's transitions and events in ONE statement, the outbox lock inside it.
+
+        The advisory lock (seq follows commit order) is taken by the same statement that takes
+        the seqs, so the serialised tail of a transaction is this one round trip plus COMMIT.
+        Parameters: ``t<i>_<column>`` per transition, ``e<i>_<column>`` per event.
+        """
+        key = (n_transitions, n_events)
+        stmt = self._flushes.get(key)
+        if stmt is None:
+            tr = ", ".join(
+                f"(CAST(:t{i}_ticket_id AS BIGINT), CAST(:t{i}_from_state AS VARCHAR), CAST(:t{i}_to_state AS VARCHAR), "
+                f"CAST(:t{i}_action AS VARCHAR), CAST(:t{i}_at AS BIGINT), CAST(:t{i}_actor AS VARCHAR), "
+                f"CAST(:t{i}_window AS INTEGER))" for i in range(n_transitions))
+            insert_tr = ('INSERT INTO transitions (ticket_id, from_state, to_state, action, at, actor, "window") '
+                         f"VALUES {tr}")
+            if n_events == 0:
+                stmt = text(insert_tr)
+            else:
+                ev = ", ".join(f"(CAST(:e{i}_type AS VARCHAR), CAST(:e{i}_topics AS TEXT), CAST(:e{i}_data AS TEXT), "
+                               f"CAST(:e{i}_at AS BIGINT), {i})" for i in range(n_events))
+                insert_ev = ("INSERT INTO events (type, topics, data, at) SELECT v.type, v.topics, v.data, v.at "
+                             "FROM (SELECT pg_advisory_xact_lock(7312)) AS l, "
+                             f"(VALUES {ev}) AS v(type, topics, data, at, ord) ORDER BY v.ord RETURNING seq")
+                stmt = text(f"WITH tr AS ({insert_tr}) {insert_ev}" if n_transitions else insert_ev)
+            self._flushes[key] = stmt
         return stmt
 
     def update_window(self, keys: tuple[str, ...]) -> Executable:

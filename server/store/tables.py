@@ -251,6 +251,10 @@ rating_cases = Table(
     Column("callback_result", String(16)),
     Column("alerted", String(16)),  # the last overdue stage alerted: verify | rectify
     Column("updated_at", BigInteger, nullable=False),
+    # escalation (migration 0018_cases_escalation): 0 in time, 1 overdue (alerted), 2 escalated to supervisors
+    Column("escalation_level", SmallInteger, nullable=False, server_default="0"),
+    Column("escalated_at", BigInteger),
+    Column("escalated", String(16)),  # the last stage escalated: verify | rectify
     Index("ix_rating_cases_state", "state", "opened_at"),
 )
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from server.config import ServiceConfig
 from server.errors import HallqError, invalid_transition
@@ -101,8 +102,13 @@ class TicketOps(FollowupOps, StoreBase):
 
     def issue(self, service: str, *, channel: str = "kiosk", priority: str = "normal",
               identity: IdentityRef | None = None, kiosk: str | None = None,
-              actor: str = "system", sort_at: int | None = None) -> Outcome[IssuedTicket]:
-        """Take a number: checks opening hours, limits and range; elderly get priority by birth date."""
+              actor: str = "system", sort_at: int | None = None,
+              on_issue: Callable[[Connection, TicketView], None] | None = None) -> Outcome[IssuedTicket]:
+        """Take a number: checks opening hours, limits and range; elderly get priority by birth date.
+
+        ``on_issue(conn, view)`` runs inside the issuing transaction (the 绿色通道 audit record,
+        server/console/proxy.py): if it raises, no ticket is taken.
+        """
         svc = self.config.service(service)
         if not svc.enabled:
             raise service_disabled(svc.code, svc.name)
@@ -137,6 +143,8 @@ class TicketOps(FollowupOps, StoreBase):
             row = tx.conn.execute(self.sql.insert_ticket, values).one()
             tx.record(row.id, None, row.state, "issue", actor, None)
             view = self._view(tx.conn, row)
+            if on_issue is not None:
+                on_issue(tx.conn, view)
             tx.emit(EventType.TICKET_ISSUED, ticket_topics(row.id, None), TicketEvent(view))
         return Outcome(IssuedTicket(view, token), tuple(tx.events))
 

@@ -186,8 +186,11 @@ def test_plain_ticket_route_rules_per_caller(client: TestClient) -> None:
     device = client.post("/api/tickets", json={"service": "general", "channel": "keypad"}, headers=DEMO_DEVICE_HOST)
     assert device.status_code == 201 and device.json()["priority"] == "normal" and device.json()["token"]
     staff = demo_bearer(client, "admin")
-    green = client.post("/api/tickets", json={"service": "general", "priority": "green", "channel": "staff"},
-                        headers=staff)
+    bare = client.post("/api/tickets", json={"service": "general", "priority": "green", "channel": "staff"},
+                       headers=staff)
+    assert (bare.status_code, bare.json()["code"]) == (422, "green_reason_required")  # 绿色通道 needs a reason
+    green = client.post("/api/tickets", json={"service": "general", "priority": "green", "channel": "staff",
+                                              "green_reason": "urgent"}, headers=staff)
     assert green.status_code == 201 and green.json()["priority"] == "green"
     assert green.json()["print"] is None  # print-after-issue lives only on the kiosk path
     assert count(client, tickets.c.priority == "green") == 1
