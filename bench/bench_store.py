@@ -8,7 +8,8 @@ tests/conftest.py — then measures two phases from ``--clients`` concurrent loo
 *issue* (kiosk issues, each client its own service) and *call* (each clerk loops call-next →
 start → finish over the tickets the issue phase left). It prints JSON with the CPU seconds per
 wall second each process group used (server workers, PostgreSQL), and server CPU per operation,
-the load-independent figure on a shared machine.
+the load-independent figure on a shared machine. PostgreSQL commits like SQLite's WAL with
+synchronous=NORMAL (``synchronous_commit=off``) unless ``--pg-durable``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cycle import ROOT, free_port, hall_yaml, pct, seed_accounts, sign_in  # noqa: E402
+from bench_cycle import ROOT, free_port, hall_yaml, pct, seed_accounts, sign_in
 
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
@@ -55,7 +56,7 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres(base: Path) -> Iterator[tuple[str, Path]]:
+def postgres(base: Path, durable: bool) -> Iterator[tuple[str, Path]]:
     """A throwaway PostgreSQL on 127.0.0.1: (SQLAlchemy URL, data directory)."""
     data, sock = base / "data", base / "sock"
     sock.mkdir(parents=True)
@@ -67,8 +68,12 @@ def postgres(base: Path) -> Iterator[tuple[str, Path]]:
     env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
     subprocess.run(_as_postgres_user([_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                                       "-E", "UTF8", "--no-sync"]), check=True, capture_output=True, env=env)
-    # durable commits (fsync on) like a real hall; full_page_writes off only to spare a shared disk
     opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c max_connections=200"
+    if not durable:
+        # SQLite runs WAL with synchronous=NORMAL (server/store/engine.py): a commit is not fsynced
+        # either; synchronous_commit=off is PostgreSQL's like-for-like (the WAL writer flushes within
+        # 200 ms; no corruption, at worst the last moments lost on a machine crash)
+        opts += " -c synchronous_commit=off"
     subprocess.run(_as_postgres_user([_pg_bin("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"),
                                       "-w", "-t", "60", "start"]), check=True, capture_output=True, env=env)
     try:
@@ -246,15 +251,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--pg-workers", default="1,2,4")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--pg-durable", action="store_true",
+                        help="fsync every PostgreSQL commit (default: synchronous_commit=off, like SQLite's NORMAL)")
     args = parser.parse_args()
     parts: list[dict[str, Any]] = []
     if args.only != "postgresql":
         parts.append(run_part("sqlite", 1, args.clients, args.seconds, None, None))
     if args.only != "sqlite":
-        with tempfile.TemporaryDirectory(prefix="hallq-bench-pg-") as tmp, postgres(Path(tmp)) as (pg_url, data):
+        with tempfile.TemporaryDirectory(prefix="hallq-bench-pg-") as tmp, \
+                postgres(Path(tmp), args.pg_durable) as (pg_url, data):
             for workers in (int(w) for w in args.pg_workers.split(",")):
                 parts.append(run_part("postgresql", workers, args.clients, args.seconds, pg_url, data))
-    out: dict[str, Any] = {"cpus": os.cpu_count(), "parts": parts}
+    out: dict[str, Any] = {"cpus": os.cpu_count(), "pg_commit": "fsync" if args.pg_durable else "async",
+                           "parts": parts}
     sqlite = next((p for p in parts if p["store"] == "sqlite"), None)
     pg1 = next((p for p in parts if p["store"] == "postgresql" and p["workers"] == 1), None)
     if sqlite and pg1:

@@ -36,3 +36,16 @@ def priority_label(priority: str | None, channel: str | None) -> str:
     if priority != "priority":
         return ""
     return "老年人优先" if channel == "kiosk" else "优先办理"
+
+
+def eta_line(eta_minutes: int | None, eta_range: list[int] | tuple[int, int] | None) -> str | None:
+    """The wait on paper: 预计等待 约20–80分钟 when the estimate is uncertain, else 预计等待 25 分钟; None without one.
+
+    The range (server/queue/views.py ``eta_range``) wins: a firm-looking point would promise too much.
+    """
+    if eta_range is not None and len(eta_range) == 2:
+        lo, hi = int(eta_range[0]), int(eta_range[1])
+        return f"预计等待 约{lo}–{hi}分钟" if lo != hi else f"预计等待 约{lo}分钟"
+    if eta_minutes is not None:
+        return f"预计等待 {eta_minutes} 分钟"
+    return None

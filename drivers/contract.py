@@ -52,6 +52,8 @@ class TicketContent:
     footer: str = ""
     masked_name: str | None = None
     window_hint: str | None = None
+    # the wait as printed (displays/wording.py eta_line: 预计等待 约20–80分钟 when uncertain); wins over eta_minutes
+    eta_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ is up / before anything goes down.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -133,7 +134,8 @@ def _lifespan(plan: Blueprint) -> Callable[[FastAPI], Any]:
             _register_snapshots(hub, hall)
             hub.start()
             services.kiosks.start(hub)
-            services.kiosks.check_in_hook = appointment_check_in  # 预约签到 at kiosks (server/appointments/)
+            # 预约签到 at kiosks (server/appointments/); the booking's mobile number moves to the ticket's notices
+            services.kiosks.check_in_hook = functools.partial(appointment_check_in, notices=lambda: services.notices)
             services.alerts = start_inbox(services)  # stored alert inbox (server/alerts/)
             services.exports = start_exports(services)  # 办件 bindings + 好差评 upload (server/haochaping/)
             services.live = config_live.start(services, live)  # every process follows config.changed

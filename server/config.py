@@ -316,6 +316,11 @@ class RemoteTicketSettings(_Model):
     confirm_minutes: int = Field(default=30, ge=1, le=240)  # confirm at a kiosk within this or it lapses
     per_phone_daily: int = Field(default=2, ge=1)
     per_address_daily: int = Field(default=10, ge=1)  # per client IP address and day
+    # SMS verification code before a remote ticket is taken (server/appointments/verify.py)
+    verify_sms: bool = True
+    verify_minutes: int = Field(default=10, ge=1, le=60)  # a code is valid this long
+    verify_attempts: int = Field(default=5, ge=1, le=20)  # wrong codes before the code is void
+    verify_daily: int = Field(default=5, ge=1, le=100)  # codes sent per phone number and day
 
 
 class AppointmentSettings(_Model):
@@ -399,11 +404,13 @@ class NoticeTemplates(_Model):
     near: str = "【{hall}】您的{number}号（{service}）前面还有{ahead}人，约{minutes}分钟，请回到大厅等候叫号。"
     called: str = "【{hall}】请{number}号到{window}号窗口办理{service}。"
     reminder: str = "【{hall}】预约提醒：您已预约明天{date} {time}办理{service}，预约码{code}，请按时到大厅签到。"
+    verify: str = "【{hall}】远程取号验证码{code}，{minutes}分钟内有效，请勿告诉他人。"  # 远程取号 SMS code
     extra: dict[str, str] = Field(default_factory=dict)  # more kinds for NoticeService.enqueue
 
     def template(self, kind: str) -> str | None:
-        """The template of ``kind`` (near, called, reminder, or an ``extra`` name)."""
-        return {"near": self.near, "called": self.called, "reminder": self.reminder, **self.extra}.get(kind)
+        """The template of ``kind`` (near, called, reminder, verify, or an ``extra`` name)."""
+        return {"near": self.near, "called": self.called, "reminder": self.reminder, "verify": self.verify,
+                **self.extra}.get(kind)
 
 
 class SmsGatewayConfig(_Model):
@@ -541,6 +548,12 @@ def cross_check(cfg: HallConfig) -> list[tuple[Loc, str]]:
                 out.append((("devices", i, "windows", j), f"unknown window {n}"))
     if not cfg.hall.always_open and not cfg.hall.opening_hours:
         out.append((("hall", "opening_hours"), "needs at least one entry unless hall.always_open is true"))
+    # appointments (server/appointments/): each bookable service must be a real one
+    for i, a in enumerate(cfg.appointments.services):
+        if a.code not in codes:
+            out.append((("appointments", "services", i, "code"), f"unknown service {a.code!r}"))
+    for i, v in _duplicates([a.code for a in cfg.appointments.services]).items():
+        out.append((("appointments", "services", i, "code"), f"service {v!r} listed twice"))
     return out
 
 

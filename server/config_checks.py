@@ -51,7 +51,8 @@ def hours_warnings(config: HallConfig) -> list[str]:
                 spans = hall.get(d, [])
                 if any(a <= h.open and h.close <= b for a, b in spans):
                     continue
-                out.append(f"warning: 业务 {s.code}（{s.name}）周{WEEKDAYS[d - 1]} 办理时间 {h.open:%H:%M}–{h.close:%H:%M} "
+                own = f"{h.open:%H:%M}–{h.close:%H:%M}"
+                out.append(f"warning: 业务 {s.code}（{s.name}）周{WEEKDAYS[d - 1]} 办理时间 {own} "
                            f"超出大厅开放时间（{_fmt(spans)}） / service {s.code} hours on ISO day {d} fall outside "
                            f"the hall's opening hours")
     return out

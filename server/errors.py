@@ -172,6 +172,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "remote_limit_address": ("远程取号过于频繁，请稍后再试", "Too many remote tickets from this address today"),
     "remote_lapsed": ("远程取号未在规定时间内确认，已失效", "The remote ticket was not confirmed in time and lapsed"),
     "remote_confirmed": ("远程取号已确认，请等候叫号", "Remote ticket confirmed; please wait to be called"),
+    # 远程取号 SMS verification (server/appointments/verify.py)
+    "verify_required": ("请先获取并填写短信验证码", "Ask for the SMS code and enter it first"),
+    "verify_wrong": ("验证码不正确，还可以再试{attempts_left}次", "Wrong code; {attempts_left} tries left"),
+    "verify_expired": ("验证码已失效，请重新获取", "The code has expired; ask for a new one"),
+    "verify_attempts": ("验证码错误次数过多，请稍后重新获取", "Too many wrong codes; ask for a new one later"),
+    "verify_send_limit": ("该手机号今日获取验证码次数已达上限", "This phone number asked for too many codes today"),
+    "verify_unavailable": ("短信服务暂不可用，无法发送验证码", "SMS is not available; no code can be sent"),
     # SMS notices (server/notices/)
     "notice_ticket_ended": ("该号已办结，无需短信提醒", "The ticket has ended; no notices are needed"),
     "unknown_notice": ("没有这条短信记录", "No such notice"),

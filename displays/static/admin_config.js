@@ -49,6 +49,7 @@ function fillServiceForm() {
   const g = s.guide || {};
   f.code.value = s.code; f.name.value = s.name; f.prefix.value = s.prefix; f.category.value = s.category || "";
   f.enabled.checked = s.enabled !== false; f.notice.value = s.notice || "";
+  f.name_en.value = s.name_en || ""; f.cutoff_minutes.value = s.cutoff_minutes ?? ""; f.expired_card.value = s.expired_card || "";
   f.materials.value = (g.materials || []).join("\n"); f.time_limit.value = g.time_limit || "";
   f.fee.value = g.fee || ""; f.basis.value = g.basis || ""; f.steps.value = (g.steps || []).join("\n");
   f.code.readOnly = state.saved.services.some((o) => o.code === s.code);  // a stored code names tickets
@@ -62,7 +63,9 @@ function readServiceForm() {
   Object.assign(s, { code: f.code.value.trim(), name: f.name.value.trim(), prefix: f.prefix.value.trim().toUpperCase(),
     category: f.category.value.trim(), enabled: f.enabled.checked, notice: f.notice.value.trim(),
     guide: { materials: lines(f.materials.value), time_limit: f.time_limit.value.trim(), fee: f.fee.value.trim(),
-      basis: f.basis.value.trim(), steps: lines(f.steps.value) } });
+      basis: f.basis.value.trim(), steps: lines(f.steps.value) },
+    name_en: f.name_en.value.trim(), cutoff_minutes: f.cutoff_minutes.value ? Number(f.cutoff_minutes.value) : null,
+    expired_card: f.expired_card.value || null });
   if (oldCode !== s.code) {  // a new service renamed before its first save: follow it in the windows
     for (const w of state.doc.windows) for (const ws of w.services) if (ws.code === oldCode) ws.code = s.code;
   }
@@ -138,6 +141,10 @@ function renderHours() {
   $("lunch-end").value = lunch ? hhmm(lunch.end) : "13:30";
   $("holidays").value = (hall.holidays || []).join("\n");
   $("workdays").value = (hall.extra_workdays || []).join("\n");
+  $("lunch-issuing").value = hall.lunch_issuing || "stop";
+  const policy = state.doc.policy || {};
+  $("call-order").value = policy.call_order || "class_first";
+  $("unserved-issue").value = policy.unserved_issue || "confirm";
 }
 
 function readHours() {
@@ -149,6 +156,9 @@ function readHours() {
     ? { start: `${$("lunch-start").value}:00`, end: `${$("lunch-end").value}:00` } : null;
   hall.holidays = lines($("holidays").value);
   hall.extra_workdays = lines($("workdays").value);
+  hall.lunch_issuing = $("lunch-issuing").value;
+  state.doc.policy = { ...(state.doc.policy || {}), call_order: $("call-order").value,
+    unserved_issue: $("unserved-issue").value };
   markDirty();
 }
 
@@ -283,7 +293,7 @@ async function main() {
     state.doc.hall.opening_hours = [...(state.doc.hall.opening_hours || []), { days: [1, 2, 3, 4, 5], open: "09:00:00", close: "17:00:00" }];
     renderHours(); markDirty();
   });
-  for (const id of ["lunch-on", "lunch-start", "lunch-end", "holidays", "workdays"]) $(id).addEventListener("change", readHours);
+  for (const id of ["lunch-on", "lunch-start", "lunch-end", "holidays", "workdays", "lunch-issuing", "call-order", "unserved-issue"]) $(id).addEventListener("change", readHours);
   for (const id of ["notices", "phone"]) $(id).addEventListener("change", readBulletin);
   $("disclosures").addEventListener("change", readBulletin);
   $("disclosures").addEventListener("click", (ev) => {

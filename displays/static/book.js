@@ -171,14 +171,32 @@ function offerRemote(list) {
   }));
 }
 
+const verify = { challenge: null };   // the SMS code's challenge (POST /api/remote-tickets/verify)
+
+async function sendCode() {
+  const err = $("remote-error");
+  err.classList.add("hidden");
+  const mobile = $("r-mobile").value.trim();
+  if (!/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) { err.textContent = "手机号码有误，请核对"; err.classList.remove("hidden"); return; }
+  try {
+    const v = await call("POST", "/api/remote-tickets/verify", { service: $("r-service").value, mobile });
+    verify.challenge = v.challenge;
+    for (const id of ["r-verify", "r-verify-label", "r-sent"]) $(id).classList.remove("hidden");
+    $("r-sent").textContent = `验证码已发送至 ${v.masked}，${v.minutes} 分钟内有效。`;
+    $("r-verify").focus();
+  } catch (p) { err.textContent = why(p); err.classList.remove("hidden"); }
+}
+
 async function takeRemote(ev) {
   ev.preventDefault();
   const err = $("remote-error");
   err.classList.add("hidden");
   const mobile = $("r-mobile").value.trim();
   if (!/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) { err.textContent = "手机号码有误，请核对"; err.classList.remove("hidden"); return; }
+  const body = { service: $("r-service").value, mobile };
+  if (verify.challenge) { body.challenge = verify.challenge; body.code = $("r-verify").value.trim(); }
   try {
-    const r = await call("POST", "/api/remote-tickets", { service: $("r-service").value, mobile });
+    const r = await call("POST", "/api/remote-tickets", body);
     $("r-code").textContent = r.code;
     $("r-qr").src = r.qr;
     $("r-by").textContent = `请在今天 ${r.confirm_by.slice(11, 16)} 前到大厅取号机确认（扫码或输入取号码），逾期作废。`;
@@ -249,6 +267,7 @@ function init() {
   $("tab-mine").addEventListener("click", () => tab(true));
   $("tab-remote").addEventListener("click", () => tab("remote"));
   $("remote-form").addEventListener("submit", takeRemote);
+  $("r-send").addEventListener("click", sendCode);
   for (const b of document.querySelectorAll("[data-back]")) b.addEventListener("click", () => show(b.dataset.back));
   $("again").addEventListener("click", () => show("service"));
   $("cancel").addEventListener("click", () => { $("confirm").classList.remove("hidden"); $("confirm-no").focus(); });

@@ -47,7 +47,7 @@ function row(c) {
   const stageName = c.escalated_stage === "verify" ? "核实" : "整改回复";
   const badge = level >= 2
     ? ` <span class="c-badge c-badge-escalated" title="${esc(stageName)}超期，${esc(when(c.escalated_at))}升级">已升级督办</span>`
-    : level === 1 ? ' <span class="c-badge c-badge-overdue">超期</span>' : "";
+    : level === 1 ? ` <span class="c-badge c-badge-overdue">${c.overdue ? "超期" : "曾超期"}</span>` : "";
   return `<tr data-case="${c.id}" data-state="${esc(c.state)}" data-overdue="${c.overdue}" data-escalation="${level}">` +
     `<td>${c.id}</td><td>${esc(c.number || "")}</td><td>${esc(c.window ?? "")}</td><td>${esc(c.clerk || "—")}</td>` +
     `<td>${esc(LEVELS[c.level] || c.level)}</td><td class="c-reasons">${esc(reasons)}</td>` +

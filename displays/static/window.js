@@ -171,6 +171,9 @@ function onEvent(msg) {
   else if (msg.type === "ticket.rated" && state.rating && d.ticket && d.ticket.id === state.rating.id) thank();
   if (msg.type.startsWith("ticket.") && !d.window) refresh();
   if (msg.type === "ticket.rated" && cardFor) loadCard(cardFor);   // the stars may have moved
+  // --- live configuration (window_phone.js): config.changed also goes to window:<n> ---
+  if (msg.type === "config.changed") document.dispatchEvent(new CustomEvent("hallq:config", { detail: d }));
+  // --- end live configuration ---
 }
 
 async function main() {

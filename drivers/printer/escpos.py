@@ -294,7 +294,9 @@ def ticket_bytes(ticket: TicketContent, profile: PrinterProfile | None = None) -
         doc.line(ticket.masked_name)
     if ticket.ahead is not None:
         doc.line(f"前面还有 {ticket.ahead} 人", scale=2 if _fits(f"前面还有 {ticket.ahead} 人", cols, 2) else 1)
-    if ticket.eta_minutes is not None:
+    if ticket.eta_text:
+        doc.line(ticket.eta_text)
+    elif ticket.eta_minutes is not None:
         doc.line(f"预计等待 {ticket.eta_minutes} 分钟")
     if ticket.window_hint:
         doc.line(ticket.window_hint)
@@ -303,7 +305,7 @@ def ticket_bytes(ticket: TicketContent, profile: PrinterProfile | None = None) -
     if qr:
         doc.raw(feed(1))
         doc.raw(qr)
-        doc.line("扫码查看排队进度")
+        doc.line("扫码查看进度，办结后可评价")  # the QR opens /t/<token>: progress, then the rating
     if ticket.notice:
         doc.raw(align("left"))
         doc.line("-" * cols)

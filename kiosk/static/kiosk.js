@@ -3,7 +3,7 @@
 // idempotency key so a retry never gives a second ticket, and the idle reset aborts whatever
 // is in flight. Errors are a centred, icon-led, spoken box that stays until touched (or 10 s).
 import { Feed, bindStatus } from "/static/common/ws.js";
-import { setLang, lang, t, tOr, problemText, initialLang } from "/static/common/i18n.js";
+import { setLang, lang, t, tOr, problemText, initialLang, localName } from "/static/common/i18n.js";
 import { esc, whoami, toSignIn } from "/static/common/api.js";
 import { startClock, throttle } from "/static/common/ui.js";
 import { request, abortAll, tapKey } from "/static/kiosk/net.js";
@@ -67,7 +67,7 @@ function serviceList() {
 }
 
 function label(s, zh, en) {
-  return lang() === "zh-CN" ? zh : (en || zh);
+  return lang().startsWith("en") ? (en || zh) : zh; // the pseudo-locale (x-rtl) shows the Chinese
 }
 
 function disabledReason(s) {
@@ -100,7 +100,7 @@ function serviceButton(s) {
     if (etaText(s)) parts.push(etaText(s));
   }
   const meta = parts.map((p) => `<span class="k-nowrap">${esc(p)}</span>`).join(" · ");
-  const name = lang() === "zh-CN" ? s.name : (s.name_en || s.name);
+  const name = localName(s);   // name_en in English mode, the Chinese name when the hall gave none
   const cls = "k-svc" + (honest && !reason ? " k-svc-warn" : "");
   return `<button class="${cls}" data-code="${esc(s.code)}" ${reason ? "disabled" : ""}>
     <span class="k-svc-name">${esc(name)}</span><span class="k-svc-meta">${meta}</span></button>`;
@@ -117,7 +117,7 @@ function renderServices() {
   $("pager").classList.add("hidden");
   const byCat = new Map();
   for (const s of list) {
-    const cat = (lang() === "zh-CN" ? s.category : (s.category_en || s.category)) || t("kiosk.other");
+    const cat = localName(s, "category") || t("kiosk.other");
     if (!byCat.has(cat)) byCat.set(cat, []);
     byCat.get(cat).push(s);
   }
@@ -409,8 +409,7 @@ function showTicket(tk) {
   const print = tk.print || { printed: false, fault: null };
   const fault = !print.printed;
   $("t-number").textContent = tk.number;
-  $("t-service").textContent = lang() === "zh-CN" ? (tk.service_name || tk.service)
-    : (tk.service_name_en || tk.service_name || tk.service);
+  $("t-service").textContent = localName(tk, "service_name") || tk.service;
   const prio = priorityLabel(tk);
   $("t-priority").textContent = prio;
   $("t-priority").classList.toggle("hidden", !prio);
@@ -469,6 +468,7 @@ async function resetKiosk() {
   state.gen++;              // any answer still on its way is for nobody now
   abortAll();
   state.busy = false;
+  if (state.pending) keepAbandoned(state.pending);   // its ticket may exist: settle it on the home screen
   state.pending = null;
   clearTimeout(slowTimer);
   hideAlert();
@@ -483,6 +483,37 @@ async function resetKiosk() {
   $("services").scrollTop = 0;
   window.scrollTo(0, 0);
   refreshHall();
+  reconcileTap();
+}
+
+// ---- a tap abandoned before its answer (server/kiosk/reconcile.py has the rule) ----------------
+// The idle reset or 取消 dropped a tap whose answer never came; it may have issued a ticket. Its
+// key is kept (localStorage: a reload keeps it too) and the next home screen asks the server, which
+// keeps a printed ticket (the paper exists) and cancels an unprinted one nobody saw — never a
+// second ticket, never a silent lost one. "pending" (still issuing/printing) asks again later.
+const ABANDONED = `hallq.kiosk.${KIOSK}.abandoned`;
+const RECONCILE_RETRY_MS = secs("reconcile", 5);
+let reconcileTimer = null;
+
+function keepAbandoned(pending) {
+  try { localStorage.setItem(ABANDONED, JSON.stringify({ ...pending, at: Date.now() })); } catch (e) { /* private mode */ }
+}
+
+async function reconcileTap() {
+  clearTimeout(reconcileTimer);
+  let tap = null;
+  try { tap = JSON.parse(localStorage.getItem(ABANDONED) || "null"); } catch (e) { tap = null; }
+  if (!tap || !tap.key) return;
+  if (Date.now() - (tap.at || 0) > 23 * 3600 * 1000) { localStorage.removeItem(ABANDONED); return; }   // keys live a day
+  try {
+    const r = await request("POST", `/api/kiosks/${K}/requests/${encodeURIComponent(tap.key)}/reconcile`);
+    document.body.dataset.reconciled = r.outcome;   // for staff debugging and tests
+    if (r.outcome === "pending") { reconcileTimer = setTimeout(reconcileTap, RECONCILE_RETRY_MS); return; }
+    localStorage.removeItem(ABANDONED);
+  } catch (e) {
+    if (e.status === 404 || e.status === 422) { localStorage.removeItem(ABANDONED); return; }   // not ours to settle
+    reconcileTimer = setTimeout(reconcileTap, RECONCILE_RETRY_MS);   // offline: keep it and ask again
+  }
 }
 
 function poke() {
@@ -555,6 +586,7 @@ async function main() {
   });
   feed.start();
   refreshHall();
+  reconcileTap();   // a tap abandoned before a reload
   loadDevices();
   setInterval(loadDevices, DEVICE_POLL_MS);
   window.hallqKiosk = { state, feed, reset: resetKiosk };   // for tests and field debugging

@@ -18,14 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.api.pages import qr_svg
 from server.appointments.book import AppointmentBook
-from server.appointments.errors import not_found, refused
+from server.appointments.errors import not_found, refused, too_many
 from server.appointments.people import hash_phone, id_problem, mask_phone, normal_phone, person, phone_ok
 from server.appointments.remote import RemoteTickets
+from server.appointments.verify import Attempts, code_of, new_challenge, sent_today
 from server.auth import Role, allow, public
 from server.auth.deps import Caller
 from server.auth.limits import client_ip
 from server.auth.roles import STAFF, Principal
 from server.deps import KiosksDep, ServicesDep
+from server.errors import HallqError, Unavailable, text_of
 from server.http.problems import responses
 from server.services import Services
 
@@ -60,7 +62,18 @@ class RescheduleIn(BaseModel):
 
 
 class RemoteIn(BaseModel):
-    """远程取号: the service and the mobile number."""
+    """远程取号: the service and the mobile number (and the SMS code when ``appointments.remote.verify_sms``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: str = Field(min_length=1, max_length=32)
+    mobile: str = Field(max_length=20)
+    challenge: str | None = Field(default=None, max_length=120, description="From POST /api/remote-tickets/verify")
+    code: str | None = Field(default=None, max_length=8, description="The six digits of the SMS")
+
+
+class VerifyIn(BaseModel):
+    """Ask for the SMS code of a remote ticket."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -230,14 +243,85 @@ async def take_remote(body: RemoteIn, services: ServicesDep, request: Request) -
     if not phone_ok(body.mobile):
         raise refused("invalid_mobile", field="mobile")
     hasher = _hasher(services)
+    rules = services.config.appointments.remote
+    _offered(services, body.service)
+    challenge = None
+    if rules.verify_sms:  # the code sent by POST /api/remote-tickets/verify, checked before anything is taken
+        if not body.challenge or not body.code:
+            raise refused("verify_required")
+        challenge = VERIFY_ATTEMPTS.check(hasher, body.challenge, body.code, hash_phone(hasher, body.mobile),
+                                          body.service, services.store.now_ms(), rules.verify_attempts)
     remote = RemoteTickets(lambda: services.config, services.store)
-    r = await services.hall.write(remote.take, body.service, hash_phone(hasher, body.mobile),
-                                  mask_phone(body.mobile), hasher("ip:" + client_ip(request)), actor="citizen")
+    try:
+        r = await services.hall.write(remote.take, body.service, hash_phone(hasher, body.mobile),
+                                      mask_phone(body.mobile), hasher("ip:" + client_ip(request)), actor="citizen")
+    except HallqError:
+        if challenge is not None:
+            VERIFY_ATTEMPTS.release(challenge)
+        raise
+    if challenge is not None and services.notices is not None:
+        await services.notices.forget_phone(challenge.key)  # the code's SMS is done: erase its number copy
     await _hand_phone(services, f"remote:{r.code}", body.mobile, r.expires_at)
     data: dict[str, Any] = r.public(services.config)
     data["link"] = f"{public_base(services, request)}/book#code={r.code}"
     data["qr"] = f"/api/appointments/{r.code}/qr.svg"
     return data
+
+
+VERIFY_ATTEMPTS = Attempts()  # wrong codes and used challenges (server/appointments/verify.py)
+
+
+@router.post("/remote-tickets/verify", status_code=202, dependencies=PUBLIC,
+             summary="Send the SMS code for a remote ticket (远程取号验证码)", responses=responses(422, 429, 503))
+async def send_verify(body: VerifyIn, services: ServicesDep, request: Request) -> dict[str, Any]:
+    """Queue a six-digit code to ``mobile`` through the notices outbox; answer the challenge to send it back with.
+
+    422 ``remote_not_offered`` for a service without 远程取号; 429 ``verify_send_limit`` after
+    ``appointments.remote.verify_daily`` codes to the number today; 503 ``verify_unavailable``
+    when SMS notices are not running.
+    """
+    if not phone_ok(body.mobile):
+        raise refused("invalid_mobile", field="mobile")
+    config = services.config
+    _offered(services, body.service)
+    rules = config.appointments.remote
+    notices = services.notices
+    if notices is None or not notices.settings.enabled:
+        zh, en = text_of("verify_unavailable")
+        raise Unavailable(zh, en, code="verify_unavailable")
+    hasher = _hasher(services)
+    now = services.store.now_ms()
+    local = services.store.clock().astimezone(config.hall.tz)
+    day_start = int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+    phone = normal_phone(body.mobile)
+    sent = await services.hall.run(_sent_today, services, notices.phone_hash(phone), day_start)
+    if sent >= rules.verify_daily:
+        raise too_many("verify_send_limit")
+    challenge = new_challenge(hasher, hash_phone(hasher, body.mobile), body.service, now, rules.verify_minutes)
+    await notices.remember_phone(challenge.key, phone, erase_at_ms=challenge.expires_ms)
+    queued = await notices.enqueue(challenge.key, "verify", {"code": code_of(hasher, challenge),
+                                                             "minutes": str(rules.verify_minutes)},
+                                   dedup=challenge.key)
+    if queued is None:
+        zh, en = text_of("verify_unavailable")
+        raise Unavailable(zh, en, code="verify_unavailable")
+    expires = dt.datetime.fromtimestamp(challenge.expires_ms / 1000, tz=config.hall.tz)
+    return {"challenge": challenge.text(), "expires_at": expires.isoformat(), "masked": mask_phone(body.mobile),
+            "minutes": rules.verify_minutes, "attempts": rules.verify_attempts}
+
+
+def _offered(services: Services, service: str) -> None:
+    """404 ``unknown_service`` / 422 ``remote_not_offered`` before any code is asked for or checked."""
+    config = services.config
+    config.service(service)
+    rules, svc_rules = config.appointments.remote, config.appointments.service(service)
+    if not rules.enabled or svc_rules is None or not svc_rules.remote:
+        raise refused("remote_not_offered")
+
+
+def _sent_today(services: Services, phone_hash: str, since_ms: int) -> int:
+    with services.store._read() as conn:
+        return sent_today(conn, phone_hash, since_ms)
 
 
 @router.get("/remote-tickets/{code}", dependencies=PUBLIC, summary="A remote ticket's state",

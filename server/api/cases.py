@@ -35,7 +35,8 @@ COLUMNS = (("id", "案件编号"), ("number", "号票"), ("window", "窗口"), (
            ("service", "业务"), ("level", "评价等级"), ("channel", "渠道"), ("reasons", "原因"),
            ("text", "评价内容"), ("state_name", "状态"), ("opened_at", "登记时间"), ("verify_due", "核实期限"),
            ("rectify_due", "整改期限"), ("replied_at", "回复时间"), ("closed_at", "办结时间"),
-           ("callback_result", "回访结果"), ("outcome", "结果"), ("overdue", "超期"))
+           ("callback_result", "回访结果"), ("outcome", "结果"), ("overdue", "超期"),
+           ("escalation_level", "督办等级"), ("escalated_at", "升级督办时间"))
 
 
 class CaseStepRequest(BaseModel):

@@ -21,6 +21,7 @@ from server.deps import ConfigDep, KiosksDep
 from server.errors import Forbidden, NotFound, Unavailable
 from server.http.problems import responses
 from server.kiosk.reading import CardReading
+from server.kiosk.reconcile import reconcile_tap
 from server.kiosk.requests import check_key
 from server.kiosk.voice import NUMBER, PromptArgs, sentence
 from server.queue.enums import Channel, Priority
@@ -145,6 +146,21 @@ async def _printer_alert(request: Request, kiosk_id: str, fault: str) -> bool:
     await inbox.report("kiosk_printer", f"kiosk:{kiosk_id}", severity="critical",
                        message=f"{name}（取号机 {kiosk_id}）无法出票（{fault}），请为群众补打纸质号票并处理打印机")
     return True
+
+
+class ReconcileOut(BaseModel):
+    """The fate of an abandoned tap (server/kiosk/reconcile.py): none, pending, printed, cancelled or handled."""
+
+    outcome: Literal["none", "pending", "printed", "cancelled", "handled"]
+    ticket: dict[str, Any] | None = None  # {id, number, service} when a ticket was issued under the key
+
+
+@router.post("/kiosks/{kiosk_id}/requests/{key}/reconcile", response_model=ReconcileOut, dependencies=KIOSK,
+             summary="Settle a tap abandoned before its answer (idle reset, 取消)", responses=responses(403, 404, 422))
+async def reconcile_request(kiosk_id: KioskId, kiosks: KiosksDep,
+                            key: Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]) -> Any:
+    """A printed ticket is kept (its paper exists); an unprinted one nobody saw is cancelled; never a second one."""
+    return await reconcile_tap(kiosks, kiosk_id, key)
 
 
 @router.post("/kiosks/{kiosk_id}/help", status_code=202, dependencies=KIOSK,

@@ -16,6 +16,8 @@ a ticket) and released again if issuing is refused.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,8 @@ from server.errors import HallqError, NotFound, text_of
 from server.queue.entities import IdentityRef
 from server.store.ratings import audit
 from server.store.tables import appointments
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from server.kiosk.jobs import PrintStatus
@@ -72,8 +76,13 @@ def window(kiosks: KioskService, a: Appointment, now: dt.datetime) -> str:
     return "late"
 
 
-async def check_in(kiosks: KioskService, kiosk: str, code: str | None) -> CheckIn:
-    """Turn the booking (of the card on the kiosk, or of ``code``) or a remote ticket into a ticket."""
+async def check_in(kiosks: KioskService, kiosk: str, code: str | None, *,
+                   notices: Callable[[], Any] | None = None) -> CheckIn:
+    """Turn the booking (of the card on the kiosk, or of ``code``) or a remote ticket into a ticket.
+
+    ``notices()`` gives the SMS notifier (server/notices/): the booking's remembered mobile
+    number moves to the ticket, so 即将到号 / 请到X号窗口 reach an appointment ticket too.
+    """
     kiosks.sessions.check_kiosk(kiosk)
     config = kiosks.config
     book = AppointmentBook(lambda: kiosks.config, kiosks.store)
@@ -84,7 +93,7 @@ async def check_in(kiosks: KioskService, kiosk: str, code: str | None) -> CheckI
         try:
             a = await kiosks.hall.run(book.get, wanted, None)
         except NotFound:
-            return await _confirm_remote(kiosks, kiosk, wanted, session)
+            return await _confirm_remote(kiosks, kiosk, wanted, session, notices)
     else:
         if session is None:
             raise not_found()
@@ -124,12 +133,25 @@ async def check_in(kiosks: KioskService, kiosk: str, code: str | None) -> CheckI
     await kiosks.hall.write(_set_ticket, kiosks, a, issued.ticket.id)
     if session is not None:
         await kiosks.sessions.after_ticket(session)
+    await _move_phone(notices, f"appointment:{a.code}", issued.ticket.id)
     printed = await kiosks.print(kiosk, issued.ticket.id)
     data = a.public(config) | {"state": CHECKED_IN, "ticket_id": issued.ticket.id}
     return CheckIn(issued, printed, appointment=data, note=note)
 
 
-async def _confirm_remote(kiosks: KioskService, kiosk: str, code: str, session: Any) -> CheckIn:
+async def _move_phone(notices: Callable[[], Any] | None, key: str, ticket_id: int) -> None:
+    """Hand the booking's number to the ticket's notices; a notice problem never fails the check-in."""
+    service = notices() if notices is not None else None
+    if service is None or not hasattr(service, "move_phone"):
+        return
+    try:
+        await service.move_phone(key, ticket_id)
+    except Exception:  # the ticket is issued and printed either way
+        log.exception("check-in: moving the mobile number of %s failed", key)
+
+
+async def _confirm_remote(kiosks: KioskService, kiosk: str, code: str, session: Any,
+                          notices: Callable[[], Any] | None = None) -> CheckIn:
     remote = RemoteTickets(lambda: kiosks.config, kiosks.store)
     actor = f"kiosk:{kiosk}"
     r = await kiosks.hall.write(remote.claim, code, actor=actor)
@@ -143,6 +165,7 @@ async def _confirm_remote(kiosks: KioskService, kiosk: str, code: str, session: 
         raise
     issued = _issued(result)
     await kiosks.hall.write(remote.set_ticket, r, issued.ticket.id)
+    await _move_phone(notices, f"remote:{r.code}", issued.ticket.id)
     printed = await kiosks.print(kiosk, issued.ticket.id)
     data = r.public(kiosks.config) | {"state": "confirmed", "ticket_id": issued.ticket.id}
     return CheckIn(issued, printed, remote=data, note=_note("remote_confirmed"))

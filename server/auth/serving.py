@@ -133,6 +133,10 @@ def uvicorn_options(settings: AuthSettings | None = None) -> dict[str, Any]:
     return {
         "http": GuardedHttpProtocol,
         "ws_max_size": MAX_FRAME,
+        # no permessage-deflate: with context takeover every frame is compressed once per client (a
+        # call to 1,000 hall displays = 1,000 zlib runs) and each connection keeps ~300 KB of zlib
+        # state; the frames are a few KB on the hall's own network (bench/bench_fanout.py)
+        "ws_per_message_deflate": False,
         "ws_max_queue": 8,
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,

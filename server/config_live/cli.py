@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         expected = current.version if args.expected_version is None else args.expected_version
         changes = diff(current.document, versions.document_of(new))
-        if not changes:  # the same configuration again: no empty version
+        if not changes and expected == current.version:  # the same configuration again: no empty version
             print(f"unchanged: the stored version {current.version} already is this configuration")
             return 0
 

@@ -55,6 +55,11 @@ class Version:
                 "restored_from": self.restored_from}
 
 
+def topics_of(config: HallConfig) -> tuple[str, ...]:
+    """Where ``config.changed`` goes: the hall and config topics, and each window (its screen's 监督电话)."""
+    return (*TOPICS, *(f"window:{w.number}" for w in config.windows))
+
+
 def document_of(config: HallConfig) -> dict[str, Any]:
     """The JSON form of a configuration (what is stored, answered and diffed)."""
     return config.model_dump(mode="json")
@@ -123,7 +128,7 @@ def store_version(store: Any, config: HallConfig, *, expected: int, actor: str, 
             })
             if audit is not None:
                 audit(tx.conn)
-            tx.emit(EventType.CONFIG_CHANGED, TOPICS, DataEvent({"version": number, "source": source}))
+            tx.emit(EventType.CONFIG_CHANGED, topics_of(config), DataEvent({"version": number, "source": source}))
     except IntegrityError:  # another process took the same number between our read and insert
         with store._read() as conn:
             raise stale(latest_number(conn), expected) from None

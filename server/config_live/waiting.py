@@ -63,8 +63,8 @@ def settle(tx: Any, removed: list[str], moves: Mapping[str, str], actor: str) ->
     if left:
         code, n = next(iter(left.items()))
         raise Conflict(f"事项{code}仍有{n}人等候，不能删除或停用；请选择转入的事项", f"Service {code} still has {n} "
-                       "waiting tickets; it cannot be removed or disabled: choose a service to move them to", code="service_has_waiting", service=code,
-                       waiting=n, services=left)
+                       "waiting tickets; it cannot be removed or disabled: choose a service to move them to",
+                       code="service_has_waiting", service=code, waiting=n, services=left)
     moved: dict[str, int] = {}
     t = tickets.c
     for source, target in moves.items():

@@ -42,6 +42,17 @@ from server.config import HallConfig
 from server.queue.enums import RATING_LEVELS
 from server.ratings.reasons import reasons_of
 
+# The Chinese name of every key of the record (the GB/T 39735 list; docs/haochaping.md says
+# what could and could not be sourced): a province adapter renames keys with it or with its own schema.
+FIELD_NAMES: dict[str, str] = {
+    "evaluation_id": "评价编号", "project_no": "办件编号", "item_code": "事项编码", "agency_code": "实施机构编码",
+    "agency_name": "实施机构", "window_no": "窗口编号", "window_name": "窗口名称", "staff_no": "工作人员工号",
+    "level": "评价等级", "level_label": "评价等级名称", "reason_codes": "评价内容代码", "reason_labels": "评价内容",
+    "reason_text": "评价内容文字", "channel": "评价渠道", "channel_code": "渠道原值", "evaluated_at": "评价时间",
+    "real_name": "实名评价", "masked_id": "证件号码（脱敏）", "masked_name": "姓名（脱敏）",
+    "service_code": "业务编码", "service_name": "业务名称", "ticket_number": "号票", "business_day": "业务日",
+}
+
 CHANNELS: dict[str, str] = {
     "evaluator": "现场评价器", "keypad": "现场评价器",
     "window": "平板", "kiosk": "平板",

@@ -73,6 +73,7 @@ def ticket_content(config: HallConfig, job: PrintJob, base_url: str) -> TicketCo
         number=ticket.number,
         ahead=ticket.ahead,
         eta_minutes=ticket.eta_minutes,
+        eta_text=wording.eta_line(ticket.eta_minutes, ticket.eta_range),
         issued_at=issued or dt.datetime.now(config.hall.tz),
         qr_url=f"{base_url.rstrip('/')}/t/{job.token}",
         notice=service.notice if service else "",

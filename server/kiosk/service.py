@@ -175,7 +175,9 @@ class KioskService:
 
     async def print(self, kiosk: str, ticket_id: int) -> PrintStatus:
         """Create the ticket's print job, wait briefly for a device host to print it, answer its state."""
-        fault = await self.hall.run(self._printer_fault, kiosk)
+        # a kiosk without a printer needs no store read at all; the heartbeat check is one indexed lookup
+        fault = NO_PRINTER if not self.printers(kiosk) else await getattr(self.hall, "read", self.hall.run)(
+            self._printer_fault, kiosk)
         job_id, events = await self.hall.write(self.jobs.create, ticket_id, kiosk, fault)
         self.hall.enqueue(events)
         if fault is not None:

@@ -171,7 +171,10 @@ class CardSessions:
 
     async def session(self, kiosk: str) -> CardSession | None:
         """The kiosk's live session (None without one, after a refusal, or once it timed out)."""
-        return await self.hall.run(self._get, kiosk)
+        # one indexed row: inline on SQLite (HallService.read) — every kiosk issue asks twice (limits, issue)
+        read = getattr(self.hall, "read", self.hall.run)
+        session: CardSession | None = await read(self._get, kiosk)
+        return session
 
     async def end(self, kiosk: str, why: str = "kiosk") -> bool:
         """End the kiosk's session (citizen pressed 退出, card lifted, ticket issued); False when there was none."""

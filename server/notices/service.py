@@ -95,7 +95,10 @@ class NoticeService:
             with self._begin() as conn:
                 return fn(conn, *args, **kwargs)
 
-        return await self.hall.run(work)
+        # where the queue's own writes go (HallService.write: inline on SQLite, else the one writer
+        # thread): on a read thread this BEGIN IMMEDIATE fought the queue writer for SQLite's lock on
+        # every ticket event, and the loser slept in SQLite's busy handler (bench/bench_cycle.py p99)
+        return await getattr(self.hall, "write", self.hall.run)(work)
 
     # -- contacts ----------------------------------------------------------------------------
 
@@ -213,6 +216,28 @@ class NoticeService:
                                 ticket_id=child_id, now_ms=self.now_ms())
 
         await self._tx(move)
+
+    async def move_phone(self, key: str, ticket_id: int) -> bool:
+        """A booking became ticket ``ticket_id`` (预约签到 / 远程取号): its number now serves that ticket's notices.
+
+        The number is copied to the ticket's key (即将到号, 请到X号窗口) and the booking's key is
+        forgotten (its reminder cancelled, its copy erased); False when no number was remembered.
+        """
+        now = self.now_ms()
+
+        def move(conn: Any) -> bool:
+            row = outbox.contact(conn, key)
+            if row is None or not row.phone:
+                return False
+            outbox.remember(conn, ticket_key(ticket_id), row.phone, row.masked, row.phone_hash,
+                            ticket_id=ticket_id, now_ms=now)
+            outbox.forget(conn, key, now_ms=now)
+            return True
+
+        moved = bool(await self._tx(move))
+        if moved:
+            await self.check_near([ticket_id])
+        return moved
 
     async def check_near(self, ticket_ids: list[int] | None = None) -> int:
         """Queue 即将到号 for every waiting ticket with a number at the threshold; how many were queued."""

@@ -37,4 +37,8 @@ def evaluator_warnings(config: HallConfig) -> list[str]:
                 names = "、".join(codec.LEVEL_NAMES[m] for m in missing)
                 out.append(f"warning: {device.id} evaluator {address} (window {window}, model {model}) is not "
                            f"五级-compliant: it cannot record {names}")
+            if config.ratings.require_reasons:
+                # no evaluator model has reason keys (server/ratings/reasons.py NO_REASON_CHANNELS)
+                out.append(f"warning: {device.id} evaluator {address} (window {window}) has no reason keys: "
+                           "ratings.require_reasons does not apply to it; its 差评 is stored without reasons")
     return out

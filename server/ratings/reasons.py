@@ -35,7 +35,14 @@ def reasons_of(config: HallConfig) -> tuple[RatingReason, ...]:
     return tuple(config.ratings.reasons) if config.ratings.reasons else DEFAULT_REASONS
 
 
-def check(config: HallConfig, level: int, reasons: Sequence[str], text: str | None) -> tuple[list[str], str | None]:
+# Channels with no way to pick a reason: the FF 68 evaluators' key maps (drivers/keypad/codec.py) give
+# levels only, so ``require_reasons`` cannot apply to them — their 差评 is stored (and opens its
+# case) without reasons rather than being lost to a beep.
+NO_REASON_CHANNELS = frozenset({"evaluator", "keypad"})
+
+
+def check(config: HallConfig, level: int, reasons: Sequence[str], text: str | None,
+          *, source: str | None = None) -> tuple[list[str], str | None]:
     """Validated (reason codes, stripped text); raises InvalidRating (422) with a code."""
     known = {r.code for r in reasons_of(config)}
     codes = list(dict.fromkeys(reasons))  # keep order, drop repeats
@@ -46,7 +53,7 @@ def check(config: HallConfig, level: int, reasons: Sequence[str], text: str | No
     if codes and level not in BAD_LEVELS:
         raise InvalidRating("只有不满意或非常不满意时才选择原因", "Reasons are for bad ratings (levels 1 and 2) only",
                             code="reasons_not_allowed", level=level)
-    if level in BAD_LEVELS and config.ratings.require_reasons and not codes:
+    if level in BAD_LEVELS and config.ratings.require_reasons and not codes and source not in NO_REASON_CHANNELS:
         raise InvalidRating("请选择不满意的原因", "A bad rating (level 1 or 2) must name at least one reason",
                             code="reasons_required")
     body = (text or "").strip() or None

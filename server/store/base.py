@@ -29,6 +29,7 @@ from server.store.tables import tickets, windows
 from server.store.views import Event, TicketView, WindowView
 
 DURATION_REFRESH_MS = 60_000
+FLUSH_CHUNK = 256  # rows per PostgreSQL flush statement (7 parameters a transition, 4 an event)
 
 
 def utc_now() -> dt.datetime:
@@ -79,24 +80,31 @@ class Tx:
         Everything that can run before the lock does: the payloads are serialised first, so the
         serialised tail of the transaction is one statement and COMMIT.
         """
-        transitions = self._transitions or []
-        if not transitions and not self._pending:
+        transitions, self._transitions = self._transitions or [], None
+        if len(transitions) > FLUSH_CHUNK:  # a rollover: batched, away from the statement's parameter limit
+            self.conn.execute(self.sql.transition, transitions)
+            transitions = []
+        pending, self._pending = self._pending, []
+        if not transitions and not pending:
             return
-        params: dict[str, Any] = {}
-        for i, row in enumerate(transitions):
-            params.update({f"t{i}_{k}": v for k, v in row.items()})
-        for i, (type_, topics, payload) in enumerate(self._pending):
-            params.update({f"e{i}_type": type_.value, f"e{i}_topics": json.dumps(topics),
-                           f"e{i}_data": json.dumps(payload.to_dict(), ensure_ascii=False), f"e{i}_at": self.ms})
-        result = self.conn.execute(self.sql.pg_flush(len(transitions), len(self._pending)), params)
-        self._transitions = None
-        if not self._pending:
-            return
+        encoded = [(t.value, json.dumps(topics), json.dumps(p.to_dict(), ensure_ascii=False))
+                   for t, topics, p in pending]
+        seqs: list[int] = []
+        for start in range(0, max(len(encoded), 1), FLUSH_CHUNK):  # the lock is re-entrant: order holds
+            chunk = encoded[start:start + FLUSH_CHUNK]
+            params: dict[str, Any] = {}
+            for i, row in enumerate(transitions):
+                params.update({f"t{i}_{k}": v for k, v in row.items()})
+            for i, (kind, topic_list, data) in enumerate(chunk):
+                params.update({f"e{i}_type": kind, f"e{i}_topics": topic_list, f"e{i}_data": data,
+                               f"e{i}_at": self.ms})
+            result = self.conn.execute(self.sql.pg_flush(len(transitions), len(chunk)), params)
+            transitions = []
+            if chunk:
+                seqs += sorted(int(s) for s in result.scalars())  # taken in ``ord`` order: ascending
         at = iso(self.ms, self.tz) or ""
-        seqs = sorted(int(s) for s in result.scalars())  # taken in ``ord`` order: ascending
-        for (type_, topics, payload), seq in zip(self._pending, seqs, strict=True):
+        for (type_, topics, payload), seq in zip(pending, seqs, strict=True):
             self.events.append(Event(type_, topics, payload, seq, at))
-        self._pending.clear()
 
     def record(self, ticket_id: int, from_state: str | None, to_state: str, action: str, actor: str,
                window: int | None) -> None:
@@ -288,8 +296,17 @@ class StoreBase:
 
     def _view(self, conn: Connection, row: Any, estimate: bool = True) -> TicketView:
         if estimate and row.state == TicketState.ISSUED.value:
-            ahead = self._ahead(conn, row)
-            eta = self._eta(conn, row.service, ahead)
+            params = {"service": row.service, "day": row.business_day, "rank": row.rank, "sort_at": row.sort_at,
+                      "id": row.id, "today": self.business_day()}
+            ahead, staffed, waiting = 0, set(), {}
+            for r in conn.execute(self.sql.view_counts, params):
+                if r.k == "a":
+                    ahead = int(r.n)
+                elif r.k == "w":
+                    staffed.add(int(r.name))
+                else:
+                    waiting[r.name] = int(r.n)
+            eta = self._eta(conn, row.service, ahead, staffed, waiting)
             return ticket_view(row, self.config, self.tz, ahead, eta.minutes, eta.range)
         return ticket_view(row, self.config, self.tz)
 

@@ -57,7 +57,7 @@ class RatingOps(FollowupOps):
         """好差评 of a finished ticket, once; 1 and 2 (差评) need reasons where configured and open a case."""
         if not isinstance(level, int) or isinstance(level, bool) or level not in RATING_LEVELS:
             raise invalid_rating(level)
-        codes, body = rating_reasons.check(self.config, level, reasons, text)
+        codes, body = rating_reasons.check(self.config, level, reasons, text, source=source)
         with self._tx() as tx:
             row = self._ticket(tx.conn, ticket_id, lock=True)
             if row.rating is not None:

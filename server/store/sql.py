@@ -50,6 +50,16 @@ class Statements:
             "SELECT count(*) FROM tickets WHERE service = :service AND business_day = :day AND state = 'issued' "
             "AND (rank < :rank OR (rank = :rank AND (sort_at < :sort_at OR (sort_at = :sort_at AND id < :id))))")
         self.staffed = text("SELECT number FROM windows WHERE state IN ('open', 'calling', 'serving')")
+        # a waiting ticket's view in one round trip: tickets ahead ('a'), staffed windows ('w'),
+        # waiting per service today ('s') — what base.StoreBase._view otherwise asks in three
+        self.view_counts = text(
+            "SELECT 'a' AS k, NULL AS name, count(*) AS n FROM tickets WHERE service = :service "
+            "AND business_day = :day AND state = 'issued' "
+            "AND (rank < :rank OR (rank = :rank AND (sort_at < :sort_at OR (sort_at = :sort_at AND id < :id)))) "
+            "UNION ALL SELECT 'w', CAST(number AS VARCHAR), 0 FROM windows "
+            "WHERE state IN ('open', 'calling', 'serving') "
+            "UNION ALL SELECT 's', service, count(*) FROM tickets WHERE business_day = :today AND state = 'issued' "
+            "GROUP BY service")
         self.counter_ensure = text("INSERT INTO counters (service, business_day, last_number, issued) "
                                    "VALUES (:service, :day, NULL, 0) ON CONFLICT DO NOTHING")
         self.counter = text("SELECT last_number, issued FROM counters WHERE service = :service "
@@ -92,8 +102,9 @@ class Statements:
         stmt = self._flushes.get(key)
         if stmt is None:
             tr = ", ".join(
-                f"(CAST(:t{i}_ticket_id AS BIGINT), CAST(:t{i}_from_state AS VARCHAR), CAST(:t{i}_to_state AS VARCHAR), "
-                f"CAST(:t{i}_action AS VARCHAR), CAST(:t{i}_at AS BIGINT), CAST(:t{i}_actor AS VARCHAR), "
+                f"(CAST(:t{i}_ticket_id AS BIGINT), CAST(:t{i}_from_state AS VARCHAR), "
+                f"CAST(:t{i}_to_state AS VARCHAR), CAST(:t{i}_action AS VARCHAR), CAST(:t{i}_at AS BIGINT), "
+                f"CAST(:t{i}_actor AS VARCHAR), "
                 f"CAST(:t{i}_window AS INTEGER))" for i in range(n_transitions))
             insert_tr = ('INSERT INTO transitions (ticket_id, from_state, to_state, action, at, actor, "window") '
                          f"VALUES {tr}")

@@ -105,7 +105,7 @@ def open_page(browser: Browser, live: Live) -> Iterator[Opener]:
                                       timezone_id="Asia/Shanghai")
         contexts.append(context)
         if user:
-            form = {"username": user, "password": f"{user}-demo", "next": "/"}
+            form: dict[str, str | float | bool] = {"username": user, "password": f"{user}-demo", "next": "/"}
             if user.startswith("clerk"):
                 form["window"] = user.removeprefix("clerk")
             r = context.request.post(f"{live.base}/auth/login", form=form, max_redirects=0)
@@ -141,13 +141,62 @@ def axe(page: Page, name: str) -> list[dict[str, Any]]:
     return serious
 
 
-def ticket_token(live: Live, open_page: Opener) -> str:
-    page = open_page("/supervisor", user="supervisor")
+FOCUS_STYLE = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body || e === document.documentElement) return null;
+  const look = () => { const c = getComputedStyle(e);
+    return [c.outlineStyle, c.outlineWidth, c.outlineColor, c.boxShadow, c.borderColor, c.backgroundColor].join("|"); };
+  const focused = look();
+  e.blur();
+  const plain = look();
+  e.focus();
+  return {el: e.tagName + (e.id ? "#" + e.id : "") + (e.className && e.className.baseVal === undefined
+    ? "." + e.className : ""), ring: focused !== plain};
+}"""
+
+
+def unringed(page: Page, tabs: int = 8, controls: bool = True) -> list[str]:
+    """Tab through the first controls; those whose look does not change when focused (no visible focus)."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")  # start at the top
+    missing: list[str] = []
+    seen = 0
+    for _ in range(tabs):
+        page.keyboard.press("Tab")
+        found = page.evaluate(FOCUS_STYLE)
+        seen += bool(found)
+        if found and not found["ring"]:
+            missing.append(found["el"])
+    assert seen or not controls, "Tab reached no control"
+    return missing
+
+
+NO_RINGS = """() => { const sheet = new CSSStyleSheet();
+  sheet.replaceSync("*, *:focus, *:focus-visible { outline: none !important; box-shadow: none !important; }");
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet]; }"""
+
+
+@pytest.mark.timeout(60)
+def test_focus_check_fails_without_rings(open_page: Opener) -> None:
+    page = open_page("/")
+    assert not unringed(page)
+    page.evaluate(NO_RINGS)  # every ring removed: the check must notice
+    assert unringed(page)
+
+
+def staff_api(page: Page, live: Live) -> Callable[..., Any]:
+    """POST to the API from a signed-in page's context (session cookie + its CSRF token)."""
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "hallq_csrf")
-    r = page.context.request.post(f"{live.base}/api/tickets", data={"service": "fund", "channel": "staff"},
-                                  headers={"X-CSRF-Token": csrf})
-    assert r.status == 201, r.text()
-    body = r.json()
+
+    def post(path: str, body: dict[str, Any] | None = None) -> Any:
+        r = page.context.request.post(f"{live.base}{path}", data=body or {}, headers={"X-CSRF-Token": csrf})
+        assert r.status in (200, 201), (path, r.status, r.text())
+        return r.json()
+    return post
+
+
+def ticket_token(live: Live, open_page: Opener) -> str:
+    body = staff_api(open_page("/supervisor", user="supervisor"), live)(
+        "/api/tickets", {"service": "fund", "channel": "staff"})
     return str(body.get("token") or body["ticket"]["token"])
 
 
@@ -155,7 +204,7 @@ PAGES: dict[str, dict[str, Any]] = {
     "landing": {"path": "/"},
     "kiosk": {"path": "/kiosk/k1", "device": "hqd_demo-kiosk-k1"},
     "hall": {"path": "/display/hall", "device": "hqd_demo-display-hall"},
-    "window": {"path": "/display/window/1", "device": "hqd_demo-display-w1"},
+    "window": {"path": "/display/window/1", "device": "hqd_demo-display-w1", "controls": False},
     "clerk-signed-out": {"path": "/clerk"},
     "clerk-signed-in": {"path": "/clerk", "user": "clerk1"},
     "supervisor": {"path": "/supervisor", "user": "supervisor"},
@@ -175,9 +224,11 @@ PAGES: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_has_no_serious_axe_violations(name: str, open_page: Opener) -> None:
     spec = dict(PAGES[name])
+    controls = spec.pop("controls", True)  # the window screen has no control until a rating is asked
     page = open_page(spec.pop("path"), **spec)
     serious = axe(page, name)
     assert not serious, json.dumps(serious, ensure_ascii=False, indent=1)
+    assert not unringed(page, controls=controls), "controls without a visible focus ring"
 
 
 @pytest.mark.timeout(120)
@@ -187,6 +238,8 @@ def test_elderly_kiosk_has_no_serious_axe_violations(open_page: Opener) -> None:
     expect(page.locator("#elder")).to_have_attribute("aria-pressed", "true")
     serious = axe(page, "kiosk-elderly")
     assert not serious, json.dumps(serious, ensure_ascii=False, indent=1)
+    assert not unringed(page), "controls without a visible focus ring"
+    page.screenshot(path=str(SHOTS / "kiosk-elderly-focus.png"))  # the last control tabbed to keeps its ring
 
 
 @pytest.mark.timeout(120)
@@ -196,3 +249,55 @@ def test_phone_page_has_no_serious_axe_violations(live: Live, open_page: Opener)
     expect(page.locator("body")).to_contain_text("号")
     serious = axe(page, "phone")
     assert not serious, json.dumps(serious, ensure_ascii=False, indent=1)
+    assert not unringed(page), "controls without a visible focus ring"
+
+
+@pytest.mark.timeout(120)
+def test_window_screen_rating_buttons_have_no_serious_axe_violations(live: Live, open_page: Opener) -> None:
+    screen = open_page("/display/window/8", device="hqd_demo-display-w8")
+    post = staff_api(open_page("/supervisor", user="supervisor"), live)
+    post("/api/windows/8/open")
+    post("/api/tickets", {"service": "fund", "channel": "staff"})
+    for step in ("call-next", "start", "finish", "request-rating"):
+        post(f"/api/windows/8/{step}")
+    expect(screen.locator("#rate")).to_be_visible()  # the 好差评 buttons, the known contrast offenders
+    expect(screen.locator(".w-rate-buttons button").first).to_be_enabled()
+    serious = axe(screen, "window-rating")
+    assert not serious, json.dumps(serious, ensure_ascii=False, indent=1)
+    assert not unringed(screen, tabs=5), "rating buttons without a visible focus ring"
+
+
+def _box(page: Page, selector: str) -> dict[str, float]:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return {"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]}
+
+
+@pytest.mark.timeout(120)
+def test_rtl_pseudo_locale_mirrors_kiosk_and_hall_screen(open_page: Opener) -> None:
+    # kiosk: the default is left to right, the pseudo-locale right to left with «…» texts
+    ltr = open_page("/kiosk/k1", device="hqd_demo-kiosk-k1")
+    expect(ltr.locator(".k-svc").nth(1)).to_be_visible()
+    assert ltr.evaluate("() => [document.documentElement.dir, getComputedStyle(document.body).direction]") == [
+        "ltr", "ltr"]
+    assert _box(ltr, ".k-svc")["x"] < _box(ltr, ".k-svc >> nth=1")["x"]
+
+    kiosk = open_page("/kiosk/k1?lang=x-rtl", device="hqd_demo-kiosk-k1")
+    expect(kiosk.locator("html")).to_have_attribute("dir", "rtl")
+    expect(kiosk.locator("html")).to_have_attribute("lang", "ug-x-pseudo")
+    expect(kiosk.locator("#elder")).to_have_text("«长辈模式»")  # a catalogue text in its visible pseudo form
+    expect(kiosk.locator(".k-svc").nth(1)).to_be_visible()
+    assert kiosk.evaluate("() => getComputedStyle(document.querySelector('.k-services')).direction") == "rtl"
+    first, second = _box(kiosk, ".k-svc"), _box(kiosk, ".k-svc >> nth=1")
+    assert first["y"] == second["y"] and first["x"] > second["x"], (first, second)  # the first service is on the right
+    # the Uyghur font stack of base.css applies under :lang(ug)
+    assert "Noto Naskh Arabic" in kiosk.evaluate("() => getComputedStyle(document.body).fontFamily")
+    kiosk.screenshot(path=str(SHOTS / "kiosk-rtl.png"))
+
+    hall = open_page("/display/hall?lang=x-rtl", device="hqd_demo-display-hall")
+    expect(hall.locator("html")).to_have_attribute("dir", "rtl")
+    expect(hall.locator("#now-label")).to_have_text("«正在叫号»")
+    assert hall.evaluate("() => getComputedStyle(document.querySelector('.h-main')).direction") == "rtl"
+    calls, waits = _box(hall, ".h-calls"), _box(hall, ".h-wait")
+    assert calls["x"] > waits["x"], (calls, waits)  # the call column moved from the left to the right
+    hall.screenshot(path=str(SHOTS / "hall-rtl.png"))

@@ -96,7 +96,7 @@ async def display(url: str, d: Display, target: list[int], drain: asyncio.Event)
                         d.done.set()
                         return
                 elif kind in ("resync", "error"):
-                    d.problems.append(f"{kind}: {raw[:200]}")
+                    d.problems.append(f"{kind}: {raw[:200]!r}")
                 elif m.get("seq") is not None:
                     seq, prev = int(m["seq"]), int(m["prev"])
                     if prev != d.last:

@@ -61,7 +61,8 @@ class Load:
     async def run(self) -> None:
         """Kiosk, clerk and keypad loops at once until stopped or the server is gone."""
         async with httpx.AsyncClient(base_url=self.hall.base, timeout=10) as client:
-            await asyncio.gather(self._kiosk(client), self._clerk(client), self._keypad(client))
+            # two kiosk loops: a ticket's answer waits for its print, and a crash should find issues in flight
+            await asyncio.gather(self._kiosk(client), self._kiosk(client), self._clerk(client), self._keypad(client))
 
     async def _step(self, coro: Any) -> Any:
         try:
@@ -134,7 +135,7 @@ def violations(hall: HallProcess, acks: Acks) -> list[str]:
     """Every broken invariant, read from the database and the simulators (empty when all hold)."""
     found: list[str] = []
     tickets = {int(t["id"]): t for t in hall.query("SELECT id, number, service, business_day, seq_no, state, "
-                                                   "window FROM tickets")}
+                                                   "\"window\" FROM tickets")}
     for tid, number in acks.tickets.items():  # every acknowledged ticket survives, with its number
         if tid not in tickets:
             found.append(f"acknowledged ticket {tid} ({number}) lost")
@@ -154,8 +155,10 @@ def violations(hall: HallProcess, acks: Acks) -> list[str]:
     for key, seqs in by_day.items():
         if seqs != sorted(seqs) or len(set(seqs)) != len(seqs):
             found.append(f"{key}: sequence numbers not increasing: {seqs}")
+        elif seqs != list(range(seqs[0], seqs[0] + len(seqs))):  # a crash rolls a number back, never skips one
+            found.append(f"{key}: numbering skipped: {seqs}")
     called = {(int(r["ticket_id"]), int(r["window"])) for r in hall.query(
-        "SELECT ticket_id, window FROM transitions WHERE to_state = 'called' AND window IS NOT NULL")}
+        "SELECT ticket_id, \"window\" FROM transitions WHERE to_state = 'called' AND \"window\" IS NOT NULL")}
     for tid, window in acks.calls.items():  # every acknowledged call survives
         if (tid, window) not in called:
             found.append(f"acknowledged call of ticket {tid} at window {window} lost")
@@ -187,9 +190,9 @@ def desk_violations(hall: HallProcess, tickets: dict[int, dict[str, Any]]) -> li
         current = w["current_ticket_id"]
         if current is None:
             continue
-        t = tickets.get(int(current))
-        if t is None or t["state"] not in CALLING or t["window"] != number:
-            found.append(f"window {number} shows ticket {current} which is {t}")
+        shown = tickets.get(int(current))
+        if shown is None or shown["state"] not in CALLING or shown["window"] != number:
+            found.append(f"window {number} shows ticket {current} which is {shown}")
     return found
 
 
@@ -223,5 +226,13 @@ async def stop_load(load: Load, task: asyncio.Task[None]) -> None:
         await asyncio.wait_for(task, 30)
 
 
-__all__ = ["Acks", "Load", "SERVICES", "desk_violations", "ensure_open", "print_violations", "stop_load",
-           "violations"]
+__all__ = [
+    "SERVICES",
+    "Acks",
+    "Load",
+    "desk_violations",
+    "ensure_open",
+    "print_violations",
+    "stop_load",
+    "violations",
+]

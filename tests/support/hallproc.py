@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from server.config import HallConfig
 from drivers import registry
+from server.config import HallConfig
 from server.devices.simulators import simulator_options, start_simulator
 from server.devices.validation import validate_devices
 from tests.support.credentials import DEMO_DEVICE_HOST, DEMO_KIOSK_K1

@@ -1,6 +1,14 @@
 // Translation catalogues (zh-CN default, en) served from /static/i18n/<lang>.json.
 // Elements carry data-i18n="key" (text) or data-i18n-attr="attr:key;attr2:key2".
 
+// Scripts: right-to-left languages set dir="rtl" on <html> (the pages lay out with flex/grid, so they
+// mirror); base.css picks the Uyghur and Tibetan font stacks by :lang(). No such catalogue ships yet:
+// the pseudo-locale ?lang=x-rtl (the zh-CN texts wrapped in «…», lang ug-x-pseudo, right to left)
+// shows what a translation would have to handle (tests/displays/test_accessibility_browser.py).
+export const PSEUDO_RTL = "x-rtl";
+const RTL = new Set(["ar", "fa", "he", "ug", "ur"]);
+const KNOWN = new Set(["zh-CN", "en", PSEUDO_RTL]);
+
 const cache = new Map();
 let current = { lang: "zh-CN", messages: {}, fallback: {} };
 const listeners = new Set();
@@ -16,9 +24,12 @@ async function load(lang) {
 /** Load a language (falls back to zh-CN per key) and re-translate the page. */
 export async function setLang(lang) {
   const fallback = await load("zh-CN");
-  const messages = lang === "zh-CN" ? fallback : await load(lang);
+  const pseudo = lang === PSEUDO_RTL;
+  const messages = lang === "zh-CN" || pseudo ? fallback : await load(lang);
   current = { lang, messages, fallback };
-  document.documentElement.lang = lang;
+  const tag = pseudo ? "ug-x-pseudo" : lang;
+  document.documentElement.lang = tag;
+  document.documentElement.dir = RTL.has(tag.split("-")[0]) ? "rtl" : "ltr";
   apply(document);
   for (const fn of listeners) fn(lang);
   return lang;
@@ -30,10 +41,17 @@ export function onLangChange(fn) { listeners.add(fn); }
 
 /** Translate a key; {name} placeholders are filled from params. */
 export function t(key, params = {}) {
+  return pseudo(raw(key, params));
+}
+
+function raw(key, params) {
   let s = current.messages[key] ?? current.fallback[key] ?? key;
   for (const [k, v] of Object.entries(params)) s = s.split(`{${k}}`).join(String(v));
   return s;
 }
+
+/** The visible pseudo form of a catalogue text (only under the pseudo-locale). */
+function pseudo(s) { return current.lang === PSEUDO_RTL && s ? `«${s}»` : s; }
 
 /** Pick the message of an API problem document in the current language. */
 export function problemText(problem) {
@@ -55,13 +73,13 @@ export function apply(root) {
 /** Initial language: ?lang=en, then the page's default. */
 export function initialLang(fallback = "zh-CN") {
   const q = new URLSearchParams(location.search).get("lang");
-  return q === "en" || q === "zh-CN" ? q : fallback;
+  return KNOWN.has(q) ? q : fallback;
 }
 
 /** Translate a key, or return `fallback` when the catalogues do not know it. */
 export function tOr(key, fallback, params = {}) {
-  const s = t(key, params);
-  return s === key ? fallback : s;
+  const s = raw(key, params);
+  return pseudo(s === key ? fallback : s);
 }
 
 /** A configured name in the current language: `o.name_en` (or `<field>_en`) in English when the hall gave one. */

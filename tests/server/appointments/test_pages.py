@@ -233,6 +233,21 @@ def test_kiosk_checkin_with_the_id_card(open_page: Callable[..., Page], live: Li
     shot(kiosk, "kiosk-checkin-unknown")
 
 
+def sms_code(live: Live) -> str | None:
+    """The six digits of the newest verification SMS in the outbox (what the citizen's phone receives)."""
+    import re
+
+    from sqlalchemy import select
+
+    from server.store.tables import notices
+
+    with live.app.state.services.store.engine.connect() as conn:
+        row = conn.execute(select(notices.c.text).where(notices.c.kind == "verify")
+                           .order_by(notices.c.id.desc())).first()
+    found = re.search(r"验证码(\d{6})", row.text) if row is not None else None
+    return found.group(1) if found else None
+
+
 def test_remote_ticket_on_the_phone_confirmed_by_code_at_the_kiosk(open_page: Callable[..., Page], live: Live,
                                                                  clock: Clock) -> None:
     clock.now = NOW
@@ -241,6 +256,15 @@ def test_remote_ticket_on_the_phone_confirmed_by_code_at_the_kiosk(open_page: Ca
     phone.click("#tab-remote")
     expect(phone.locator("#r-service option")).to_have_count(1)  # general only: remote: true
     phone.fill("#r-mobile", "139 0000 1111")
+    phone.click("#remote-form button[type=submit]")  # no SMS code yet: refused, nothing taken
+    expect(phone.locator("#remote-error")).to_contain_text("验证码")
+    phone.click("#r-send")
+    expect(phone.locator("#r-sent")).to_contain_text("139****1111")
+    sms = until_sync(lambda: sms_code(live))
+    phone.fill("#r-verify", "000000" if sms != "000000" else "111111")
+    phone.click("#remote-form button[type=submit]")
+    expect(phone.locator("#remote-error")).to_contain_text("还可以再试4次")
+    phone.fill("#r-verify", sms)
     phone.click("#remote-form button[type=submit]")
     expect(phone.locator("#remote-done")).to_be_visible()
     code = phone.locator("#r-code").inner_text()

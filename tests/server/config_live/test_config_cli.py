@@ -31,6 +31,8 @@ def test_export_then_import_a_changed_yaml_while_the_server_runs(tmp_path: Path,
         until_sync(lambda: client.get("/api/config/public").json()["notices"] == ["命令行导入的公告"], 5)
         assert app.state.services.live.version == 2
         assert main(["config", "import", str(out), "--expected-version", "1", *db]) == 2
+        assert main(["config", "import", str(out), *db]) == 0  # the same file again: no empty version
+        assert "unchanged" in capsys.readouterr().out and app.state.services.live.version == 2
 
         out.write_text("hall: {name: 坏配置}\nservices: []\n", encoding="utf-8")
         assert main(["config", "import", str(out), *db]) == 1

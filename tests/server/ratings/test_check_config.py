@@ -44,3 +44,13 @@ def test_five_key_evaluators_raise_no_warning(tmp_path: Path, capsys: pytest.Cap
     path.write_text(HALL.replace("model: four_key", "model: five_key"), encoding="utf-8")
     assert cli.main(["check-config", str(path)]) == 0
     assert "warning:" not in capsys.readouterr().err
+
+
+def test_required_reasons_are_noted_for_evaluators_without_reason_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "hall.yaml"
+    path.write_text(HALL + "ratings: {require_reasons: true}\n", encoding="utf-8")
+    assert cli.main(["check-config", str(path)]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "no reason keys" in line]
+    assert len(notes) == 2 and all("require_reasons" in n for n in notes)

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from server.haochaping.record import FIELD_NAMES
 from tests.server.ratings.test_ratings_api import START, W1, Clock, client, clock, finished, rate  # noqa: F401
 from tests.support import until_sync
 
@@ -44,6 +45,7 @@ def test_the_token_rates_once_after_finish_on_channel_qr(client: TestClient) -> 
     exports = [e for e in client.get("/api/exports").json()["exports"] if e["ticket_id"] == ticket["id"]]
     assert len(exports) == 1 and exports[0]["record"]["channel"] == "二维码"
     assert exports[0]["record"]["channel_code"] == "qr" and exports[0]["record"]["reason_codes"] == ["attitude"]
+    assert set(exports[0]["record"]) == set(FIELD_NAMES)  # every uploaded key has its Chinese field name
     audit = client.get("/api/audit", params={"actor": "citizen:qr"}).json()["items"]
     recorded = [a for a in audit if a["action"] == "evaluation.recorded"]
     assert len(recorded) == 1 and recorded[0]["detail"]["channel"] == "qr" and recorded[0]["detail"]["level"] == 2
@@ -75,3 +77,5 @@ def test_an_overdue_case_escalates_with_a_critical_alert(client: TestClient, clo
     got = client.get(f"/api/cases/{cid}").json()
     assert got["escalation_level"] == 2 and got["escalated_stage"] == "verify" and got["escalated_at"]
     assert [s["action"] for s in got["steps"]] == ["open", "overdue", "escalate"]
+    lines = client.get("/api/cases.csv").text.lstrip("\ufeff").splitlines()
+    assert lines[0].endswith("督办等级,升级督办时间") and lines[1].split(",")[-2] == "2"

@@ -27,9 +27,9 @@ ratings:
 """
 
 
-def at(clock: Clock, *args: int) -> None:
+def at(clock: Clock, year: int, month: int, day: int, hour: int, minute: int) -> None:
     """Set the clock to a local Shanghai time."""
-    clock.now = dt.datetime(*args, tzinfo=TZ).astimezone(dt.UTC)
+    clock.now = dt.datetime(year, month, day, hour, minute, tzinfo=TZ).astimezone(dt.UTC)
 
 
 @pytest.mark.parametrize(("workdays", "escalates_on"), [
@@ -105,3 +105,17 @@ def test_a_verified_case_escalates_again_only_for_a_missed_rectify_deadline(
     clock.advance(days=30)
     assert store.sweep_overdue().value == []  # replied: nothing more to escalate
     assert store.get_case(cid)["escalation_level"] == 2  # the ledger keeps the history
+
+
+def test_an_evaluator_bad_rating_is_stored_without_reasons_even_when_required(
+    make_store: Callable[..., QueueStore],
+) -> None:
+    """The FF 68 evaluators have level keys only: their 差评 opens a case instead of being refused."""
+    store = make_store(hall_config(HALL + "ratings:\n  require_reasons: true\n"))
+    tid = served(store)
+    with pytest.raises(Exception) as refused:
+        store.rate(tid, 1, source="window")
+    assert getattr(refused.value, "code", None) == "reasons_required"  # a screen can offer them: required
+    store.rate(tid, 1, source="evaluator", actor="citizen")
+    record = store.rating_record(tid)
+    assert record is not None and record["reasons"] == [] and record["case_id"] is not None
