@@ -118,6 +118,7 @@ class _FaultyWriter:
         self.link = link
         self._late: asyncio.Queue[bytes] | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._pending = 0  # late replies not yet written (a reply after them must wait its turn)
 
     def write(self, data: bytes) -> None:
         link = self.link
@@ -125,7 +126,7 @@ class _FaultyWriter:
             return
         if link.active("corrupt"):
             data = link.mangle(bytes(data))
-        if link.active("late") or (self._late is not None and not self._late.empty()):
+        if link.active("late") or self._pending:
             self._delay(bytes(data))  # once one reply waits, later ones queue behind it (order kept)
             return
         self.inner.write(data)
@@ -134,6 +135,7 @@ class _FaultyWriter:
         if self._late is None:
             self._late = asyncio.Queue()
             self._pump = asyncio.get_running_loop().create_task(self._run_late())
+        self._pending += 1
         self._late.put_nowait(data)
 
     async def _run_late(self) -> None:
@@ -141,6 +143,7 @@ class _FaultyWriter:
         while True:
             data = await self._late.get()
             await asyncio.sleep(self.link.late_seconds)
+            self._pending -= 1
             if self.inner.is_closing():
                 continue
             with contextlib.suppress(Exception):

@@ -29,6 +29,7 @@ refresh the waiting counts (at most once per ``waiting_refresh`` seconds).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -41,7 +42,16 @@ from server.errors import HallqError
 from server.queue.enums import WindowState
 from server.queue.events import Event, EventType, TicketEvent
 from server.queue.refusals import invalid_request
-from server.windows.common import DeviceSource, Tasks, available, bounded, port_of, run_all, ticket_digits
+from server.windows.common import (
+    DeviceSource,
+    Tasks,
+    available,
+    bounded,
+    on_recovery,
+    port_of,
+    run_all,
+    ticket_digits,
+)
 
 log = logging.getLogger("hallq.devices.window")
 
@@ -115,6 +125,8 @@ class KeypadWiring:
             for address, window in bus.options.evaluators.items():
                 self.evaluators[int(window)] = (bus, int(address))
             self.tasks.spawn(self._follow(bus))
+            # a bus that opens after start, or comes back after a drop, shows the queue's truth again
+            on_recovery(bus, functools.partial(self._repaint, bus))
         self.tasks.spawn(self._initial())
 
     async def stop(self) -> None:
@@ -172,10 +184,15 @@ class KeypadWiring:
                 continue
             await bounded(self._out(bus, bus.show_waiting(address, len(waiting))))
 
-    async def _initial(self) -> None:
+    def _repaint(self, bus: Keypads) -> None:
+        self.tasks.spawn(self._initial(bus))
+
+    async def _initial(self, only: Keypads | None = None) -> None:
         if self.queue is None:
             return
         for number, (bus, address) in self.callers.items():
+            if only is not None and bus is not only:
+                continue
             try:
                 window = await self.queue.window(number)
             except Exception as exc:

@@ -101,7 +101,7 @@ async def test_devices_recover_and_the_queue_holds_under_line_chaos(chaos_hall: 
         await _chaos(hall, rng, loop.time() + SECONDS)
         await stop_load(load, task)
         assert proc.poll() is None, hall.log("serve.log")
-        assert not load.stop.is_set() or acks.errors == 0, f"hallq stopped answering:\n{hall.log('serve.log')}"
+        assert acks.errors == 0, f"hallq stopped answering:\n{hall.log('serve.log')}"  # kept serving
         for sim in hall.sims.values():
             sim.line.clear()
         health = await hall.devices_ready(client, timeout=90)  # every device recovers
@@ -122,9 +122,10 @@ async def test_devices_recover_and_the_queue_holds_under_line_chaos(chaos_hall: 
         found.append(f"ratings stored more than once: {rated}")
     log = hall.log("serve.log", 10**8)
     for device, faults in injected.items():  # the log: one line when a device drops, one when it is back
-        dropped = log.count(f"device {device} dropped:")
-        if dropped > sum(faults.values()) or dropped != outages.get(device, 0):
-            found.append(f"{device}: {dropped} 'dropped' log lines, {outages.get(device, 0)} outages, {faults}")
+        dropped, back = log.count(f"device {device} dropped:"), log.count(f"device {device} is back:")
+        if dropped > sum(faults.values()) or dropped != outages.get(device, 0) or back != dropped:
+            found.append(f"{device}: {dropped} 'dropped' and {back} 'is back' log lines, "
+                         f"{outages.get(device, 0)} outages, {faults}")
     counts = hall.query("SELECT (SELECT COUNT(*) FROM tickets) AS tickets, (SELECT COUNT(*) FROM transitions "
                         "WHERE to_state = 'called') AS calls, (SELECT COUNT(*) FROM ratings) AS ratings")[0]
     report = {"seconds": SECONDS, "seed": SEED, "tickets": int(counts["tickets"]), "calls": int(counts["calls"]),
