@@ -258,10 +258,13 @@ class EscposSimulator(StreamSimulator):
                 self.bytes_received += len(data)
                 size += len(data)
                 replies = bytearray()
-                for op in parser.feed(data):
+                ops = parser.feed(data)
+                # status queries (3 bytes each) are not part of a ticket, also when one arrives
+                # in the same read as the cut that ends the ticket before it
+                size -= 3 * sum(1 for op in ops if op.name == "status")
+                for op in ops:
                     if op.name == "status":
                         self.status_queries += 1
-                        size -= 3  # status queries are not part of the ticket
                         if self.fault != "silence" and self.model != "none":
                             replies.append(self.status_byte(op.args[0]))
                     elif op.name == "cut":

@@ -28,7 +28,7 @@ import pytest
 
 from server.config import HallConfig
 from tests.support import until
-from tests.support.credentials import DEMO_DEVICE_HOST
+from tests.support.credentials import DEMO_DEVICE_HOST, DEMO_KIOSK_K1
 from tests.support.hallload import Acks, Load, ensure_open, stop_load, violations
 from tests.support.hallproc import HallProcess, build_hall, close_hall, holders, kill9
 
@@ -89,7 +89,9 @@ async def _show_truth(hall: HallProcess, proc: Any, args: tuple[str, ...], log: 
     """Window 1 has a called ticket; kill -9, wipe the LED and keypad displays, restart: both show it again."""
     async with httpx.AsyncClient(base_url=hall.base, timeout=10) as client:
         window = (await client.get("/api/windows/1", headers=DEMO_DEVICE_HOST)).json()
-        if window["current"] is None:
+        if window["current"] is None:  # a fresh general ticket, so window 1 surely has one to call
+            issued = await client.post("/api/kiosks/k1/tickets", json={"service": "general"}, headers=DEMO_KIOSK_K1)
+            assert issued.status_code == 201, issued.text
             called = await client.post("/api/windows/1/call-next", headers=DEMO_DEVICE_HOST)
             assert called.status_code == 200, called.text
     await asyncio.to_thread(kill9, proc)
