@@ -77,7 +77,11 @@ class HallProcess:
         """The environment of every hallq process (fast heartbeats and event polling)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
         return {**env, "PYTHONPATH": str(ROOT), "HALLQ_DEVICE_HEARTBEAT_SECONDS": "0.5",
-                "HALLQ_DEVICE_STALE_SECONDS": "3", "HALLQ_EVENT_POLL_SECONDS": "0.1"}
+                "HALLQ_DEVICE_STALE_SECONDS": "3", "HALLQ_EVENT_POLL_SECONDS": "0.1",
+                # a load test: on a quiet machine the loops take more tickets a minute from one
+                # kiosk and one address than a real kiosk's limits allow (those are tested elsewhere)
+                "HALLQ_AUTH_KIOSK_RATE": "1000000/60", "HALLQ_AUTH_IP_RATE": "1000000/60",
+                "HALLQ_AUTH_ACCOUNT_RATE": "1000000/60"}
 
     def start(self, *args: str, log: str) -> subprocess.Popen[bytes]:
         """Start ``python -m server.cli ARGS`` in its own session, output appended to ``log``."""
