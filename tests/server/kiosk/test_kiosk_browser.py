@@ -17,6 +17,7 @@ from playwright.sync_api import Page, Route, expect
 
 from tests.server.api import test_pages_browser as harness
 from tests.server.api.test_pages_browser import HD, ROOT, Server, live
+from tests.support import until_sync
 
 # the harness's browser fixtures; the server fixture is this module's own (see below)
 playwright, browser, open_page = harness.playwright, harness.browser, harness.open_page
@@ -55,6 +56,10 @@ def card(server: Server, action: str, sample: str | None = None) -> None:
     params = {"card": sample} if sample else {}
     r = server.api("POST", "/api/sim/idcard-k1/action", json={"action": action, "params": params})
     assert r.status_code == 200, r.text
+    if action == "remove_card":  # a card laid down before the reader saw this one go would be missed
+        until_sync(lambda: server.api("GET", "/api/kiosks/k1/session",
+                                      headers={"Authorization": f"Bearer {K1}"}).status_code == 404,
+                   timeout=10, message="the kiosk's card session did not end after the card was taken")
 
 
 def waiting_count(server: Server, service: str) -> int:

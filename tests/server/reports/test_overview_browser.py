@@ -32,6 +32,19 @@ document.addEventListener("securitypolicyviolation", (e) => {
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 
 
+def _one_business_day(config: Any) -> Any:
+    """The hall with its day rollover 12 h ago, so tickets of the last hour are today's at any clock time.
+
+    (At 03:15 in Shanghai a ticket of 42 minutes ago belongs to yesterday's business day: the
+    demo hall rolls over at 03:00.)
+    """
+    from zoneinfo import ZoneInfo
+
+    local = dt.datetime.now(ZoneInfo(config.hall.timezone))
+    rollover = (local - dt.timedelta(hours=12)).time().replace(second=0, microsecond=0)
+    return config.model_copy(update={"hall": config.hall.model_copy(update={"rollover": rollover})})
+
+
 def _issue_at(store: Any, service: str, minutes_ago: int) -> None:
     real = store.clock
     store.clock = lambda: real() - dt.timedelta(minutes=minutes_ago)
@@ -47,7 +60,7 @@ async def test_live_alert_arrives_on_the_overview_and_is_acknowledged(tmp_path: 
 
     targets = {s.code: s.sla_minutes for s in hall_config.services}
     assert targets["fund"] == 40 and targets["estate"] == 45  # the demo hall's own targets
-    app = make_app(tmp_path, hall_config)
+    app = make_app(tmp_path, _one_business_day(hall_config))
     async with serving(app) as base:
         services = app.state.services
         store, inbox = services.store, services.alerts
@@ -114,7 +127,7 @@ async def test_live_alert_arrives_on_the_overview_and_is_acknowledged(tmp_path: 
 async def test_a_rule_alert_shows_on_the_clerk_console_of_the_window(tmp_path: Path, hall_config: Any) -> None:
     from playwright.async_api import async_playwright
 
-    app = make_app(tmp_path, hall_config)
+    app = make_app(tmp_path, _one_business_day(hall_config))
     async with serving(app) as base:
         services = app.state.services
         store, inbox = services.store, services.alerts
