@@ -12,11 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,51 +20,18 @@ import httpx
 import pytest
 import websockets
 
-from tests.support import until_sync
 from tests.support.credentials import DEMO_KIOSK_K1
+from tests.support.workers import two_workers
 
 ROOT = Path(__file__).resolve().parents[3]
 MAX_SOCKETS = 16
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``hallq serve --workers 2 --no-devices`` on the demo hall (demo accounts and tokens)."""
-    tmp = tmp_path_factory.mktemp("alerts2")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
-    env.update({"HALLQ_CONFIG": str(ROOT / "config" / "demo.yaml"), "HALLQ_DEMO": "1",
-                "HALLQ_DATABASE_URL": f"sqlite:///{tmp / 'hall.db'}", "HALLQ_EVENT_POLL_SECONDS": "0.2",
-                "PYTHONPATH": str(ROOT)})
-    log = tmp / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2",
-                                 "--no-devices"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        def healthy() -> bool:
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-            with contextlib.suppress(httpx.HTTPError):
-                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-            return False
-
-        until_sync(healthy, 120)  # two workers on a loaded machine
+    with two_workers(tmp_path_factory.mktemp("alerts2")) as url:
         yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
 
 
 async def _subscribers(base: str, samples: int = 8) -> list[int]:
