@@ -3,9 +3,12 @@
     python bench/bench_footprint.py [--idle 60] [--only nodevices|demo|camera]
 
 Each case starts a fresh server on a new SQLite file and measures: seconds from exec to the
-first 200 of /healthz, RSS (MB) right after, CPU share of one core while idle for
-``--idle`` seconds (server and its child processes), RSS at the end, and which heavy
-libraries the process loaded (from /proc/<pid>/maps). Prints one JSON object.
+first 200 of /healthz (and the CPU seconds the process used for it: less sensitive to a busy
+machine), RSS (MB) right after, CPU share of one core while idle for ``--idle`` seconds
+(server and its child processes), RSS at the end, and which heavy libraries the process
+loaded (from /proc/<pid>/maps). Then ``restart``: the same again on the same database, now at
+the newest migration — what a hall's server does every morning (a first start also migrates
+and creates the first account). Prints one JSON object with the load average before and after.
 """
 
 from __future__ import annotations
@@ -80,8 +83,40 @@ def loaded(pid: int) -> list[str]:
     return sorted(name for name, marker in HEAVY.items() if any(marker in f for f in python_files))
 
 
-def measure(case: str, idle: float) -> dict[str, Any]:
-    """Start one server case, measure, stop it."""
+def run_once(case: str, cmd: list[str], port: int, idle: float) -> dict[str, Any]:
+    """Start the server, measure, stop it."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"{case}: the server exited with {proc.returncode}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.02)
+        start_s = time.perf_counter() - started
+        start_cpu = cpu(children(proc.pid))
+        time.sleep(2)  # let start-up work (migrations, device connects) settle
+        pids = children(proc.pid)
+        rss_start = rss_mb(pids)
+        before, t0 = cpu(pids), time.perf_counter()
+        time.sleep(idle)
+        pids = children(proc.pid)
+        used = cpu(pids) - before
+        return {"start_s": round(start_s, 2), "start_cpu_s": round(start_cpu, 2), "rss_mb_after_start": rss_start,
+                "rss_mb_after_idle": rss_mb(pids), "processes": len(pids),
+                "idle_cpu_pct_of_core": round(100 * used / (time.perf_counter() - t0), 2),
+                "heavy_libraries_loaded": loaded(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def measure(case: str, idle: float, restart: bool = True) -> dict[str, Any]:
+    """One case: a first start on a new database, then (``restart``) a start on the same one."""
     with tempfile.TemporaryDirectory(prefix="hallq-footprint-") as tmp:
         port = free_port()
         config = ROOT / "config" / "demo.yaml"
@@ -93,33 +128,10 @@ def measure(case: str, idle: float) -> dict[str, Any]:
             config.write_text(yaml.safe_dump(hall, allow_unicode=True), encoding="utf-8")
         cmd = [sys.executable, "-m", "server.cli", "serve", "--config", str(config), "--port", str(port),
                "--database-url", f"sqlite:///{tmp}/hall.db", "--log-level", "warning", *extra]
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"{case}: the server exited with {proc.returncode}")
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.02)
-            start_s = time.perf_counter() - started
-            time.sleep(2)  # let start-up work (migrations, device connects) settle
-            pids = children(proc.pid)
-            rss_start = rss_mb(pids)
-            before, t0 = cpu(pids), time.perf_counter()
-            time.sleep(idle)
-            pids = children(proc.pid)
-            used = cpu(pids) - before
-            return {"start_s": round(start_s, 2), "rss_mb_after_start": rss_start,
-                    "rss_mb_after_idle": rss_mb(pids), "processes": len(pids),
-                    "idle_cpu_pct_of_core": round(100 * used / (time.perf_counter() - t0), 2),
-                    "heavy_libraries_loaded": loaded(proc.pid)}
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+        result = run_once(case, cmd, port, idle)
+        if restart:
+            result["restart"] = run_once(case, cmd, port, idle)
+        return result
 
 
 def main() -> None:
@@ -127,9 +139,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle", type=float, default=60)
     parser.add_argument("--only", choices=["nodevices", "demo", "camera"], default=None)
+    parser.add_argument("--no-restart", action="store_true", help="only the first start of each case")
     args = parser.parse_args()
     cases = [args.only] if args.only else ["nodevices", "demo", "camera"]
-    print(json.dumps({case: measure(case, args.idle) for case in cases}))
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    result: dict[str, Any] = {case: measure(case, args.idle, not args.no_restart) for case in cases}
+    result["load_avg"] = {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]}
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

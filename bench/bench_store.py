@@ -161,7 +161,8 @@ async def caller(http: httpx.AsyncClient, index: int, stop_at: float, lat: dict[
                 break
 
 
-def _phase(n: int, elapsed: float, lat: list[float], server_cpu: float, db_cpu: float | None) -> dict[str, Any]:
+def _phase(n: int, elapsed: float, lat: list[float], server_cpu: float, db_cpu: float | None,
+           client_cpu: float, counts: dict[str, float]) -> dict[str, Any]:
     return {
         "ops": n, "seconds": round(elapsed, 2), "ops_per_s": round(n / elapsed, 1),
         "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99),
@@ -169,11 +170,17 @@ def _phase(n: int, elapsed: float, lat: list[float], server_cpu: float, db_cpu: 
         "server_cores": round(server_cpu / elapsed, 2),
         "postgres_cpu_ms_per_op": round(db_cpu * 1000 / n, 3) if n and db_cpu is not None else None,
         "postgres_cores": round(db_cpu / elapsed, 2) if db_cpu is not None else None,
+        # the load generator shares the cores: what is left for server and database is 2 minus this
+        "client_cpu_ms_per_op": round(client_cpu * 1000 / n, 3) if n else None,
+        "client_cores": round(client_cpu / elapsed, 2),
+        # PostgreSQL: transactions and new sessions per operation (pg_stat_database), load-independent
+        **{f"{k}_per_op": round(v / n, 2) for k, v in counts.items() if n},
     }
 
 
 async def measure(url: str, clients: int, seconds: float, server_cpu: Callable[[], float],
-                  db_cpu: Callable[[], float] | None) -> dict[str, Any]:
+                  db_cpu: Callable[[], float] | None,
+                  db_counts: Callable[[], dict[str, float]] | None = None) -> dict[str, Any]:
     """Warm-up, then the issue phase, then the call phase."""
     clerks = await sign_in(url, clients)
     limits = httpx.Limits(max_connections=1)
@@ -185,21 +192,23 @@ async def measure(url: str, clients: int, seconds: float, server_cpu: Callable[[
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(issuer(h, i, loop.time() + 1.0, [], []) for i, h in enumerate(https)))  # warm-up
         result: dict[str, Any] = {}
+        counts = _Counts(db_counts)
+        await counts.start()
         issue_lat: list[float] = []
-        c0, d0, t0 = server_cpu(), db_cpu() if db_cpu else None, time.perf_counter()
+        c0, d0, t0, k0 = server_cpu(), db_cpu() if db_cpu else None, time.perf_counter(), time.process_time()
         stop = loop.time() + seconds
         await asyncio.gather(*(issuer(h, i, stop, issue_lat, errors) for i, h in enumerate(https)))
         elapsed = time.perf_counter() - t0
-        result["issue"] = _phase(len(issue_lat), elapsed, issue_lat, server_cpu() - c0,
-                                 db_cpu() - d0 if db_cpu and d0 is not None else None)
+        cpu = (server_cpu() - c0, db_cpu() - d0 if db_cpu and d0 is not None else None, time.process_time() - k0)
+        result["issue"] = _phase(len(issue_lat), elapsed, issue_lat, *cpu, await counts.start())
         call_lat: dict[str, list[float]] = {"call_next": [], "start": [], "finish": []}
-        c0, d0, t0 = server_cpu(), db_cpu() if db_cpu else None, time.perf_counter()
+        c0, d0, t0, k0 = server_cpu(), db_cpu() if db_cpu else None, time.perf_counter(), time.process_time()
         stop = loop.time() + seconds
         await asyncio.gather(*(caller(h, i, stop, call_lat, errors, clerks[i]) for i, h in enumerate(https)))
         elapsed = time.perf_counter() - t0
         every = [v for values in call_lat.values() for v in values]
-        call = _phase(len(every), elapsed, every, server_cpu() - c0,
-                      db_cpu() - d0 if db_cpu and d0 is not None else None)
+        cpu = (server_cpu() - c0, db_cpu() - d0 if db_cpu and d0 is not None else None, time.process_time() - k0)
+        call = _phase(len(every), elapsed, every, *cpu, await counts.start())
         call["calls_per_s"] = round(len(call_lat["call_next"]) / elapsed, 1)
         call["call_next_p50_ms"] = pct(call_lat["call_next"], 0.5)
         call["call_next_p99_ms"] = pct(call_lat["call_next"], 0.99)
@@ -210,6 +219,39 @@ async def measure(url: str, clients: int, seconds: float, server_cpu: Callable[[
     result["errors"] = len(errors)
     result["first_errors"] = errors[:3]
     return result
+
+
+class _Counts:
+    """Deltas of the database's own counters between phases."""
+
+    def __init__(self, read: Callable[[], dict[str, float]] | None) -> None:
+        self.read, self.last = read, {}
+
+    async def start(self) -> dict[str, float]:
+        """The counters' change since the last call (empty without a reader)."""
+        if self.read is None:
+            return {}
+        await asyncio.sleep(1.2)  # backends report their statistics at most once a second
+        now = self.read()
+        delta = {k: v - self.last.get(k, 0.0) for k, v in now.items()}
+        self.last = now
+        return delta
+
+
+def pg_counts(url: str) -> Callable[[], dict[str, float]]:
+    """Transactions and sessions of the bench database so far (pg_stat_database)."""
+    import psycopg
+
+    def read() -> dict[str, float]:
+        plain = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(plain, autocommit=True) as c:
+            row = c.execute("SELECT xact_commit + xact_rollback, xact_rollback, sessions FROM pg_stat_database "
+                            "WHERE datname = current_database()").fetchone()
+        assert row is not None
+        # this reader adds one session and one transaction per phase: noise beside hundreds of operations
+        return {"pg_transactions": float(row[0]), "pg_rollbacks": float(row[1]), "pg_sessions": float(row[2])}
+
+    return read
 
 
 def run_part(store: str, workers: int, clients: int, seconds: float, pg_url: str | None,
@@ -233,7 +275,8 @@ def run_part(store: str, workers: int, clients: int, seconds: float, pg_url: str
         proc, base = start_server(work, clients, url, workers)
         try:
             result = asyncio.run(measure(base, clients, seconds,
-                                         lambda: group_cpu(lambda _p, _pp, pgid: pgid == proc.pid), db_cpu))
+                                         lambda: group_cpu(lambda _p, _pp, pgid: pgid == proc.pid), db_cpu,
+                                         pg_counts(url) if store != "sqlite" else None))
         finally:
             os.killpg(proc.pid, 15)
             try:

@@ -1,7 +1,8 @@
 """Driver lifecycle (:class:`Device`) and byte-stream supervision (:class:`ConnectedDevice`).
 
 ``Device`` is what every driver shares: its id, URL, parsed options, a health tracker
-(which logs once per drop and once per return), ``open``/``close`` and ``async with``.
+(which debounces returns and logs once per drop and once per return), ``open``/``close``
+and ``async with``.
 Drivers whose I/O is not a byte stream (announcers, cameras, CUPS) subclass it and
 override ``on_open``/``on_close``.
 
@@ -64,8 +65,13 @@ class Device:
 
     @property
     def health(self) -> Health:
-        """Current health snapshot."""
+        """Current health snapshot, as the driver observes it now."""
         return self.tracker.health
+
+    @property
+    def reported(self) -> Health:
+        """The health the hall is told: a return after a drop only once it settled (drivers/health.py)."""
+        return self.tracker.reported
 
     async def open(self) -> None:
         """Start the device (``on_open``)."""

@@ -224,7 +224,9 @@ async def freeze_gc(_: Services) -> None:
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn workers (``hallq serve``): settings come from the ``HALLQ_*`` environment."""
     from server import logs
+    from server.malloc import tune_malloc
 
+    tune_malloc()  # a no-op when `hallq serve` already did (server/malloc.py)
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format)  # each worker process: one format, request ids
     return create_app(settings, on_startup=[freeze_gc])

@@ -124,14 +124,19 @@ def _run(host: str, port: int, workers: int, log_level: str, access_log: bool) -
         access_log=access_log,
         log_config=None,  # server/logs.py configured logging; uvicorn's loggers go through it
         timeout_graceful_shutdown=5,
+        # uvicorn kills a worker that does not answer its supervisor's ping within this; the
+        # default 5 s killed workers still importing the app on a loaded box, over and over
+        timeout_worker_healthcheck=30,
         **uvicorn_options(),  # header/idle timeouts, connection caps, ws frame size, trusted proxies (issue 12)
     )
 
 
 def serve(args: argparse.Namespace) -> int:
     """``hallq serve``."""
+    from server.malloc import tune_malloc
     from server.settings import Settings
 
+    tune_malloc()  # this process, its workers and its device-host child (server/malloc.py)
     devices = dict(args.device)
     _export({
         "HALLQ_CONFIG": str(args.config) if args.config else None,
@@ -181,8 +186,10 @@ def devices_command(args: argparse.Namespace) -> int:
 
     from server.config import load_config
     from server.hosting.process import TOKEN_ENV, run_devices
+    from server.malloc import tune_malloc
     from server.settings import Settings
 
+    tune_malloc()  # server/malloc.py
     token = args.token or os.environ.get(TOKEN_ENV)
     if not token:
         print(f"hallq devices: a device token is needed (--token or ${TOKEN_ENV})", file=sys.stderr)

@@ -42,6 +42,23 @@ class Metrics:
         self.device_report_age = Gauge("hallq_device_report_age_seconds", "Seconds since a device's last report",
                                        ["device", "kind"], registry=r)
         self._counters = {"issued": self.issued, "called": self.called, "served": self.served}
+        # labelled children, cached: ``labels()`` takes a lock and builds a key on every call (hot path)
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def store_timer(self, kind: str) -> Any:
+        """The ``hallq_store_seconds`` child of ``kind`` (read, write, transition)."""
+        child = self._children.get(("store", kind))
+        if child is None:
+            child = self._children[("store", kind)] = self.store_seconds.labels(kind)
+        return child
+
+    def observe_request(self, method: str, route: str, status: str, seconds: float) -> None:
+        """Observe one HTTP request's latency under its route template."""
+        key = ("request", method, route, status)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.latency.labels(method, route, status)
+        child.observe(seconds)
 
     def count_events(self, events: Iterable[Any]) -> None:
         """Count ticket issue/call/finish events by service."""

@@ -1,7 +1,8 @@
 // Citizen booking page (/book): service → day → slot → details → code + QR; look up, cancel or move by code + ID.
 // The ID number travels only in a request body or the X-Id-Number header, never in a URL.
+import { setLang, lang, t, initialLang } from "/static/common/i18n.js";
+
 const $ = (id) => document.getElementById(id);
-const WEEK = ["周日", "周一", "周二", "周三", "周四", "周五", "周六"];
 const STEPS = ["service", "day", "slot", "details", "done"];
 const pick = { service: null, day: null, slot: null, moving: null };   // moving: {code, id} while rescheduling
 
@@ -17,14 +18,16 @@ async function call(method, path, body, idNumber) {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
                               credentials: "same-origin" });
   } catch (e) {
-    throw { zh: "网络连接中断，请稍后再试" };
+    throw { zh: t("book.network"), en: t("book.network") };
   }
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw { status: res.status, ...data };
   return data;
 }
 
-const why = (p) => (p && (p.zh || p.detail)) || "操作失败，请稍后再试";
+// problem details carry zh and en (server/errors.py); the page speaks the chosen one
+const why = (p) => (p && ((lang().startsWith("en") ? p.en : p.zh) || p.zh || p.detail)) || t("book.failed");
+const serviceName = (s) => (lang().startsWith("en") && s.name_en) || s.name;
 
 function show(step) {
   for (const s of STEPS) $(`s-${s}`).classList.toggle("hidden", s !== step);
@@ -37,7 +40,8 @@ function show(step) {
 
 function dayLabel(iso) {
   const d = new Date(`${iso}T00:00:00`);
-  return { md: `${d.getMonth() + 1}月${d.getDate()}日`, wd: WEEK[d.getDay()] };
+  const mon = d.toLocaleDateString("en", { month: "short" });
+  return { md: t("book.month_day", { m: d.getMonth() + 1, d: d.getDate(), mon }), wd: t(`book.wd${d.getDay()}`) };
 }
 
 function button(cls, label, onClick, aria) {
@@ -55,15 +59,15 @@ function span(cls, text) { const s = document.createElement("span"); s.className
 async function loadServices() {
   const list = await call("GET", "/api/appointments/services");
   const box = $("services");
-  box.replaceChildren(...list.map((s) => button("b-item", [span("b-item-name", s.name),
-    span("b-item-sub", s.days.length ? `可约 ${s.days.length} 天 · 每段 ${s.slot_minutes} 分钟` : "近期无号源")],
-  () => { pick.service = s; renderDays(); }, `预约${s.name}`)));
+  box.replaceChildren(...list.map((s) => button("b-item", [span("b-item-name", serviceName(s)),
+    span("b-item-sub", s.days.length ? t("book.days_open", { days: s.days.length, minutes: s.slot_minutes }) : t("book.no_slots_soon"))],
+  () => { pick.service = s; renderDays(); }, t("book.book_service", { name: serviceName(s) }))));
   $("no-services").classList.toggle("hidden", list.length > 0);
   return list;
 }
 
 function renderDays() {
-  $("pick-service").textContent = pick.service.name;
+  $("pick-service").textContent = serviceName(pick.service);
   const days = pick.service.days;
   $("days").replaceChildren(...days.map((iso) => {
     const l = dayLabel(iso);
@@ -89,28 +93,34 @@ async function renderSlots() {
   $("slots").replaceChildren(...data.slots.map((s) => {
     const end = s.end.slice(11, 16);
     const b = button("b-slot", [span("b-slot-time", `${s.slot}–${end}`),
-      span("b-slot-free", s.bookable ? `余 ${s.free}` : (s.free > 0 ? "不可约" : "已约满"))],
-    () => choose(s), `${s.slot}到${end}，${s.bookable ? `剩余${s.free}个` : "不可预约"}`);
+      span("b-slot-free", s.bookable ? t("book.free", { n: s.free }) : t(s.free > 0 ? "book.not_bookable" : "book.full"))],
+    () => choose(s), t(s.bookable ? "book.slot_aria_free" : "book.slot_aria_closed", { start: s.slot, end, n: s.free }));
     b.disabled = !s.bookable;
     return b;
   }));
 }
 
+function summary() {
+  const l = dayLabel(pick.day);
+  $("summary").textContent = `${serviceName(pick.service)} · ${l.md} ${l.wd} ${pick.slot.slot}–${pick.slot.end.slice(11, 16)}`;
+}
+
 function choose(slot) {
   pick.slot = slot;
   if (pick.moving) { move(); return; }
-  const l = dayLabel(pick.day);
-  $("summary").textContent = `${pick.service.name} · ${l.md}${l.wd} ${slot.slot}–${slot.end.slice(11, 16)}`;
+  summary();
   $("form-error").classList.add("hidden");
   show("details");
 }
 
 function facts(dl, a) {
   const l = dayLabel(a.day);
-  const rows = [["业务", a.service_name], ["日期", `${l.md} ${l.wd}`], ["时段", `${a.slot}–${a.end.slice(11, 16)}`],
-    ["预约人", a.masked_name], ["证件号", a.masked_id]];
-  if (a.masked_phone) rows.push(["手机", a.masked_phone]);
-  rows.push(["状态", { booked: "已预约", cancelled: "已取消", checked_in: "已签到", missed: "已过期（未签到）" }[a.state] || a.state]);
+  const name = (lang().startsWith("en") && a.service_name_en) || a.service_name;
+  const rows = [[t("book.f_service"), name], [t("book.f_date"), `${l.md} ${l.wd}`],
+    [t("book.f_slot"), `${a.slot}–${a.end.slice(11, 16)}`], [t("book.f_person"), a.masked_name], [t("book.f_id"), a.masked_id]];
+  if (a.masked_phone) rows.push([t("book.f_mobile"), a.masked_phone]);
+  const state = ["booked", "cancelled", "checked_in", "missed"].includes(a.state) ? t(`book.state_${a.state}`) : a.state;
+  rows.push([t("book.f_state"), state]);
   dl.replaceChildren(...rows.map(([k, v]) => {
     const div = document.createElement("div");
     const dt = document.createElement("dt"); dt.textContent = k;
@@ -120,7 +130,10 @@ function facts(dl, a) {
   }));
 }
 
+let shown = null;   // the booking on the done step
+
 function done(a) {
+  shown = a;
   $("code").textContent = a.code;
   $("qr").src = a.qr;
   facts($("facts"), a);
@@ -131,8 +144,8 @@ async function submit(ev) {
   ev.preventDefault();
   const err = $("form-error");
   const name = $("f-name").value.trim(), id = $("f-id").value.trim().toUpperCase(), mobile = $("f-mobile").value.trim();
-  const problem = !name ? "请填写姓名" : !/^\d{17}[\dX]$/.test(id) ? "请填写18位身份证号码" :
-    (mobile && !/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) ? "手机号码有误，请核对" : null;
+  const problem = !name ? t("book.need_name") : !/^\d{17}[\dX]$/.test(id) ? t("book.need_id") :
+    (mobile && !/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) ? t("book.bad_mobile") : null;
   if (problem) { err.textContent = problem; err.classList.remove("hidden"); return; }
   $("submit").disabled = true;
   try {
@@ -142,8 +155,9 @@ async function submit(ev) {
     done(a);
   } catch (p) {
     if (p.code === "slot_full") {
-      const next = (p.next_free || []).slice(0, 3).map((s) => `${dayLabel(s.date).md} ${s.slot}`).join("、");
-      err.textContent = `${why(p)}${next ? `。可选：${next}` : ""}`;
+      const next = (p.next_free || []).slice(0, 3).map((s) => `${dayLabel(s.date).md} ${s.slot}`)
+        .join(lang().startsWith("en") ? ", " : "、");
+      err.textContent = `${why(p)}${next ? t("book.next_free", { list: next }) : ""}`;
     } else err.textContent = why(p);
     err.classList.remove("hidden");
   } finally { $("submit").disabled = false; }
@@ -167,7 +181,7 @@ function offerRemote(list) {
   const remote = list.filter((s) => s.remote);
   $("tab-remote").classList.toggle("hidden", remote.length === 0);
   $("r-service").replaceChildren(...remote.map((s) => {
-    const o = document.createElement("option"); o.value = s.code; o.textContent = s.name; return o;
+    const o = document.createElement("option"); o.value = s.code; o.textContent = serviceName(s); return o;
   }));
 }
 
@@ -177,12 +191,12 @@ async function sendCode() {
   const err = $("remote-error");
   err.classList.add("hidden");
   const mobile = $("r-mobile").value.trim();
-  if (!/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) { err.textContent = "手机号码有误，请核对"; err.classList.remove("hidden"); return; }
+  if (!/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) { err.textContent = t("book.bad_mobile"); err.classList.remove("hidden"); return; }
   try {
     const v = await call("POST", "/api/remote-tickets/verify", { service: $("r-service").value, mobile });
     verify.challenge = v.challenge;
     for (const id of ["r-verify", "r-verify-label", "r-sent"]) $(id).classList.remove("hidden");
-    $("r-sent").textContent = `验证码已发送至 ${v.masked}，${v.minutes} 分钟内有效。`;
+    $("r-sent").textContent = t("book.code_sent", { masked: v.masked, minutes: v.minutes });
     $("r-verify").focus();
   } catch (p) { err.textContent = why(p); err.classList.remove("hidden"); }
 }
@@ -192,14 +206,14 @@ async function takeRemote(ev) {
   const err = $("remote-error");
   err.classList.add("hidden");
   const mobile = $("r-mobile").value.trim();
-  if (!/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) { err.textContent = "手机号码有误，请核对"; err.classList.remove("hidden"); return; }
+  if (!/^1[3-9]\d{9}$/.test(mobile.replace(/\D/g, ""))) { err.textContent = t("book.bad_mobile"); err.classList.remove("hidden"); return; }
   const body = { service: $("r-service").value, mobile };
   if (verify.challenge) { body.challenge = verify.challenge; body.code = $("r-verify").value.trim(); }
   try {
     const r = await call("POST", "/api/remote-tickets", body);
     $("r-code").textContent = r.code;
     $("r-qr").src = r.qr;
-    $("r-by").textContent = `请在今天 ${r.confirm_by.slice(11, 16)} 前到大厅取号机确认（扫码或输入取号码），逾期作废。`;
+    $("r-by").textContent = t("book.confirm_by", { time: r.confirm_by.slice(11, 16) });
     $("remote-form").classList.add("hidden");
     $("remote-done").classList.remove("hidden");
   } catch (p) { err.textContent = why(p); err.classList.remove("hidden"); }
@@ -260,7 +274,30 @@ async function move() {
   }
 }
 
-function init() {
+function hints() {   // sentences with the hall's own minutes (data attributes of <body>)
+  const b = document.body.dataset;
+  $("done-hint").textContent = t("book.done_hint", { early: b.early, late: b.late });
+  $("remote-hint").textContent = t("book.remote_hint", { minutes: b.remote });
+}
+
+async function switchLang() {
+  await setLang(lang() === "zh-CN" ? "en" : "zh-CN");
+  hints();
+  document.title = `${t("book.title")} · ${$("hall-name").textContent}`;
+  await loadServices().then(offerRemote).catch(() => {});
+  // the open step re-renders in the new language; a shown error was in the old one
+  for (const id of ["form-error", "lookup-error", "remote-error"]) $(id).classList.add("hidden");
+  if (!$("s-day").classList.contains("hidden") && pick.service) renderDays();
+  else if (!$("s-slot").classList.contains("hidden") && pick.day) renderSlots();
+  else if (!$("s-details").classList.contains("hidden") && pick.slot) summary();
+  else if (!$("s-done").classList.contains("hidden") && shown) facts($("facts"), shown);
+  if (current && !$("found").classList.contains("hidden")) facts($("m-facts"), current.a);
+}
+
+async function init() {
+  await setLang(initialLang(navigator.language && navigator.language.startsWith("en") ? "en" : "zh-CN"));
+  hints();
+  $("lang").addEventListener("click", switchLang);
   $("form").addEventListener("submit", submit);
   $("lookup").addEventListener("submit", lookup);
   $("tab-new").addEventListener("click", () => { pick.moving = null; tab(false); show("service"); });

@@ -3,9 +3,10 @@
 //   a card without a booking today is left to the kiosk's own flow (kiosk.js) without a word;
 // · a booking QR read by a keyboard-wedge scanner (fast keystrokes ending in Enter) or a code typed
 //   on the on-screen keys; the serial scanner's reads reach the server through the device host.
-// The result stays on screen until touched or 15 s: the ticket number and the reason in Chinese.
+// The result stays on screen until touched or 15 s: the ticket number and the reason, in the kiosk's language.
 import { post } from "/static/common/api.js";
 import { Feed } from "/static/common/ws.js";
+import { lang, onLangChange, t, tOr } from "/static/common/i18n.js";
 
 const KIOSK = document.body.dataset.kiosk;
 const $ = (id) => document.getElementById(id);
@@ -40,14 +41,18 @@ async function checkIn(code, quietIfNone) {
   try {
     const r = await post(`/api/kiosks/${encodeURIComponent(KIOSK)}/checkin`, code ? { code } : {});
     const a = r.appointment || r.remote;
-    const paper = r.print && r.print.printed ? "请取走号票，留意叫号" : "请记住您的号码，留意叫号";
-    const detail = a ? `${a.service_name}${r.appointment ? ` · 预约时段 ${a.slot}` : ""} · ${paper}` : paper;
-    showResult(true, r.remote ? "取号已确认" : "签到成功", r.number, (r.note && r.note.zh) || "", detail);
+    const en = lang().startsWith("en");
+    const paper = t(r.print && r.print.printed ? "checkin.take_ticket" : "checkin.remember_number");
+    const name = a && ((en && a.service_name_en) || a.service_name);
+    const detail = a ? `${name}${r.appointment ? ` · ${t("checkin.slot", { slot: a.slot })}` : ""} · ${paper}` : paper;
+    const note = r.note ? (en ? r.note.en : r.note.zh) || r.note.zh || "" : "";
+    showResult(true, t(r.remote ? "checkin.remote_ok" : "checkin.done"), r.number, note, detail);
     setTyped("");
   } catch (e) {
     if (quietIfNone && e.status === 404) return;   // a card without a booking: the normal kiosk flow goes on
     const p = e.problem || {};
-    showResult(false, "签到未成功", "", p.zh || e.message, e.status === 404 ? "请核对预约码，或到咨询台办理" : "");
+    const reason = (lang().startsWith("en") ? p.en : p.zh) || p.zh || e.message;
+    showResult(false, t("checkin.failed"), "", reason, e.status === 404 ? t("checkin.check_code") : "");
   } finally { busy = false; }
 }
 
@@ -60,7 +65,8 @@ function keys() {
     return b;
   };
   box.replaceChildren(...[...KEYS].map((k) => mk(k, () => setTyped(typed + k))),
-    mk("删除", () => setTyped(typed.slice(0, -1)), "删除一位"));
+    // built before kiosk.js may have loaded the catalogue: the Chinese is the fallback
+    mk(tOr("checkin.delete", "删除"), () => setTyped(typed.slice(0, -1)), tOr("checkin.delete_aria", "删除一位")));
 }
 
 // a keyboard-wedge scanner types the QR's text quickly and ends it with Enter
@@ -80,6 +86,7 @@ function onKey(ev) {
 function init() {
   if (!KIOSK) return;
   keys();
+  onLangChange(keys);
   setTyped("");
   $("ci-open").addEventListener("click", () => { setTyped(""); $("ci-entry").classList.remove("hidden"); $("ci-go").focus(); });
   $("ci-close").addEventListener("click", () => $("ci-entry").classList.add("hidden"));

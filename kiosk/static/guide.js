@@ -2,6 +2,11 @@
 // 依据 and 流程 from GET /api/config/public, in large type. Read again each time it opens, so an
 // admin's change shows on the next visit; closes itself after a minute untouched.
 import { get, esc } from "/static/common/api.js";
+import { localName, tOr } from "/static/common/i18n.js";
+
+// the guide's own content (materials, steps, basis) is the hall's Chinese text; only its frame is translated
+const tr = (key, zh, params = {}) => tOr(`guide.${key}`, zh, params)
+  .replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));   // the fallback has placeholders too
 
 const IDLE_MS = 60_000;
 const $ = (id) => document.getElementById(id);
@@ -18,15 +23,16 @@ function touch() {
 }
 
 function showList() {
-  $("guide-title").textContent = "办事指南";
+  $("guide-title").textContent = tr("title", "办事指南");
   $("guide-back").classList.add("hidden");
   $("guide-page").classList.add("hidden");
   $("guide-list").classList.remove("hidden");
   $("guide-list").innerHTML = state.services.map((s) =>
-    `<button type="button" class="g-item" data-code="${esc(s.code)}" aria-label="${esc(s.name)}的办事指南">` +
-    `<span class="g-item-name">${esc(s.name)}</span>` +
-    `<span class="g-item-sub">${esc((s.guide && s.guide.time_limit) ? "办理时限：" + s.guide.time_limit : "查看所需材料和流程")}</span></button>`).join("")
-    || `<p class="g-empty">暂无办事指南，请咨询工作人员</p>`;
+    `<button type="button" class="g-item" data-code="${esc(s.code)}" aria-label="${esc(tr("item_aria", "{name}的办事指南", { name: localName(s) }))}">` +
+    `<span class="g-item-name">${esc(localName(s))}</span>` +
+    `<span class="g-item-sub">${esc((s.guide && s.guide.time_limit)
+      ? tr("time_limit_line", "办理时限：{v}", { v: s.guide.time_limit }) : tr("see_materials", "查看所需材料和流程"))}</span></button>`).join("")
+    || `<p class="g-empty">${esc(tr("none", "暂无办事指南，请咨询工作人员"))}</p>`;
 }
 
 function section(title, body) {
@@ -39,17 +45,17 @@ function showService(code) {
   const g = s.guide || {};
   const list = (items, tag) => items && items.length
     ? `<${tag}>${items.map((i) => `<li>${esc(i)}</li>`).join("")}</${tag}>` : "";
-  const facts = [g.time_limit && `<div class="g-fact"><span>办理时限</span><strong>${esc(g.time_limit)}</strong></div>`,
-    g.fee && `<div class="g-fact"><span>收费标准</span><strong>${esc(g.fee)}</strong></div>`].filter(Boolean).join("");
+  const facts = [g.time_limit && `<div class="g-fact"><span>${tr("time_limit", "办理时限")}</span><strong>${esc(g.time_limit)}</strong></div>`,
+    g.fee && `<div class="g-fact"><span>${tr("fee", "收费标准")}</span><strong>${esc(g.fee)}</strong></div>`].filter(Boolean).join("");
   const body = [
-    s.notice ? `<p class="g-notice"><span>一次告知</span>${esc(s.notice)}</p>` : "",
+    s.notice ? `<p class="g-notice"><span>${tr("notice", "一次告知")}</span>${esc(s.notice)}</p>` : "",
     facts ? `<div class="g-facts">${facts}</div>` : "",
-    section("申请材料", list(g.materials, "ol")),
-    section("办理流程", list(g.steps, "ol")),
-    section("设定依据", g.basis ? `<p>${esc(g.basis)}</p>` : ""),
+    section(tr("materials", "申请材料"), list(g.materials, "ol")),
+    section(tr("steps", "办理流程"), list(g.steps, "ol")),
+    section(tr("basis", "设定依据"), g.basis ? `<p>${esc(g.basis)}</p>` : ""),
   ].join("");
-  $("guide-title").textContent = s.name;
-  $("guide-page").innerHTML = body || `<p class="g-empty">此事项暂无办事指南，请咨询工作人员</p>`;
+  $("guide-title").textContent = localName(s);
+  $("guide-page").innerHTML = body || `<p class="g-empty">${esc(tr("none_for_item", "此事项暂无办事指南，请咨询工作人员"))}</p>`;
   $("guide-page").dataset.code = code;
   $("guide-list").classList.add("hidden");
   $("guide-page").classList.remove("hidden");

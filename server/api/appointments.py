@@ -141,7 +141,8 @@ async def bookable_services(services: ServicesDep) -> list[dict[str, Any]]:
         svc = config.service_map.get(rules.code)
         if svc is None or not svc.enabled:
             continue
-        out.append({"code": svc.code, "name": svc.name, "category": svc.category, "notice": svc.notice,
+        out.append({"code": svc.code, "name": svc.name, "name_en": svc.name_en, "category": svc.category,
+                    "notice": svc.notice,
                     "slot_minutes": S.slot_minutes(config, svc.code),
                     "remote": rules.remote and config.appointments.remote.enabled,
                     "days": [d.isoformat() for d in S.bookable_days(config, svc.code, now)]})

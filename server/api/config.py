@@ -242,7 +242,7 @@ async def public_texts(request: Request, caller: PublicCaller,
         "notices": list(bulletin.notices),
         "disclosures": [d.model_dump() for d in bulletin.disclosures],
         "supervision_phone": bulletin.supervision_phone,
-        "services": [{"code": s.code, "name": s.name, "category": s.category, "notice": s.notice,
+        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "category": s.category, "notice": s.notice,
                       "guide": s.guide.model_dump()} for s in config.services if s.enabled],
     }
 

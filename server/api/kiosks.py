@@ -17,12 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.api.models import IssuedTicketOut, PrintStatusOut
 from server.auth import Role, allow, limit_issue
+from server.auth.limits import card_session_read
 from server.deps import ConfigDep, KiosksDep
 from server.errors import Forbidden, NotFound, Unavailable
 from server.http.problems import responses
 from server.kiosk.reading import CardReading
 from server.kiosk.reconcile import reconcile_tap
 from server.kiosk.requests import check_key
+from server.kiosk.service import UNREAD
 from server.kiosk.voice import NUMBER, PromptArgs, sentence
 from server.queue.enums import Channel, Priority
 from server.services import services_of
@@ -129,7 +131,8 @@ async def issue_at_kiosk(body: KioskTicketRequest, kiosk_id: KioskId, kiosks: Ki
     if body.channel is not None and body.channel != Channel.KIOSK.value:
         raise Forbidden(code="channel_not_allowed", channel=body.channel)
     key = check_key(idempotency_key) if idempotency_key is not None else None
-    issued, status, replayed = await kiosks.issue_once(kiosk_id, body.service, key)
+    issued, status, replayed = await kiosks.issue_once(kiosk_id, body.service, key,
+                                                       session=card_session_read(request, kiosk_id, UNREAD))
     if replayed:
         request.state.issue_refund = True  # limit_issue: a replay took no new ticket
     alerted = False if status.printed else await _printer_alert(request, kiosk_id, str(status.fault or ""))

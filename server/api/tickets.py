@@ -11,7 +11,7 @@ from server.api.models import HeldTicketOut, IssuedTicketOut, IssueRequest, Rati
 from server.auth import STAFF, Role, allow, limit_issue, public
 from server.auth.deps import Actor, bound_kiosk, check_clerk_cancel, principal_of
 from server.auth.disclosure import redact_identity, sees_identity
-from server.auth.limits import SlidingWindow, client_ip
+from server.auth.limits import SlidingWindow, card_session_read, client_ip
 from server.auth.roles import Principal
 from server.console.identity import ConsoleInputError
 from server.console.proxy import check_reason, green_audit
@@ -19,6 +19,7 @@ from server.deps import HallDep, KiosksDep, ServicesDep, TicketId
 from server.errors import Forbidden, RateLimited
 from server.hall.service import as_dict
 from server.http.problems import responses
+from server.kiosk.service import UNREAD
 from server.queue.enums import Channel, Priority
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -64,7 +65,7 @@ async def issue_ticket(body: IssueRequest, hall: HallDep, kiosks: KiosksDep, req
     check_issue_request(principal, body)
     if principal is not None and principal.role is Role.KIOSK:
         kiosk = bound_kiosk(request, body.kiosk) or ""  # a kiosk token takes tickets only at its own kiosk
-        issued, status = await kiosks.issue(kiosk, body.service)
+        issued, status = await kiosks.issue(kiosk, body.service, session=card_session_read(request, kiosk, UNREAD))
         return {**issued.to_dict(), "print": status.to_dict()}
     on_issue = None
     if body.priority == Priority.GREEN.value:  # staff only (checked above): a reason and an audit record, always

@@ -26,6 +26,13 @@ complete up to its ``seq``; the server never sends an event of that topic
 with a lower or equal ``seq`` after it. ``prev`` is the ``seq`` of the previous event sent
 on this connection, so a client can tell a lost message from one filtered by topic.
 Ephemeral events (``devices``, ``alerts``) have no ``seq``.
+
+Fan-out: under ``hallq serve`` (``server/auth/serving.py`` ``FanoutWebSocketProtocol``) an event
+is written on the publisher's turn to every connection that has nothing queued, no snapshot or
+message in flight and a transport below its high-water mark: one pass over the subscribers, the
+frame bytes built once per variant (public/staff) and ``prev``. Any other connection takes its
+queue and pump as before, so order and ``prev`` hold, and a stalled reader fills its bounded
+queue and gets ``resync``.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import contextlib
 import json
 import logging
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
@@ -43,6 +51,7 @@ from server.auth import Principal, get_principal, public
 from server.auth.disclosure import redact_identity, sees_identity
 from server.auth.origin import same_origin
 from server.auth.topics import may_receive, may_subscribe, topic_error
+from server.auth.wsframes import FRAME_WRITER, text_frame
 from server.auth.wsguard import CLOSE_REVOKED, CLOSE_TOO_BIG, MAX_MESSAGE, MAX_SUBSCRIPTIONS, Guard
 from server.errors import HallqError
 from server.hall.hub import ALL, CLOSED, Hub, Item, Message, Subscriber
@@ -69,6 +78,10 @@ class Connection:
         self.floor: dict[str, int] = {}
         self.lock = asyncio.Lock()
         self.prev = 0  # seq of the last event sent on this connection
+        writer = ws.scope.get("extensions", {}).get(FRAME_WRITER)
+        self.writer: Callable[[bytes], bool] | None = writer if callable(writer) else None
+        if self.writer is not None:  # the server takes ready frames: fan out on the publisher's turn
+            self.sub.direct = self.deliver
 
     def _followed(self, event: Event) -> bool:
         """Topic ``host`` (a device host) receives every committed event, ephemeral ones only by topic."""
@@ -91,16 +104,33 @@ class Connection:
             message = redact_identity(message)
         await self.ws.send_text(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
 
+    def _public(self, event: Event) -> bool:
+        return not sees_identity(self.principal) and not _kiosk_message({"topics": event.topics})
+
     async def send_event(self, event: Event) -> None:
         """Send an event: its frame encoded once per publish (shared by all clients), plus this client's ``prev``."""
-        if sees_identity(self.principal) or _kiosk_message({"topics": event.topics}):
-            frame = event.frame()
-        else:
-            frame = event.frame("public", redact_identity)
+        prev = self.prev if event.seq is not None else None
+        frame = _text(event, self._public(event), prev)
         if event.seq is not None:
-            frame = f'{frame[:-1]},"prev":{self.prev}}}'  # a frame is a JSON object: splice one key in
             self.prev = event.seq
         await self.ws.send_text(frame)
+
+    def deliver(self, event: Event) -> bool:
+        """Write an event on the publisher's turn; False when the queued path must take it (order kept).
+
+        Called by the hub only while this connection's queue is empty; the lock is held while a
+        snapshot, an error or a queued item is being sent, and those go first.
+        """
+        if self.lock.locked() or self.writer is None:
+            return False
+        if not (self._followed(event) and not self._stale(event) and self.allowed(event)):
+            return True  # not for this client: nothing to send, as the pump would decide
+        prev = self.prev if event.seq is not None else None
+        if not self.writer(_wire(event, self._public(event), prev)):
+            return False  # closing, or a slow reader above the high-water mark: queue it
+        if event.seq is not None:
+            self.prev = event.seq
+        return True
 
     def allowed(self, event: Event) -> bool:
         """False for an event this client may not see (an alert also published on a public topic)."""
@@ -210,6 +240,39 @@ async def _shared_snapshot(hub: Hub, topic: str, seq: int) -> Any:
             cache.clear()
         cache[topic] = (seq, data)
     return data
+
+
+def _text(event: Event, public: bool, prev: int | None) -> str:
+    frame = event.frame("public", redact_identity) if public else event.frame()
+    if prev is None:
+        return frame
+    return f'{frame[:-1]},"prev":{prev}}}'  # a frame is a JSON object: splice one key in
+
+
+class _Wire:
+    """The websocket frames of the event being fanned out, one per variant and ``prev``.
+
+    The hub offers one event to every subscriber before the next, and 1,000 hall displays
+    mostly share one ``prev``: a handful of frames per event instead of one per client.
+    """
+
+    def __init__(self) -> None:
+        self.event: Event | None = None
+        self.frames: dict[tuple[bool, int | None], bytes] = {}
+
+    def get(self, event: Event, public: bool, prev: int | None) -> bytes:
+        if event is not self.event:
+            self.event, self.frames = event, {}
+        key = (public, prev)
+        frame = self.frames.get(key)
+        if frame is None:
+            if len(self.frames) >= 64:  # clients scattered over many prevs: bound the memo
+                self.frames.clear()
+            frame = self.frames[key] = text_frame(_text(event, public, prev).encode())
+        return frame
+
+
+_wire = _Wire().get
 
 
 def _kiosk_message(message: Message) -> bool:

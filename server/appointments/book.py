@@ -73,6 +73,7 @@ class Appointment:
         svc = config.service_map.get(self.service)
         return {
             "code": self.code, "service": self.service, "service_name": svc.name if svc else self.service,
+            "service_name_en": (svc.name_en or svc.name) if svc else self.service,
             "day": self.day, "slot": start.strftime("%H:%M"), "start": start.isoformat(),
             "end": (start + dt.timedelta(minutes=self.slot_minutes)).isoformat(), "state": self.state,
             "masked_name": self.masked_name, "masked_id": self.masked_id, "masked_phone": self.masked_phone,

@@ -49,6 +49,7 @@ class RemoteTicket:
         tz = config.hall.tz
         svc = config.service_map.get(self.service)
         return {"code": self.code, "service": self.service, "service_name": svc.name if svc else self.service,
+                "service_name_en": (svc.name_en or svc.name) if svc else self.service,
                 "state": self.state, "masked_phone": self.masked_phone,
                 "taken_at": dt.datetime.fromtimestamp(self.taken_at / 1000, tz).isoformat(),
                 "confirm_by": dt.datetime.fromtimestamp(self.expires_at / 1000, tz).isoformat(),

@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -181,7 +182,14 @@ async def _person_key(request: Request, kiosk: str | None) -> str | None:
     if kiosks is None or kiosk is None:
         return None
     session = await kiosks.sessions.session(kiosk)
+    request.state.card_session = (kiosk, session)  # the route issues with this same read (card_session_read)
     return str(session.key_hash) if session is not None and session.key_hash else None
+
+
+def card_session_read(request: Request, kiosk: str, unread: Any) -> Any:
+    """The card session of ``kiosk`` that ``limit_issue`` read for this request, else ``unread``."""
+    known = getattr(request.state, "card_session", None)
+    return known[1] if known is not None and known[0] == kiosk else unread
 
 
 def trusted_proxies(request: HTTPConnection) -> frozenset[str]:

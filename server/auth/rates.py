@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.exc import DBAPIError
 
 from server.auth.limits import SlidingWindow
@@ -22,21 +23,27 @@ log = logging.getLogger("hallq.auth")
 BUCKETS = 10
 
 
-def _upsert(conn: Connection, key: str, bucket: int, expires_at: int) -> None:
-    c = rate_hits.c
-    res = conn.execute(update(rate_hits).where(c.key == key, c.bucket == bucket).values(count=c.count + 1))
-    if res.rowcount:
-        return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+# built once: a hit is two statements whatever the number of keys (it was two per key, or three)
+_RECENT = select(rate_hits.c.key, rate_hits.c.bucket, rate_hits.c.count).where(
+    rate_hits.c.key.in_(bindparam("keys", expanding=True)))
+_UPSERTS: dict[str, Any] = {}
 
-        pg = pg_insert(rate_hits).values(key=key, bucket=bucket, count=1, expires_at=expires_at)
-        conn.execute(pg.on_conflict_do_update(index_elements=["key", "bucket"], set_={"count": c.count + 1}))
-        return
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    lite = sqlite_insert(rate_hits).values(key=key, bucket=bucket, count=1, expires_at=expires_at)
-    conn.execute(lite.on_conflict_do_update(index_elements=["key", "bucket"], set_={"count": c.count + 1}))
+def _upsert(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (key, bucket) DO UPDATE SET count = count + 1`` for this dialect (cached)."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            plain: Any = pg_insert(rate_hits)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            plain = sqlite_insert(rate_hits)
+        stmt = _UPSERTS[dialect] = plain.on_conflict_do_update(
+            index_elements=["key", "bucket"], set_={"count": rate_hits.c.count + 1})
+    return stmt
 
 
 def _window(key: str, limit: int, period: float, now_ms: int) -> tuple[str, int, int, int]:
@@ -51,17 +58,20 @@ def hit_store(conn: Connection, checks: list[tuple[str, tuple[int, float]]], now
 
     A refused hit counts on no key: waiting out the limit is enough, retrying does not extend it.
     """
-    c = rate_hits.c
-    for key, (limit, period) in checks:
-        stored, size, _bucket, first = _window(key, limit, period, now_ms)
-        total, oldest = conn.execute(select(func.coalesce(func.sum(c.count), 0), func.min(c.bucket))
-                                     .where(c.key == stored, c.bucket >= first)).one()
-        if int(total) >= limit:
+    windows = [(key, limit, period, *_window(key, limit, period, now_ms)) for key, (limit, period) in checks]
+    if not windows:
+        return None
+    # every bucket of these keys: at most a period's worth each, since expired rows are pruned
+    rows = [tuple(row) for row in conn.execute(_RECENT, {"keys": list({w[3] for w in windows})})]
+    for key, limit, period, stored, size, _bucket, first in windows:
+        mine = [(bucket, count) for k, bucket, count in rows if k == stored and bucket >= first]
+        if sum(count for _, count in mine) >= limit:
+            oldest = min((bucket for bucket, _ in mine), default=now_ms // size)
             wait = (int(oldest) * size + max(1000, int(period * 1000)) - now_ms) / 1000
             return key, max(1, math.ceil(wait))
-    for key, (limit, period) in checks:
-        stored, size, bucket, _first = _window(key, limit, period, now_ms)
-        _upsert(conn, stored, bucket, (bucket + 1) * size + max(1000, int(period * 1000)))
+    conn.execute(_upsert(conn.dialect.name), [
+        {"key": stored, "bucket": bucket, "count": 1, "expires_at": (bucket + 1) * size + max(1000, int(period * 1000))}
+        for _key, _limit, period, stored, size, bucket, _first in windows])
     return None
 
 

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from server.cameras.stream import CONTENT_TYPE
 from server.errors import HallqError, NotFound, Unavailable
 
 if TYPE_CHECKING:
+    import httpx
+
     from server.cameras.service import CameraService
 
 log = logging.getLogger("hallq.cameras")
@@ -152,10 +152,14 @@ class RelayClient:
     def __init__(self, url: str, key: str) -> None:
         self.url = url
         self.key = key
+        import httpx  # loaded on use: httpx pulls in its CLI (rich, pygments); bench/bench_footprint.py
+
         self._client = httpx.AsyncClient(base_url=url, headers={KEY_HEADER: key},
                                          timeout=httpx.Timeout(10.0, read=None))
 
     async def _call(self, method: str, path: str, camera_id: str | None = None, **kw: Any) -> httpx.Response:
+        import httpx
+
         try:
             response = await self._client.request(method, path, **kw)
         except httpx.HTTPError as exc:
@@ -189,6 +193,8 @@ class RelayClient:
 
     async def open_stream(self, camera_id: str) -> AsyncGenerator[bytes, None]:
         """The relayed multipart body (already framed); NotFound/Unavailable before any byte is sent."""
+        import httpx
+
         request = self._client.build_request("GET", f"/cameras/{camera_id}/stream.mjpg")
         try:
             response = await self._client.send(request, stream=True)

@@ -10,8 +10,9 @@ so the wiring runs unchanged in ``hallq serve`` and in ``hallq devices``), ``man
 and ``manager.devices_of_kind("camera")``; ``on_event`` receives typed ``Event``s
 (``server/queue/events.py``). Each camera's ``options.seats`` says which windows it watches.
 Every ``analyze_every`` seconds per camera the newest frame is analysed in a worker thread
-(seats against the frozen empty-seat reference, HOG head count in the waiting area), then
-the pure rules of ``server/cameras/alerts.py`` decide.
+(seats against the frozen empty-seat reference; the HOG head count in the waiting area only
+when ``server/cameras/pacing.py`` says it is due — the last count is repeated with its time
+``people_at`` in between), then the pure rules of ``server/cameras/alerts.py`` decide.
 
 Published (``publish(type, topics, data)``):
 Alerts carry evidence (snapshot paths) and go to supervisors only: topic ``alerts``, never a
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -48,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from drivers.camera.options import CameraOptions
 from server.cameras.alerts import AbsenceWatch, AlertChange, CrowdWatch
 from server.cameras.evidence import SnapshotStore
+from server.cameras.pacing import CountPacer
 from server.devices.manager import Publish
 from server.devices.port import QueuePort
 from server.queue.events import Event, EventType, RatingEvent
@@ -81,6 +84,7 @@ class CameraUnit:
     analytics: CameraAnalytics
     absence: dict[int, AbsenceWatch]
     crowd: CrowdWatch | None
+    pacer: CountPacer
     last: Analysis | None = None
     first_frame_seen: bool = False
     last_summary: dict[str, Any] = field(default_factory=dict)
@@ -167,7 +171,9 @@ class CameraWiring:
         if options.waiting_area is not None and options.occupancy != "off":
             crowd = CrowdWatch(options.crowd_threshold, options.crowd_after, options.crowd_clear_below,
                                options.crowd_clear_after)
-        unit = CameraUnit(camera_id, device, options, analytics, absence, crowd)
+        counting = options.waiting_area is not None and options.occupancy != "off"
+        pacer = CountPacer(options if counting else options.model_copy(update={"waiting_area": None}))
+        unit = CameraUnit(camera_id, device, options, analytics, absence, crowd, pacer)
         self.units[camera_id] = unit
         return unit
 
@@ -223,7 +229,7 @@ class CameraWiring:
         analysis: Analysis | None = None
         if fresh and frame is not None:
             await self._auto_reference(unit, frame.image)
-            analysis = await asyncio.to_thread(unit.analytics.analyze, frame.image)
+            analysis = await asyncio.to_thread(self._analyze, unit, frame.image, now)
             unit.last = analysis
         for number, watch in unit.absence.items():
             reading = analysis.seats.get(number) if analysis is not None else None
@@ -237,6 +243,17 @@ class CameraWiring:
                 self._crowd_alert(unit, change)
         self._summarise(unit, analysis, fresh)
         return analysis
+
+    @staticmethod
+    def _analyze(unit: CameraUnit, image: Any, now: float) -> Analysis:
+        # in a worker thread: the seats every time, the head count when due (else the last one again)
+        count = unit.pacer.due(now, image)
+        analysis = unit.analytics.analyze(image, count_people=count)
+        if count:
+            unit.pacer.counted(now, image)
+            return analysis
+        last = unit.last
+        return dataclasses.replace(analysis, people=last.people if last else None, boxes=last.boxes if last else [])
 
     async def _loop(self, unit: CameraUnit) -> None:
         while True:
@@ -277,12 +294,15 @@ class CameraWiring:
         summary: dict[str, Any] = {"camera": unit.id, "fresh": fresh}
         if analysis is not None:
             summary.update(analysis.to_dict())
+            counted = unit.pacer.counted_at
+            summary["people_at"] = _iso(counted) if counted is not None and analysis.people is not None else None
         summary["alerts"] = {
             "clerk_absent": [n for n, w in unit.absence.items() if w.active],
             "crowding": bool(unit.crowd and unit.crowd.active),
         }
-        changed = {k: v for k, v in summary.items() if k != "seats"} != {
-            k: v for k, v in unit.last_summary.items() if k != "seats"
+        same = ("seats", "people_at")  # a repeated count with a new time is no change
+        changed = {k: v for k, v in summary.items() if k not in same} != {
+            k: v for k, v in unit.last_summary.items() if k not in same
         } or _occupancy(summary) != _occupancy(unit.last_summary)
         unit.last_summary = summary
         if changed:

@@ -220,8 +220,8 @@ class DeviceManager:
         return found[0] if found else None
 
     def health(self, device: Any) -> Health:
-        """A device's health, tolerant of drivers without one."""
-        health = getattr(device, "health", None)
+        """A device's reported health (a return only once settled), tolerant of drivers without one."""
+        health = getattr(device, "reported", None) or getattr(device, "health", None)
         return health if isinstance(health, Health) else Health(DeviceState.CLOSED)
 
     async def refresh(self, device_id: str) -> None:

@@ -18,7 +18,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import websockets
 
 from drivers.transport import Backoff
@@ -29,6 +28,8 @@ from server.queue.views import HallSnapshot, HallStatus, ServiceStatus, TicketVi
 from server.store.devices import DeviceClaimed
 
 if TYPE_CHECKING:
+    import httpx
+
     from server.kiosk.reading import CardReading
 
 log = logging.getLogger("hallq.devices")
@@ -88,6 +89,8 @@ class RemoteQueue:
         self.server = server.rstrip("/")
         self.token = token
         self.label = label
+        import httpx  # loaded on use: httpx pulls in its CLI (rich, pygments); bench/bench_footprint.py
+
         self.client = client or httpx.AsyncClient(base_url=self.server, timeout=timeout,
                                                   headers={"Authorization": f"Bearer {token}"})
         self.last_seq: int | None = None  # the newest committed event handed out
@@ -100,6 +103,8 @@ class RemoteQueue:
 
     # -- plumbing ---------------------------------------------------------------------------
     async def _call(self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None) -> Any:
+        import httpx
+
         try:
             response = await self.client.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:

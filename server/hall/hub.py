@@ -6,8 +6,9 @@ subscriber's queue is full its backlog is dropped and it receives a single
 ``{"type": "resync"}`` message, after which it should re-subscribe (and so get fresh
 snapshots). Queue events carry the store's global ``seq``; ephemeral events (device health,
 alerts) published with :meth:`Hub.publish_ephemeral` carry no ``seq`` because they are not
-part of the durable event log. Nothing here encodes JSON: the websocket edge does, once per
-event (``Event.frame``).
+part of the durable event log. A subscriber may deliver directly (``Subscriber.direct``) while its
+queue is empty: one pass over the subscribers per event instead of one task wake-up each.
+Nothing here encodes JSON: the websocket edge does, once per event (``Event.frame``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 Message = dict[str, Any]  # a control message: resync, closed, pong
 Item = Event | Message  # what a subscriber's queue holds
 EventHandler = Callable[[Event], Awaitable[None]]
+# Delivers an event on the publisher's turn; False: it could not, so the event is queued instead.
+DirectDelivery = Callable[[Event], bool]
 # A snapshot provider gets the part of the topic after "prefix:" ("" for bare topics).
 SnapshotProvider = Callable[[str], Awaitable[Any]]
 
@@ -42,6 +45,9 @@ class Subscriber:
         self.queue: asyncio.Queue[Item] = asyncio.Queue()
         self.overflows = 0
         self.closed = False
+        # set by a consumer that can deliver at once (server/api/ws.py): used only while nothing is
+        # queued, so an event never overtakes one before it
+        self.direct: DirectDelivery | None = None
 
     def wants(self, topics: Iterable[str]) -> bool:
         """True when any of the event's topics is subscribed."""
@@ -51,6 +57,12 @@ class Subscriber:
         """Queue an event or control message without ever waiting; on overflow drop the backlog and ask for a resync."""
         if self.closed:
             return
+        if self.direct is not None and isinstance(message, Event) and self.queue.empty():
+            try:
+                if self.direct(message):
+                    return
+            except Exception:  # one consumer's failure must not stop the fan-out: take the queued path
+                log.debug("direct delivery failed; queued", exc_info=True)
         if self.queue.qsize() >= self.maxsize:
             self.overflows += 1
             while not self.queue.empty():
@@ -150,7 +162,7 @@ class Hub:
         if event.seq is not None and event.seq > self.last_seq:
             self.last_seq = event.seq
         self.published += 1
-        for sub in self._subscribers:
+        for sub in tuple(self._subscribers):  # a copy: a direct delivery must not be able to upset the loop
             if sub.wants(event.topics):
                 sub.offer(event)
 

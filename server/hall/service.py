@@ -26,6 +26,7 @@ ROLLOVER_SECONDS = 300.0
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 GAP_SETTLE_SECONDS = 0.05
+PG_WRITERS = 4  # writer threads on PostgreSQL (bench/bench_store.py: call 179 → 243/s with 4 over 1)
 
 
 def as_dict(value: Any) -> Any:
@@ -53,10 +54,13 @@ class HallService:
         self.poll_seconds = poll_seconds
         self.inline_writes = inline_writes
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hallq-read")
-        # One writer thread: mutations of this process queue up in Python instead of spinning in
-        # SQLite's busy handler (which sleeps up to 100 ms per retry); other processes still
-        # serialise through the database lock, and outcomes come back in seq order.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hallq-write")
+        # SQLite: one writer thread, so mutations of this process queue up in Python instead of
+        # spinning in SQLite's busy handler (which sleeps up to 100 ms per retry). PostgreSQL: a
+        # few, so one transaction's round trips overlap another's; row locks and the outbox lock
+        # keep them apart (server/store/base.py), and an outcome that overtakes an earlier seq
+        # waits in _pending for it (gap fill, as with another process's events).
+        writers = PG_WRITERS if getattr(store, "pg", False) else 1
+        self._writer = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="hallq-write")
         self._pending: dict[int, Any] = {}
         self._publish_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
@@ -97,9 +101,20 @@ class HallService:
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
+                if not self._pending and await self._log_unchanged():
+                    continue
                 await self._catch_up()
             except Exception:
                 log.exception("reading the event log failed")
+
+    async def _log_unchanged(self) -> bool:
+        # On SQLite (inline writes, seqs commit in order) one inline MAX(seq) read (~0.1 ms) tells an
+        # idle poll there is nothing new, instead of a read-pool hop twice a second (idle CPU:
+        # bench/bench_footprint.py). Elsewhere (PostgreSQL: seqs may commit out of order) always read.
+        current = getattr(self.store, "current_seq", None)
+        if not self.inline_writes or not callable(current):
+            return False
+        return int(await self.read(current)) <= self.hub.last_seq
 
     async def _keep_days(self, every: float = ROLLOVER_SECONDS) -> None:
         # Tickets left waiting when a business day ends become "expired" (never deleted);
@@ -126,7 +141,7 @@ class HallService:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking store read on the read pool."""
         loop = asyncio.get_running_loop()
-        with self.metrics.store_seconds.labels("read").time():
+        with self.metrics.store_timer("read").time():
             return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -138,7 +153,7 @@ class HallService:
         """
         if not self.inline_writes:
             return await self.run(fn, *args, **kwargs)
-        with self.metrics.store_seconds.labels("read").time():
+        with self.metrics.store_timer("read").time():
             return fn(*args, **kwargs)
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -147,7 +162,7 @@ class HallService:
         It goes where queue mutations go (the one writer thread, or inline for SQLite), so it
         queues behind them in Python instead of spinning in SQLite's busy handler on a read thread.
         """
-        with self.metrics.store_seconds.labels("write").time():
+        with self.metrics.store_timer("write").time():
             if self.inline_writes:
                 return fn(*args, **kwargs)
             loop = asyncio.get_running_loop()
@@ -158,7 +173,7 @@ class HallService:
             outcome = fn(*args, **kwargs)
             return as_dict(outcome.value), tuple(outcome.events)
 
-        with self.metrics.store_seconds.labels("transition").time():
+        with self.metrics.store_timer("transition").time():
             if self.inline_writes:
                 value, events = call()
             else:

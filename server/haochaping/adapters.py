@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import time
 from importlib.metadata import entry_points
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from server.haochaping.settings import ExportSettings
 from server.haochaping.signing import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+if TYPE_CHECKING:
+    import httpx
 
 GROUP = "hallq.haochaping"
 
@@ -59,10 +60,14 @@ class GenericAdapter:
             raise ValueError("the generic 好差评 adapter needs HALLQ_HAOCHAPING_URL")
         self.url = settings.url
         self.secret = settings.secret.get_secret_value().encode()
+        import httpx  # loaded on use: httpx pulls in its CLI (rich, pygments); bench/bench_footprint.py
+
         self.client = client or httpx.AsyncClient(timeout=settings.timeout_s)
 
     async def send(self, key: str, record: dict[str, Any]) -> None:
         """POST one record."""
+        import httpx
+
         body = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
         stamp = str(int(time.time()))
         headers = {"Content-Type": "application/json; charset=utf-8", KEY_HEADER: key,

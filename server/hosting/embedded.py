@@ -83,7 +83,10 @@ async def start(services: Services) -> DeviceHost | None:
     settings, config, hub, store, hall = (services.settings, services.config, services.hub, services.store,
                                           services.hall)
     stale_ms = int(settings.device_stale_seconds * 1000)
-    watch = HostWatch(store, hall, hub, config, stale_seconds=settings.device_stale_seconds)
+    # a host is offline after stale_seconds of silence: reading the heartbeats six times in that
+    # span is enough (once a second was a share of an idle server's CPU: bench/bench_footprint.py)
+    watch = HostWatch(store, hall, hub, config, stale_seconds=settings.device_stale_seconds,
+                      every=max(1.0, settings.device_stale_seconds / 6))
     _WATCHES[id(services)] = watch
     watch.start()
 

@@ -56,7 +56,9 @@ async def run_devices(config: HallConfig, server: str, token: str, *, name: str 
     cameras = build_cameras(config) if any(d.kind == "camera" for d in config.devices) else None
     host = DeviceHost(config, port, name=name, wirings=wirings_for(port, cameras), overrides=overrides, demo=demo,
                       public_base_url=(config.server.public_url or server), heartbeat_seconds=heartbeat_seconds)
-    backoff = Backoff()
+    # a starting server (workers still importing) answers within seconds: retry often enough to
+    # claim the devices soon after it does (the default 30 s cap left them idle up to 30 s)
+    backoff = Backoff(maximum=2.0)
     relay: Any = None  # the camera relay (server/cameras/relay.py), when this host runs cameras
     try:
         while not stop.is_set():

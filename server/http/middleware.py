@@ -123,6 +123,10 @@ async def _not_found(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+_EXTRA = ((b"content-security-policy", CSP.encode()), *HEADERS)  # encoded once, not per response
+_DOCS_EXTRA = ((b"content-security-policy", DOCS_CSP.encode()), *HEADERS)
+
+
 class SecurityHeadersMiddleware:
     """Add CSP, nosniff, same-origin referrers, frame denial and related headers to every HTTP response."""
 
@@ -137,13 +141,12 @@ class SecurityHeadersMiddleware:
         if path.startswith(API_DESCRIPTION) and not _docs_enabled(scope):
             await _not_found(send)
             return
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else CSP
+        extra = _DOCS_EXTRA if path.startswith(DOCS_PATHS) else _EXTRA
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                extra = [(b"content-security-policy", csp.encode()), *HEADERS]
                 headers.extend((k, v) for k, v in extra if k not in present)
                 message = {**message, "headers": headers}
             await send(message)

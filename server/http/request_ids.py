@@ -28,7 +28,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers") or []).get(HEADER, b"")
+        given = next((value for name, value in scope.get("headers") or () if name == HEADER), b"")
         request_id = given.decode() if _SANE.match(given) else secrets.token_hex(8)
         token = current_request_id.set(request_id)
 

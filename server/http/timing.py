@@ -34,6 +34,4 @@ class TimingMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.latency.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - started
-            )
+            self.metrics.observe_request(scope["method"], template, str(status), time.perf_counter() - started)

@@ -45,6 +45,7 @@ PRINTER_HOST_OFFLINE = "printer_host_offline"  # no running device host holds th
 PRINT_TIMEOUT = "print_timeout"  # a live host holds the printer but did not take the job in time
 PRINT_UNFINISHED = "print_unfinished"  # a host is printing but did not report back in time
 POLL_SECONDS = 0.05
+UNREAD = object()  # issue(session=…) not given: read the kiosk's card session
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +107,19 @@ class KioskService:
 
     # -- issuing -------------------------------------------------------------------------------
 
-    async def issue(self, kiosk: str, service: str, key: str | None = None) -> tuple[IssuedTicket, PrintStatus]:
+    async def issue(self, kiosk: str, service: str, key: str | None = None, *,
+                    session: object = UNREAD) -> tuple[IssuedTicket, PrintStatus]:
         """Issue at ``kiosk`` with its card session (if any), then print; ``HallqError`` refusals propagate.
 
         With ``key`` (the tap's idempotency key, server/kiosk/requests.py) a retried tap answers
-        the ticket its first attempt issued instead of issuing a second one.
+        the ticket its first attempt issued instead of issuing a second one. ``session``: the
+        card session this request already read (the issue limits' person key), else it is read here.
         """
-        issued, status, _ = await self.issue_once(kiosk, service, key)
+        issued, status, _ = await self.issue_once(kiosk, service, key, session=session)
         return issued, status
 
-    async def issue_once(self, kiosk: str, service: str,
-                         key: str | None) -> tuple[IssuedTicket, PrintStatus, bool]:
+    async def issue_once(self, kiosk: str, service: str, key: str | None, *,
+                         session: object = UNREAD) -> tuple[IssuedTicket, PrintStatus, bool]:
         """``issue`` that also says whether the answer is a replay of an earlier attempt of the same tap."""
         self.sessions.check_kiosk(kiosk)
         if key is not None:
@@ -125,10 +128,12 @@ class KioskService:
                 issued, status = await self._replay(kiosk, key, bound)
                 return issued, status, True
         try:
-            session = await self.sessions.session(kiosk)
+            # the card session the issue limits read in this request, else read it now
+            card = (session if isinstance(session, CardSession) or session is None
+                    else await self.sessions.session(kiosk))
             issued = _issued(await self.hall.issue(
-                service, channel="kiosk", priority=self.sessions.priority(session).value,
-                identity=self._identity(session), kiosk=kiosk, actor=f"kiosk:{kiosk}",
+                service, channel="kiosk", priority=self.sessions.priority(card).value,
+                identity=self._identity(card), kiosk=kiosk, actor=f"kiosk:{kiosk}",
             ))
         except BaseException:
             if key is not None:  # refused or failed: nothing was issued, the key is free again
@@ -137,8 +142,8 @@ class KioskService:
             raise
         if key is not None:
             await self.hall.write(self.requests.bind, kiosk, key, issued.ticket.id)
-        if session is not None:
-            await self.sessions.after_ticket(session)
+        if card is not None:
+            await self.sessions.after_ticket(card)
         return issued, await self.print(kiosk, issued.ticket.id), False
 
     async def _replay(self, kiosk: str, key: str, bound: int) -> tuple[IssuedTicket, PrintStatus]:

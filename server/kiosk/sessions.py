@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from server.errors import NotFound, text_of
 from server.kiosk.reading import CardReading
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("hallq.kiosk.sessions")
 
 SWEEP_SECONDS = 1.0
+# the sweeper sleeps until the next session expires, at most this long: a session another worker
+# opened ends at most this late there (its own worker ends it on time); idle, one read per nap
+IDLE_SWEEP_SECONDS = 5.0
 # the keyed hash of an ID number (server/installation.py ``identity_hasher``: HMAC-SHA256 with the
 # installation's identity key); injected, so the kiosk feature never imports the device layer
 Hasher = Callable[[str], str]
@@ -110,6 +113,7 @@ class CardSessions:
         self.hasher = hasher
         self.kiosks = {k.id for k in config.kiosks}
         self._sweeper: asyncio.Task[None] | None = None
+        self._placed = asyncio.Event()  # a session opened here: the sweeper re-reads its next expiry
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -157,6 +161,7 @@ class CardSessions:
             "card_expired": int(card.is_expired(self._today())), "refused": refused,
         }
         session = await self._write(self._place, row)
+        self._placed.set()
         if refused is not None:
             log.info("kiosk %s: card refused (%s, %s)", kiosk, refused, card.card_type.value)
         elif session is not None:
@@ -213,12 +218,29 @@ class CardSessions:
         return ended
 
     async def _sweep_forever(self) -> None:
+        # Sweep when a session is due, else nap until the next expiry (≤ IDLE_SWEEP_SECONDS): a
+        # write transaction every second was a good part of an idle server's CPU (bench/bench_footprint.py).
         while True:
-            await asyncio.sleep(SWEEP_SECONDS)
+            nap = SWEEP_SECONDS
             try:
-                await self.sweep()
+                due = await self.hall.read(self._next_expiry)
+                if due is not None and due <= self._now_ms():
+                    await self.sweep()
+                    due = await self.hall.read(self._next_expiry)
+                nap = IDLE_SWEEP_SECONDS if due is None else (due - self._now_ms()) / 1000
             except Exception:
                 log.exception("sweeping card sessions failed")
+            self._placed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._placed.wait(), min(IDLE_SWEEP_SECONDS, max(0.05, nap)))
+
+    def _now_ms(self) -> int:
+        return int(self.store.clock().timestamp() * 1000)
+
+    def _next_expiry(self) -> int | None:
+        with self.store._read() as conn:
+            due: int | None = conn.execute(select(func.min(card_sessions.c.expires_at))).scalar()
+        return due
 
     # -- store (sync, on the store's threads) --------------------------------------------------
 

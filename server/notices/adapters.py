@@ -14,12 +14,13 @@ import json
 import logging
 import os
 import time
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from server.config import SmsGatewayConfig
 from server.notices.outbox import Notice
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("hallq.notices")
 
@@ -76,6 +77,8 @@ class HttpGatewayNotifier:
         self.settings = settings
         self.hall_name = hall_name
         self.secret = secret if secret is not None else os.environ.get(settings.secret_env, "").encode()
+        import httpx  # loaded on use: httpx pulls in its CLI (rich, pygments); bench/bench_footprint.py
+
         self.client = client or httpx.AsyncClient(timeout=settings.timeout_s)
 
     def body(self, notice: Notice, phone: str) -> bytes:
@@ -89,6 +92,8 @@ class HttpGatewayNotifier:
         """One POST; 2xx with no error code → sent, 4xx or an error code → Rejected, else Transient."""
         if not self.settings.url:
             raise Rejected("notices.http.url is not configured")
+        import httpx
+
         body = self.body(notice, phone)
         headers = {"Content-Type": "application/json; charset=utf-8",
                    "Idempotency-Key": f"hallq-notice-{notice.id}"}

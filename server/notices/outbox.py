@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.store.tables import notice_contacts, notices
@@ -78,6 +78,22 @@ def contacts_of_tickets(conn: Connection) -> list[Any]:
     """Contacts of tickets whose number is still kept (the watcher's list)."""
     return list(conn.execute(select(notice_contacts).where(k.ticket_id.is_not(None), k.phone.is_not(None),
                                                            k.erase_at.is_(None))))
+
+
+_WATCH = select(k.key, k.ticket_id, k.erase_at).where(
+    k.phone.is_not(None),
+    or_(k.key.in_(bindparam("keys", expanding=True)), and_(k.ticket_id.is_not(None), k.erase_at.is_(None))))
+
+
+def watch(conn: Connection, keys: list[str]) -> tuple[set[str], list[int]]:
+    """(those of ``keys`` that keep a number, the tickets whose number is still kept): the event watcher's one read."""
+    wanted, kept, watched = set(keys), set(), []
+    for row in conn.execute(_WATCH, {"keys": list(wanted)}):
+        if row.key in wanted:
+            kept.add(str(row.key))
+        if row.ticket_id is not None and row.erase_at is None:
+            watched.append(int(row.ticket_id))
+    return kept, watched
 
 
 def release(conn: Connection, key: str, *, erase_at: int) -> None:

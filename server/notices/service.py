@@ -3,9 +3,10 @@
 - ``remember_phone`` / ``forget_phone`` keep or erase the one full copy of a number
   (server/notices/outbox.py ``notice_contacts``); the ticket page attaches one with
   ``attach_ticket`` (``POST /api/tickets/by-token/{token}/notify``).
-- A hub handler (its own queue and task: server/hall/hub.py ``add_handler``) follows ticket
-  events: ``ticket.called`` queues 请到X号窗口 once; after every ticket event the waiting
-  tickets with a number are checked against ``notices.near_ahead`` / ``near_minutes`` and
+- A hub handler (server/hall/hub.py ``add_handler``) hands ticket events to this service's own
+  task, which follows them in batches (one read per batch finds the few tickets that keep a
+  number; a ticket without one costs no write): ``ticket.called`` queues 请到X号窗口 once; after
+  each batch the waiting tickets with a number are checked against ``notices.near_ahead`` / ``near_minutes`` and
   即将到号 is queued once (a unique ``dedup`` key, so several workers still queue it once);
   a ticket that ends (finished, no-show, cancelled, expired) releases its number, erased
   ``keep_hours`` later by the sweep; a transfer moves the number to the new ticket.
@@ -45,7 +46,9 @@ log = logging.getLogger("hallq.notices")
 
 ENDED = {EventType.TICKET_FINISHED, EventType.TICKET_NO_SHOW, EventType.TICKET_CANCELLED, EventType.TICKET_EXPIRED}
 LEASE_MS = 120_000
+IDLE_POLL_S = 8.0  # the send loop's longest nap while nothing is due (woken at once by an enqueue)
 ALERT_TYPE = "notice_failed"
+BACKLOG_MAX = 10_000  # ticket events waiting to be followed (the hub's handler queue holds as many)
 
 
 def backoff_s(attempts: int, base: float, cap: float) -> float:
@@ -77,6 +80,8 @@ class NoticeService:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._last_reminder_day: dt.date | None = None
+        self._backlog: list[Event] = []
+        self._follower: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> NoticesConfig:
@@ -99,6 +104,15 @@ class NoticeService:
         # thread): on a read thread this BEGIN IMMEDIATE fought the queue writer for SQLite's lock on
         # every ticket event, and the loser slept in SQLite's busy handler (bench/bench_cycle.py p99)
         return await getattr(self.hall, "write", self.hall.run)(work)
+
+    async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        def work() -> Any:
+            reader = getattr(self.store, "_read", None)  # QueueStore: a deferred BEGIN, never the write lock
+            with reader() if reader is not None else self.store.engine.connect() as conn:
+                return fn(conn, *args)
+
+        # one indexed read: inline where the writes are (SQLite), else the read pool (HallService.read)
+        return await getattr(self.hall, "read", self.hall.run)(work)
 
     # -- contacts ----------------------------------------------------------------------------
 
@@ -188,25 +202,48 @@ class NoticeService:
     # -- triggers -----------------------------------------------------------------------------------
 
     async def on_event(self, event: Event) -> None:
-        """Ticket events (a hub handler: its own task, never the caller's)."""
+        """Ticket events (a hub handler): queued here and followed in batches by one task of this service."""
         if not event.type.is_ticket or event.type is EventType.TICKET_RATED:
             return
-        try:
-            await self._on_ticket_event(event)
-        except Exception:  # a notice problem must never stop the handler
-            log.exception("notices: handling %s failed", event.type)
+        if len(self._backlog) >= BACKLOG_MAX:  # like the hub's own handler queue: never grow without bound
+            log.warning("notices fell %d ticket events behind; the oldest were dropped", BACKLOG_MAX)
+            del self._backlog[: BACKLOG_MAX // 2]
+        self._backlog.append(event)
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.get_running_loop().create_task(self._follow_backlog(), name="notices-events")
 
-    async def _on_ticket_event(self, event: Event) -> None:
-        ticket = event.payload.ticket
-        key = ticket_key(ticket.id)
-        if event.type is EventType.TICKET_CALLED:
-            window = event.payload.window.number if event.payload.window is not None else ticket.window
-            await self.enqueue(key, "called", _params(ticket, window=window), dedup=f"called:{ticket.id}")
-        elif event.type is EventType.TICKET_TRANSFERRED and event.payload.child is not None:
-            await self._move(key, event.payload.child.id)
-        if event.type in ENDED or event.type is EventType.TICKET_TRANSFERRED:
-            await self._tx(outbox.release, key, erase_at=self.now_ms() + self.settings.keep_hours * 3_600_000)
-        await self.check_near()
+    async def _follow_backlog(self) -> None:
+        # events that arrived while the last batch was handled form the next one: under load one
+        # read covers many events (it was several write transactions per event, bench/bench_cycle.py)
+        while self._backlog:
+            batch, self._backlog = self._backlog, []
+            try:
+                await self._on_ticket_events(batch)
+            except Exception:  # a notice problem must never stop following
+                log.exception("notices: handling %d ticket events failed", len(batch))
+
+    async def _on_ticket_events(self, events: list[Event]) -> None:
+        """Follow ``events`` in order, then check the near-turn threshold once for all of them."""
+        # one short read: most tickets keep no number, and then nothing is written at all
+        kept, watched = await self._read(outbox.watch, [ticket_key(e.payload.ticket.id) for e in events])
+        for event in events:
+            ticket = event.payload.ticket
+            key = ticket_key(ticket.id)
+            if key not in kept:
+                continue
+            if event.type is EventType.TICKET_CALLED:
+                window = event.payload.window.number if event.payload.window is not None else ticket.window
+                await self.enqueue(key, "called", _params(ticket, window=window), dedup=f"called:{ticket.id}")
+            elif event.type is EventType.TICKET_TRANSFERRED and event.payload.child is not None:
+                await self._move(key, event.payload.child.id)
+                kept.add(ticket_key(event.payload.child.id))  # the child's own events later in this batch
+            if event.type in ENDED or event.type is EventType.TICKET_TRANSFERRED:
+                await self._tx(outbox.release, key, erase_at=self.now_ms() + self.settings.keep_hours * 3_600_000)
+        # the check reads each ticket as it is now, so once after the batch equals once per event
+        if kept:
+            await self.check_near()  # numbers may have moved or been released: read the list again
+        elif watched:
+            await self.check_near(watched)
 
     async def _move(self, key: str, child_id: int) -> None:
         def move(conn: Any) -> None:
@@ -362,16 +399,24 @@ class NoticeService:
         return state
 
     async def _send_loop(self) -> None:
+        # An enqueue or a retry here sets _wake; the poll finds retries coming due and notices of
+        # other processes. Idle, it backs off from poll_s to IDLE_POLL_S (a store transaction per
+        # second was most of an idle server's CPU: bench/bench_footprint.py); any work snaps it back.
+        nap = self.poll_s
         while True:
+            sent = 0
             try:
-                await self.tick()
+                sent = await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("notices: send loop failed")
+            nap = self.poll_s if sent else min(max(self.poll_s, IDLE_POLL_S), nap * 2)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                await asyncio.wait_for(self._wake.wait(), nap)
+            if self._wake.is_set():
+                nap = self.poll_s
 
     # -- the modem's device host (server/notices/modem.py) ---------------------------------------------------
 
@@ -447,6 +492,8 @@ class NoticeService:
 
     async def stop(self) -> None:
         """Stop the loops and close the adapter."""
+        if self._follower is not None:
+            self._tasks.append(self._follower)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

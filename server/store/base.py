@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, func, insert, select, text
 
 from server.config import HallConfig
@@ -23,6 +21,7 @@ from server.queue.estimate import Capacity, Estimate, SecondaryWindow, average_m
 from server.queue.events import EventType, Payload
 from server.queue.hours import Calendar, business_day
 from server.store.engine import READ, make_engine
+from server.store.revisions import at_head
 from server.store.rows import iso, ticket_view, to_ms, window_view
 from server.store.sql import Statements
 from server.store.tables import tickets, windows
@@ -157,13 +156,17 @@ class StoreBase:
 
     def migrate(self) -> None:
         """Alembic upgrade head (idempotent, safe from several processes), then add window rows."""
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:
             if self.pg:
                 conn.execute(text("SELECT pg_advisory_xact_lock(7311)"))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            if not at_head(conn):  # alembic (+ mako, ~9 MB) loads only to upgrade: server/store/revisions.py
+                from alembic import command
+                from alembic.config import Config as AlembicConfig
+
+                cfg = AlembicConfig()
+                cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
             have = set(conn.execute(select(windows.c.number)).scalars())
             now = to_ms(self.clock())
             rows = [{"number": w.number, "state": WindowState.CLOSED.value, "streak": 0, "updated_at": now}

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-READ = "hallq_read"  # execution option: a read-only transaction (SQLite: deferred BEGIN)
+READ = "hallq_read"  # execution option: a read-only transaction (SQLite: deferred BEGIN; PostgreSQL: autocommit)
+PREPARE_THRESHOLD = 1
 
 
 def normalise_url(url: str) -> str:
@@ -24,7 +25,25 @@ def make_engine(url: str) -> Engine:
     u = make_url(normalise_url(url))
     if u.get_backend_name() == "sqlite":
         return _sqlite_engine(u.render_as_string(hide_password=False), u.database)
-    return create_engine(u, pool_size=10, max_overflow=30, pool_pre_ping=False)
+    return _pg_engine(u)
+
+
+def _pg_engine(url: URL) -> Engine:
+    # prepare_threshold=1: a statement is prepared on its second use on a connection (psycopg's
+    # default waits for the fifth; the hot path is a few dozen fixed statements, server/store/sql.py)
+    engine = create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=False,
+                           connect_args={"prepare_threshold": PREPARE_THRESHOLD})
+
+    @event.listens_for(engine, "set_connection_execution_options")
+    def _on_options(_conn: Connection, opts: dict[str, Any]) -> None:
+        # A read needs no BEGIN/COMMIT round trips: under READ COMMITTED every statement takes
+        # its own snapshot inside a transaction too, so autocommit reads see the same data. It
+        # also spares the pool's ROLLBACK of an open read, which makes psycopg drop its
+        # prepared statements (DEALLOCATE ALL).
+        if opts.get(READ):
+            opts.setdefault("isolation_level", "AUTOCOMMIT")
+
+    return engine
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:

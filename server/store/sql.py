@@ -69,6 +69,12 @@ class Statements:
         cols = ", ".join(q(c) for c in TICKET_INSERT_COLUMNS)
         params = ", ".join(f":{c}" for c in TICKET_INSERT_COLUMNS)
         self.insert_ticket = _t(text(f"INSERT INTO tickets ({cols}) VALUES ({params}) RETURNING *"))
+        # PostgreSQL: the counter bump rides on the ticket's insert (one round trip, not two); the
+        # counter row is already locked by ``counter`` (FOR UPDATE). SQLite has no DML in WITH.
+        self.issue_ticket: Executable | None = _t(text(
+            "WITH c AS (UPDATE counters SET last_number = :seq_no, issued = issued + 1 "
+            "WHERE service = :service AND business_day = :business_day) "
+            f"INSERT INTO tickets ({cols}) VALUES ({params}) RETURNING *")) if pg else None
         # the head (oldest) ticket of each (service, class, target window) group
         self.candidates = text(
             "SELECT id, service, priority, sort_at, target_window FROM ("

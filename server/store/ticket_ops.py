@@ -126,7 +126,6 @@ class TicketOps(FollowupOps, StoreBase):
                 day = tx.now.astimezone(self.tz).date()
                 prio = effective_priority(prio, identity, day, self.config.policy.elderly_age)
             n = next_number(self.number_rules[service], last, issued)
-            tx.conn.execute(self.sql.counter_set, {"n": n, "service": service, "day": tx.day})
             values = {
                 "business_day": tx.day, "service": service, "seq_no": n,
                 "number": format_number(svc.prefix, n, svc.width), "state": TicketState.ISSUED.value,
@@ -140,7 +139,11 @@ class TicketOps(FollowupOps, StoreBase):
                 "window": None, "target_window": None, "called_at": None, "started_at": None, "finished_at": None,
                 "parent_id": None, "rating": None,
             }
-            row = tx.conn.execute(self.sql.insert_ticket, values).one()
+            if self.sql.issue_ticket is not None:  # PostgreSQL: counter and ticket in one statement
+                row = tx.conn.execute(self.sql.issue_ticket, values).one()
+            else:
+                tx.conn.execute(self.sql.counter_set, {"n": n, "service": service, "day": tx.day})
+                row = tx.conn.execute(self.sql.insert_ticket, values).one()
             tx.record(row.id, None, row.state, "issue", actor, None)
             view = self._view(tx.conn, row)
             if on_issue is not None:

@@ -123,6 +123,8 @@ async def test_drop_and_return_are_logged_once(caplog: pytest.LogCaptureFixture)
             await until(lambda: echo.backoff._attempt >= 5)  # several refused reconnects meanwhile
             dev.refuse = None
             await until(lambda: echo.health.state == DeviceState.READY and len(dev.connections) > failures)
+            # reported back once the return settled (drivers/health.py SETTLE_SECONDS)
+            await until(lambda: echo.reported.state == DeviceState.READY, timeout=10)
     messages = [r.getMessage() for r in caplog.records if "echo-4" in r.getMessage()]
     assert sum("dropped" in m for m in messages) == 1, messages
     assert sum("is back" in m for m in messages) == 1, messages

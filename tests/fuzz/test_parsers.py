@@ -14,8 +14,11 @@ half-open is allowed, a parser stuck for good is not.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from collections.abc import Callable
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +39,18 @@ from drivers.scanner.codec import LineParser
 EXAMPLES = int(os.environ.get("HALLQ_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 1000,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+INPUTS: Counter[str] = Counter()  # inputs fed per parser in this run (printed as JSON at the end)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report() -> Iterator[None]:
+    """Print what the run fed each parser (the long run's record: ``-s`` shows it)."""
+    start = time.monotonic()
+    yield
+    print(json.dumps({"fuzz": {"examples_setting": EXAMPLES, "inputs": dict(sorted(INPUTS.items())),
+                               "seconds": round(time.monotonic() - start, 1)}}, ensure_ascii=False))
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,7 @@ def test_noise_never_raises_and_the_parser_resynchronises(stream: Stream) -> Non
     @FUZZ
     @given(junk=st.lists(noise(stream.frame), max_size=4), cuts=st.lists(st.integers(0, 4000), max_size=8))
     def run(junk: list[bytes], cuts: list[int]) -> None:
+        INPUTS[stream.name] += 1
         parser = stream.make()
         for piece in chunks(b"".join(junk), cuts):
             parser.feed(piece)  # any exception here fails the test: parsers count bad input, never raise
@@ -124,6 +140,7 @@ def test_noise_never_raises_and_the_parser_resynchronises(stream: Stream) -> Non
 @given(data=st.binary(max_size=2000), cuts=st.lists(st.integers(0, 4000), max_size=8))
 def test_escpos_stream_never_raises(data: bytes, cuts: list[int]) -> None:
     """ESC/POS has no framing to resynchronise on; the printer simulator's parser must still never raise."""
+    INPUTS["escpos"] += 1
     parser = EscposParser()
     for piece in chunks(data, cuts):
         parser.feed(piece)
@@ -134,6 +151,7 @@ def test_escpos_stream_never_raises(data: bytes, cuts: list[int]) -> None:
 @given(data=st.binary(max_size=200))
 def test_sms_pdus_raise_only_pdu_errors(data: bytes) -> None:
     """Status reports and submits from a modem: a bad PDU is a ProtocolError, never anything else."""
+    INPUTS["sms-pdu"] += 1
     for decode in (pdu.decode_status_report, pdu.decode_submit):
         with contextlib.suppress(ProtocolError):
             decode(data.hex())
@@ -143,6 +161,7 @@ def test_sms_pdus_raise_only_pdu_errors(data: bytes) -> None:
 @given(data=st.binary(max_size=300))
 def test_single_frame_decoders_raise_only_their_own_errors(data: bytes) -> None:
     """The whole-frame decoders (used on a frame the splitter cut out) raise only ProtocolError."""
+    INPUTS["whole-frame-decoders"] += 1
     for decode in (bx5.decode, bx6.decode, sam.parse_response):
         with contextlib.suppress(ProtocolError):
             decode(data)

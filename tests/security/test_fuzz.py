@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any
 
 import pytest
@@ -100,10 +101,17 @@ messages = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+# CI: 60 connections; the long run: HALLQ_WS_FUZZ_EXAMPLES=10000 (each a fresh connection of 1–6 messages)
+WS_EXAMPLES = int(os.environ.get("HALLQ_WS_FUZZ_EXAMPLES", "60"))
+WS_FED = {"connections": 0, "frames": 0, "closed_by_server": 0}  # printed as JSON when the module's app stops
+
+
+@settings(max_examples=WS_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(frames=st.lists(messages, min_size=1, max_size=6))
 def test_websocket_fuzz_answers_error_or_closes(ws_client: TestClient, frames: list[Any],
                                                 caplog_errors: list[logging.LogRecord]) -> None:
+    WS_FED["connections"] += 1
+    WS_FED["frames"] += len(frames)
     try:
         with ws_client.websocket_connect("/ws") as ws:
             for frame in frames:
@@ -118,6 +126,7 @@ def test_websocket_fuzz_answers_error_or_closes(ws_client: TestClient, frames: l
                 if message["type"] == "pong":
                     break
     except WebSocketDisconnect as exc:
+        WS_FED["closed_by_server"] += 1
         assert exc.code in (1000, 1008, 1009, 4401, 1013), exc.code
     assert caplog_errors == [], [r.getMessage() for r in caplog_errors]
 
@@ -134,6 +143,7 @@ def ws_client(tmp_path_factory: pytest.TempPathFactory, demo_config: Any) -> Any
     with TestClient(app, raise_server_exceptions=True) as c:
         app.state.services.auth.settings = AuthSettings(ws_message_rate="10000/1")
         yield c
+    print(json.dumps({"websocket_fuzz": {"examples_setting": WS_EXAMPLES, **WS_FED}}))
 
 
 class _Errors(logging.Handler):

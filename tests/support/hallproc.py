@@ -1,8 +1,9 @@
-"""A hall as deployed, for the reliability suites: simulators on ptys here, ``hallq`` as real processes.
+"""A hall as deployed: simulators on ptys (or TCP) here, ``hallq`` as real processes.
 
-The same shape as tests/server/devices/test_device_processes.py (which it mirrors, since test
-modules are not importable): the simulators run in the test process, the config names their
-ptys, and ``hallq serve`` / ``hallq devices`` are subprocesses that can be killed with SIGKILL.
+Used by the reliability suites (tests/reliability/) and the device-ownership tests
+(tests/server/devices/test_device_processes.py): the simulators run in the test process, the
+config names their ptys, and ``hallq serve`` / ``hallq devices`` are subprocesses that can be
+killed with SIGKILL.
 """
 
 from __future__ import annotations

@@ -201,6 +201,39 @@ def test_booking_page_at_phone_size(open_page: Callable[..., Page], live: Live, 
     shot(mine, "book-7-cancelled")
 
 
+def test_booking_page_in_english(open_page: Callable[..., Page], live: Live, clock: Clock) -> None:
+    clock.now = NOW
+    page = open_page("/book?lang=en", PHONE)
+    expect(page.locator("h1")).to_have_text("Book an appointment")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    first = page.locator("#services .b-item").first
+    expect(first).to_contain_text("General services")  # the service's name_en
+    expect(first).to_contain_text("days open")
+    expect(page.locator("#done-hint")).to_contain_text("minutes before your time")
+    first.click()
+    expect(page.locator("#days .b-day").first).to_contain_text("2 Dec")
+    expect(page.locator("#days .b-day").first).to_contain_text("Wed")
+    page.locator("#days .b-day").first.click()
+    page.locator("#slots .b-slot", has_text="10:30–11:00").click()
+    page.fill("#f-name", "Li Ming")
+    page.fill("#f-id", "123")
+    page.click("#submit")
+    expect(page.locator("#form-error")).to_have_text("Please enter the 18-character ID number")
+    page.fill("#f-id", SAMPLES["young"].id_number[:-1] + "9")
+    page.click("#submit")  # the server's problem details: its English text
+    expect(page.locator("#form-error")).not_to_contain_text("身份证")
+    assert page.locator("#form-error").inner_text().strip()
+    shot(page, "book-en-details")
+    body = page.locator("body").inner_text()
+    for own in (page.locator("#hall-name").inner_text(), "中文"):  # the hall's name, the language toggle
+        body = body.replace(own, "")
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in body), body
+    page.click("#lang")  # back to Chinese, where it was
+    expect(page.locator("h1")).to_have_text("预约取号")
+    expect(page.locator("#summary")).to_contain_text("综合受理")
+    expect(page.locator("#lang")).to_have_text("English")
+
+
 def test_kiosk_checkin_with_the_id_card(open_page: Callable[..., Page], live: Live, clock: Clock) -> None:
     clock.now = NOW
     r = httpx.post(f"{live.base}/api/appointments", json={
@@ -231,6 +264,20 @@ def test_kiosk_checkin_with_the_id_card(open_page: Callable[..., Page], live: Li
     expect(kiosk.locator("#ci-result-title")).to_have_text("签到未成功")
     expect(kiosk.locator("#ci-text")).to_contain_text("没有找到预约")
     shot(kiosk, "kiosk-checkin-unknown")
+    # the same overlay in English: the kiosk's language button, the server's English reason
+    kiosk.click("#ci-ok")
+    kiosk.click("#lang")
+    expect(kiosk.locator("#ci-open")).to_have_text("Booking check-in")
+    kiosk.click("#ci-open")
+    expect(kiosk.locator("#ci-entry-title")).to_have_text("Booking check-in")
+    expect(kiosk.locator("#ci-keys .ci-key").last).to_have_text("Del")
+    for key in "ZZZZ":
+        kiosk.locator("#ci-keys .ci-key", has_text=key).first.click()
+    kiosk.click("#ci-go")
+    expect(kiosk.locator("#ci-result-title")).to_have_text("Check-in failed")
+    expect(kiosk.locator("#ci-detail")).to_have_text("Check the code, or ask at the help desk")
+    expect(kiosk.locator("#ci-text")).not_to_contain_text("没有找到预约")
+    shot(kiosk, "kiosk-checkin-unknown-en")
 
 
 def sms_code(live: Live) -> str | None:

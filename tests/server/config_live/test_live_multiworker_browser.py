@@ -213,6 +213,16 @@ def test_the_kiosk_guide_and_the_window_screen_follow_the_configuration(base: st
             kiosk.screenshot(path=str(SHOTS / "kiosk-guide.png"))  # type: ignore[attr-defined]
             kiosk.locator("#guide-close").click()  # type: ignore[attr-defined]
             expect(kiosk.locator("#guide")).to_be_hidden()  # type: ignore[attr-defined]
+            # in English the guide's frame is translated, the hall's own texts stay as configured
+            kiosk.locator("#lang").click()  # type: ignore[attr-defined]
+            kiosk.locator("#guide-open").click()  # type: ignore[attr-defined]
+            expect(kiosk.locator("#guide-title")).to_have_text("Service guide")  # type: ignore[attr-defined]
+            expect(kiosk.locator("#guide-list [data-code=social]")).to_contain_text(  # type: ignore[attr-defined]
+                "Social insurance")
+            kiosk.locator("#guide-list [data-code=social]").click()  # type: ignore[attr-defined]
+            expect(page.locator("h3").first).to_have_text("Documents")
+            expect(page).to_contain_text("社会保障卡")
+            kiosk.locator("#guide-close").click()  # type: ignore[attr-defined]
 
             window = open_device("/display/window/1", "hqd_demo-display-w1", {"width": 1280, "height": 800})
             expect(window.locator("#w-phone")).to_have_text("监督电话 0000-12345")  # type: ignore[attr-defined]

@@ -175,8 +175,8 @@ class _FakeSocket:
     """Stands in for a websocket: records sent messages; a stalled one blocks in send."""
 
     app = SimpleNamespace(state=SimpleNamespace())  # no services: the connection reads no config
-
     def __init__(self, stalled: bool = False) -> None:
+        self.scope: dict[str, Any] = {"extensions": {}}  # no frame writer: every event takes the queued path
         self.sent: list[dict[str, Any]] = []
         self.gate = asyncio.Event()
         if not stalled:

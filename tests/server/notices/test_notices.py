@@ -295,3 +295,56 @@ def test_a_hanging_gateway_never_holds_a_call(app_with: Callable[..., TestClient
     release.set()
     until_sync(lambda: {n["state"] for n in notices_of(client)} == {"sent"} and len(notices_of(client)) == 2,
                timeout=15)
+
+
+def test_a_transferred_number_follows_the_child_ticket_to_its_call(app_with: Callable[..., TestClient]) -> None:
+    client = app_with(channel="log", near_ahead=None, near_minutes=None)
+    service = client.app.state.services.notices  # type: ignore[attr-defined]
+    (mine,) = issue(client, 1)
+    r = client.post(f"/api/tickets/by-token/{mine['token']}/notify", json={"mobile": MOBILE},
+                    headers={"Authorization": ""})  # fmt: skip
+    assert r.status_code == 200, r.text
+    # hold the events back, then hand them over as ONE batch: the transfer and the child's call together
+    held: list[Any] = []
+    follow = service._on_ticket_events
+
+    async def hold(events: list[Any]) -> None:
+        held.extend(events)
+
+    service._on_ticket_events = hold
+    for window in (1, 8):
+        assert client.post(f"/api/windows/{window}/open", json={}).status_code in (200, 409)
+    assert client.post("/api/windows/1/call-next").json()["id"] == mine["id"]
+    assert client.post("/api/windows/1/start").status_code == 200
+    child = client.post("/api/windows/1/transfer", json={"to_service": "fund"})
+    assert child.status_code == 200, child.text
+    called = client.post("/api/windows/8/call-next")
+    assert called.status_code == 200 and called.json()["id"] == child.json()["id"], called.text
+    until_sync(lambda: sum(e.type.value == "ticket.called" for e in held) == 2)
+    service._on_ticket_events = follow
+    client.portal.call(follow, list(held))  # type: ignore[union-attr]
+    until_sync(lambda: len([n for n in notices_of(client) if n["kind"] == "called"]) == 2)
+    rows = notices_of(client)
+    assert sorted(n["key"] for n in rows) == sorted([f"ticket:{mine['id']}", f"ticket:{child.json()['id']}"])
+    assert any("8号窗口" in n["text"] for n in rows)
+    engine = client.app.state.services.store.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:  # the parent's number is released (erased later), the child's kept
+        erase = dict(conn.execute(select(notice_contacts.c.key, notice_contacts.c.erase_at)).all())
+    assert erase[f"ticket:{mine['id']}"] is not None and erase[f"ticket:{child.json()['id']}"] is None
+
+
+def test_the_watcher_read_finds_kept_numbers_only(app_with: Callable[..., TestClient]) -> None:
+    client = app_with(channel="log")
+    engine = client.app.state.services.store.engine  # type: ignore[attr-defined]
+    rows = [("ticket:1", "sealed", 1, None), ("ticket:2", "sealed", 2, 5),  # 2: released, erased later
+            ("ticket:3", None, 3, 5), ("appointment:X", "sealed", None, None)]  # 3: erased; a booking
+    with engine.begin() as conn:
+        for key, phone, ticket_id, erase_at in rows:
+            outbox.remember(conn, key, phone or "", "138****8000", "h", ticket_id=ticket_id, now_ms=1,
+                            erase_at=erase_at)
+            if phone is None:
+                outbox.forget(conn, key, now_ms=5)
+    with engine.connect() as conn:
+        assert outbox.watch(conn, ["ticket:9"]) == (set(), [1])
+        assert outbox.watch(conn, ["ticket:1", "ticket:2", "ticket:3", "appointment:X"]) == (
+            {"ticket:1", "ticket:2", "appointment:X"}, [1])
