@@ -38,7 +38,7 @@ import pytest
 from drivers.faults import LINE_FAULTS, FaultyLink
 from server.config import HallConfig
 from tests.support.hallload import Acks, Load, ensure_open, stop_load, violations
-from tests.support.hallproc import DEVICES, HallProcess, build_hall, close_hall, stop
+from tests.support.hallproc import CLIENT_LIMITS, DEVICES, HallProcess, build_hall, close_hall, stop
 
 SECONDS = float(os.environ.get("HALLQ_CHAOS_SECONDS", "30"))
 SEED = int(os.environ.get("HALLQ_CHAOS_SEED", "19"))
@@ -96,7 +96,7 @@ async def test_devices_recover_and_the_queue_holds_under_line_chaos(chaos_hall: 
     proc = hall.serve(log="serve.log")
     await hall.healthy(proc, "serve.log")
     acks = Acks()
-    async with httpx.AsyncClient(base_url=hall.base, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=hall.base, timeout=10, limits=CLIENT_LIMITS) as client:
         await hall.devices_ready(client)
         start = hall.cursor
         for window in (1, 2):

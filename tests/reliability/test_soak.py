@@ -30,7 +30,7 @@ import pytest
 import websockets
 
 from tests.support.credentials import DEMO_DEVICE_HOST, DEMO_KIOSK_K1
-from tests.support.hallproc import free_port, seed
+from tests.support.hallproc import CLIENT_LIMITS, free_port, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("HALLQ_SOAK_SECONDS", "60"))
@@ -245,7 +245,9 @@ async def soak(proc: subprocess.Popen[bytes], base: str) -> dict[str, Any]:
     traffic = Traffic()
     warmup = max(10.0, SECONDS / 4)
     samples: list[tuple[float, float]] = []
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    # idle keep-alive connections expire on the client before the server's 5 s closes them: no
+    # request races the server's close (a "Server disconnected" after ten minutes)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=CLIENT_LIMITS) as client:
         load = [asyncio.create_task(kiosk(client, stop, traffic, rng))]
         load += [asyncio.create_task(clerk(client, w, stop, traffic, rng)) for w in range(1, WINDOWS + 1)]
         started = time.monotonic()

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from tests.support.credentials import DEMO_DEVICE_HOST, DEMO_KIOSK_K1
-from tests.support.hallproc import CALLING, HallProcess
+from tests.support.hallproc import CALLING, CLIENT_LIMITS, HallProcess
 
 SERVICES = ("general", "social", "medical")
 
@@ -60,7 +60,7 @@ class Load:
 
     async def run(self) -> None:
         """Kiosk, clerk and keypad loops at once until stopped or the server is gone."""
-        async with httpx.AsyncClient(base_url=self.hall.base, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=self.hall.base, timeout=10, limits=CLIENT_LIMITS) as client:
             # two kiosk loops: a ticket's answer waits for its print, and a crash should find issues in flight
             await asyncio.gather(self._kiosk(client), self._kiosk(client), self._clerk(client), self._keypad(client))
 

@@ -35,6 +35,9 @@ from tests.support.credentials import DEMO_DEVICE_HOST, DEMO_KIOSK_K1
 ROOT = Path(__file__).resolve().parents[2]
 HOST_TOKEN = DEMO_DEVICE_HOST["Authorization"].removeprefix("Bearer ")
 CALLING = ("called", "serving")  # a ticket in these states belongs to a window's desk
+# load clients drop an idle keep-alive connection before the server does (keep_alive_seconds 5):
+# else a request can go out on a connection the server is closing ("Server disconnected")
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=2.0)
 
 DEVICES: list[dict[str, Any]] = [
     {"id": "printer-k1", "kind": "ticket_printer", "driver": "escpos", "url": "sim:pty", "kiosk": "k1",
