@@ -10,6 +10,7 @@ import yaml
 
 from drivers.keypad.options import Ff68Options
 from drivers.keypad.simulator import Ff68Simulator
+from tests.support import until
 
 HALL = """\
 # hall config (comments survive)
@@ -50,7 +51,10 @@ async def test_hallq_devices_commission_end_to_end(tmp_path: Path) -> None:
 
     try:
         await expect("Press each key")
-        await sim.act("rate", {"address": 101, "value": 0, "wait": 2.0})
+        # the tool's connect completes in the kernel before this loop has run the simulator's
+        # accept: press only once the simulator holds the connection (else "no host connected")
+        await until(lambda: sim.state()["connected"], timeout=10)
+        assert (await sim.act("rate", {"address": 101, "value": 0, "wait": 2.0}))["acked"]
         assert "hallq stores level 5 非常满意" in await expect("evaluator 101 (window 1): value 0")
         await answer("2")
         await expect("confirmed: evaluator 101 value 0 = 2")

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -52,10 +51,10 @@ DEVICES: list[dict[str, Any]] = [
 
 
 def free_port() -> int:
-    """An unused TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """An unused TCP port on loopback, outside the ephemeral range (tests/support/serving.py)."""
+    from tests.support.serving import free_port as below_ephemeral
+
+    return below_ephemeral()
 
 
 @dataclass

@@ -4,18 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
+    """A TCP port free on 127.0.0.1 right now, below the kernel's ephemeral range.
+
+    uvicorn binds a server's port only after the app's start-up, and a demo hall's start-up
+    binds its device simulators to port 0: a port picked from the ephemeral range can be
+    handed to one of them meanwhile ("address already in use"). Below the range only an
+    explicit bind takes a port.
+    """
+    low = _ephemeral_low()
+    pick = random.SystemRandom()
+    for _ in range(200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", pick.randrange(20000, low)))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    with socket.socket() as s:  # nothing free below the range: any free port
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral_low() -> int:
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return max(low, 20100)
 
 
 @contextlib.asynccontextmanager

@@ -14,7 +14,6 @@ import math
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -44,9 +43,9 @@ PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 10_000
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    from tests.support.serving import free_port  # outside the ephemeral range the demo's simulators use
+
+    return free_port()
 
 
 class Server:
