@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +44,14 @@ async def test_commits_of_another_worker_arrive_and_an_idle_poll_reads_nothing(
     await hall.startup()
     try:
         for _ in range(25):  # each commit of the other worker reaches this worker's hub
-            outcome = other.issue("general")
-            await until(lambda: hub.last_seq >= _last_seq(outcome), timeout=10)
+            await until(reached(hub, _last_seq(other.issue("general"))), timeout=10)
         reads = store.seq_reads
         polls = hall._polls
         await until(lambda: hall._polls >= polls + 3 * hall_service.FULL_POLL_EVERY, timeout=10)
         # idle: the file stamps are unchanged, so only every FULL_POLL_EVERY-th poll reads the log
         assert store.seq_reads - reads <= 4, (store.seq_reads - reads, hall._polls - polls)
-        last = other.issue("general")  # and the first commit after the quiet spell still arrives
-        await until(lambda: hub.last_seq >= _last_seq(last), timeout=10)
+        # and the first commit after the quiet spell still arrives
+        await until(reached(hub, _last_seq(other.issue("general"))), timeout=10)
     finally:
         await hub.stop()
         await hall.shutdown()
@@ -61,3 +61,8 @@ async def test_commits_of_another_worker_arrive_and_an_idle_poll_reads_nothing(
 
 def _last_seq(outcome: Any) -> int:
     return max(e.seq for e in outcome.events if e.seq is not None)
+
+
+def reached(hub: Hub, seq: int) -> Callable[[], bool]:
+    """True once the hub has published ``seq``."""
+    return lambda: hub.last_seq >= seq
