@@ -8,7 +8,6 @@ caps, websocket frame size, proxy headers) are tested as deployed.
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from server.auth.service import AuthSettings
 from server.auth.serving import GuardedHttpProtocol, uvicorn_options
 from server.config import HallConfig
 from tests.support import make_app
+from tests.support.serving import free_port  # below the ephemeral range
 
 
 def config_in(tmp_path: Path, demo_config: HallConfig) -> HallConfig:
@@ -76,13 +76,6 @@ DEVICE = {
     "display_w1": {"Authorization": "Bearer hqd_demo-display-w1"},
     "device": {"Authorization": "Bearer hqd_demo-device-host"},
 }
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

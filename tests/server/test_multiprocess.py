@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+
+from tests.support.serving import free_port as _free_port  # below the ephemeral range
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERS = 4
@@ -31,12 +32,6 @@ services:
   - {code: beta, name: 乙业务, prefix: B, number_end: 9999, width: 4}
 windows:
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _config(tmp_path: Path) -> Path:

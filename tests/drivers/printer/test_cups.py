@@ -21,6 +21,7 @@ from drivers.health import DeviceState
 from drivers.printer.escpos import ticket_bytes
 from drivers.printer.simulator import EscposSimulator
 from drivers.registry import build
+from tests.support.serving import free_port as _free_port  # below the ephemeral range
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -28,12 +29,6 @@ CUPSD = shutil.which("cupsd") or ("/usr/sbin/cupsd" if os.path.exists("/usr/sbin
 LPADMIN = shutil.which("lpadmin") or ("/usr/sbin/lpadmin" if os.path.exists("/usr/sbin/lpadmin") else None)
 TICKET = TicketContent("示范区政务服务中心", "住房公积金", "D031", 4, 60, dt.datetime(2026, 11, 27, 14, 0),
                        "http://127.0.0.1:8000/t/cupstok", notice="公积金提取：身份证、本人银行卡。")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
