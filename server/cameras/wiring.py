@@ -171,8 +171,8 @@ class CameraWiring:
         if options.waiting_area is not None and options.occupancy != "off":
             crowd = CrowdWatch(options.crowd_threshold, options.crowd_after, options.crowd_clear_below,
                                options.crowd_clear_after)
-        counting = options.waiting_area is not None and options.occupancy != "off"
-        pacer = CountPacer(options if counting else options.model_copy(update={"waiting_area": None}))
+        # no crowd rule, no head count to pace (the pacer then never asks for one)
+        pacer = CountPacer(options if crowd is not None else options.model_copy(update={"waiting_area": None}))
         unit = CameraUnit(camera_id, device, options, analytics, absence, crowd, pacer)
         self.units[camera_id] = unit
         return unit
